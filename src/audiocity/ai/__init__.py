@@ -1,0 +1,26 @@
+"""AI backends, chosen once from settings: OpenAI when OPENAI_API_KEY is set, local models otherwise."""
+
+from __future__ import annotations
+
+from audiocity.ai.base import Summarizer, Transcriber
+from audiocity.config import Settings
+
+
+def get_transcriber(settings: Settings) -> Transcriber:
+    if settings.openai_api_key:
+        from audiocity.ai.openai_provider import OpenAITranscriber
+
+        return OpenAITranscriber(settings)
+    from audiocity.ai.local import LocalWhisperTranscriber
+
+    return LocalWhisperTranscriber(cpu_threads=settings.local_whisper_threads)
+
+
+def get_summarizer(settings: Settings) -> Summarizer:
+    if settings.openai_api_key:
+        from audiocity.ai.openai_provider import OpenAISummarizer
+
+        return OpenAISummarizer(settings)
+    from audiocity.ai.local import LocalSummarizer
+
+    return LocalSummarizer()

@@ -1,0 +1,138 @@
+"""`audiocity ...`: the composition root. Only `serve` and `worker` import `workers/`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import threading
+
+from audiocity.config import Settings, get_settings
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def serve(settings: Settings) -> None:
+    """The API; with no external broker configured, also an in-process worker."""
+    import uvicorn
+
+    from audiocity.app import create_app
+    from audiocity.runtime import stop_embedded
+
+    worker = None
+    if settings.run_in_process_worker:
+        from workers.broker import setup_broker, start_worker
+
+        worker = start_worker(setup_broker(settings), settings.worker_threads)
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            ws_ping_interval=20,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if worker is not None:
+            worker.stop(timeout=10_000)
+        stop_embedded()
+
+
+def worker(settings: Settings) -> None:
+    from workers.broker import setup_broker, start_worker
+
+    from audiocity.runtime import stop_embedded
+
+    running = start_worker(setup_broker(settings), settings.worker_threads)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    logging.getLogger(__name__).info("worker running with %d threads", settings.worker_threads)
+    stop.wait()
+    running.stop(timeout=30_000)
+    stop_embedded()
+
+
+def migrate(settings: Settings) -> None:
+    from audiocity import migrate as migrations
+    from audiocity.runtime import database_url
+
+    migrations.upgrade(database_url(settings))
+    print("database is at the latest revision")
+
+
+def create_admin(settings: Settings, email: str, password: str) -> int:
+    from audiocity import migrate as migrations
+    from audiocity.db import make_engine, make_sessionmaker, session_scope
+    from audiocity.runtime import database_url
+    from audiocity.services.accounts import ensure_admin
+    from audiocity.services.errors import ServiceError
+
+    url = database_url(settings)
+    migrations.upgrade(url)
+
+    async def run() -> str:
+        engine = make_engine(url, pool_size=1)
+        try:
+            async with session_scope(make_sessionmaker(engine)) as s:
+                user = await ensure_admin(s, email, password)
+                return user.email
+        finally:
+            await engine.dispose()
+
+    try:
+        print(f"admin ready: {asyncio.run(run())}")
+    except ServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def export_schema() -> None:
+    from audiocity.graphql.schema import build_schema
+
+    sys.stdout.write(build_schema().as_str() + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="audiocity", description="AudioCity audiobook store backend")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the API (and, with no REDIS_URL, an in-process worker)")
+    commands.add_parser("worker", help="run Dramatiq workers for the AI pipeline")
+    commands.add_parser("migrate", help="apply database migrations")
+    admin = commands.add_parser("create-admin", help="create an admin account (or promote an existing one)")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", required=True)
+    commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    commands.add_parser("seed-demo", help="create a few demo audiobooks")
+    args = parser.parse_args(argv)
+
+    if args.command == "export-schema":
+        export_schema()
+        return 0
+    settings = get_settings()
+    _logging(settings)
+    if args.command == "serve":
+        serve(settings)
+    elif args.command == "worker":
+        worker(settings)
+    elif args.command == "migrate":
+        migrate(settings)
+    elif args.command == "create-admin":
+        return create_admin(settings, args.email, args.password)
+    elif args.command == "seed-demo":
+        from audiocity.seed import seed_demo
+
+        seed_demo(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

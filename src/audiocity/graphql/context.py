@@ -1,0 +1,136 @@
+"""Per-request (or per-WebSocket) context: who is asking, DataLoaders, and the app's resources."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
+from strawberry.dataloader import DataLoader
+
+from audiocity.auth.tokens import InvalidToken, decode_access_token
+from audiocity.config import Settings
+from audiocity.db import session_scope
+from audiocity.events import EventBus
+from audiocity.models import AudioFile, Audiobook, Category, Role, User
+from audiocity.services import accounts, catalog, orders
+from audiocity.services.accounts import TokenConfig
+from audiocity.storage import Storage
+
+
+@dataclass
+class Resources:
+    """Built once per process by the app; shared by every request."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    storage: Storage
+    events: EventBus
+    secret: str
+
+    @property
+    def token_config(self) -> TokenConfig:
+        return TokenConfig(
+            self.secret, self.settings.access_token_ttl_seconds, self.settings.refresh_token_ttl_seconds
+        )
+
+
+class Loaders:
+    """Batch per request: one query for all the files (or categories, ...) a page asks for."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], viewer_id: uuid.UUID | None) -> None:
+        self.sessions = sessions
+        self.viewer_id = viewer_id
+        self.files: DataLoader[uuid.UUID, list[AudioFile]] = DataLoader(self._files)
+        self.categories: DataLoader[uuid.UUID, list[Category]] = DataLoader(self._categories)
+        self.owned: DataLoader[uuid.UUID, bool] = DataLoader(self._owned)
+        self.audiobooks: DataLoader[uuid.UUID, Audiobook | None] = DataLoader(self._audiobooks)
+
+    async def _files(self, ids: list[uuid.UUID]) -> list[list[AudioFile]]:
+        async with self.sessions() as s:
+            found = await catalog.files_for_books(s, ids)
+        return [found[i] for i in ids]
+
+    async def _categories(self, ids: list[uuid.UUID]) -> list[list[Category]]:
+        async with self.sessions() as s:
+            found = await catalog.categories_for_books(s, ids)
+        return [found[i] for i in ids]
+
+    async def _owned(self, ids: list[uuid.UUID]) -> list[bool]:
+        if self.viewer_id is None:
+            return [False] * len(ids)
+        async with self.sessions() as s:
+            owned = await orders.owned_book_ids(s, self.viewer_id, ids)
+        return [i in owned for i in ids]
+
+    async def _audiobooks(self, ids: list[uuid.UUID]) -> list[Audiobook | None]:
+        async with self.sessions() as s:
+            found = await orders.books_by_ids(s, ids)
+        return [found.get(i) for i in ids]
+
+
+@dataclass
+class Context:
+    resources: Resources
+    request: HTTPConnection
+    connection_params: dict[str, Any] | None = None
+    _viewer: User | None = None
+    _viewer_loaded: bool = False
+    _token_error: str | None = None
+    _loaders: Loaders | None = field(default=None)
+
+    @property
+    def settings(self) -> Settings:
+        return self.resources.settings
+
+    def bearer_token(self) -> str | None:
+        raw: Any = None
+        if self.connection_params:
+            raw = self.connection_params.get("Authorization") or self.connection_params.get("authorization")
+        if raw is None:
+            raw = self.request.headers.get("authorization")
+        if not raw or not isinstance(raw, str):
+            return None
+        scheme, _, token = raw.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+    async def viewer(self) -> User | None:
+        """The signed-in user, loaded once; `token_error` says why a presented token was refused."""
+        if not self._viewer_loaded:
+            self._viewer_loaded = True
+            token = self.bearer_token()
+            if token:
+                try:
+                    claims = decode_access_token(self.resources.secret, token)
+                except InvalidToken:
+                    self._token_error = "The access token is invalid or expired."
+                else:
+                    async with self.resources.sessions() as s:
+                        self._viewer = await accounts.get_user(s, claims.user_id)
+                    if self._viewer is None:
+                        self._token_error = "The account no longer exists."
+        return self._viewer
+
+    @property
+    def token_error(self) -> str | None:
+        return self._token_error
+
+    async def is_admin(self) -> bool:
+        user = await self.viewer()
+        return user is not None and user.role == Role.ADMIN
+
+    async def loaders(self) -> Loaders:
+        if self._loaders is None:
+            user = await self.viewer()
+            self._loaders = Loaders(self.resources.sessions, user.id if user else None)
+        return self._loaders
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work (a mutation); commits on success."""
+        async with session_scope(self.resources.sessions) as s:
+            yield s

@@ -1,0 +1,95 @@
+"""Admin catalog mutations."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from audiocity.graphql.context import Context
+from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.permissions import require_admin
+from audiocity.graphql.relay import decode_id
+from audiocity.graphql.types.audiobook import Audiobook
+from audiocity.services import catalog
+from audiocity.services.catalog import AudiobookInput as AudiobookData
+from audiocity.services.errors import ServiceError
+
+
+@strawberry.input(description="Unset fields are left unchanged by `updateAudiobook`.")
+class AudiobookInput:
+    title: str | None = strawberry.UNSET
+    subtitle: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    authors: list[str] | None = strawberry.UNSET
+    narrators: list[str] | None = strawberry.UNSET
+    categories: list[str] | None = strawberry.UNSET
+    language: str | None = strawberry.UNSET
+    price_cents: int | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+    cover_url: str | None = strawberry.UNSET
+
+    def to_data(self) -> AudiobookData:
+        values = {k: (None if v is strawberry.UNSET else v) for k, v in vars(self).items()}
+        return AudiobookData(**values)
+
+
+@strawberry.type
+class AudiobookPayload:
+    audiobook: Audiobook | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeleteAudiobookPayload:
+    deleted_id: strawberry.ID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CatalogMutations:
+    @strawberry.mutation(description="Create a draft audiobook (admin).")
+    async def create_audiobook(self, info: Info[Context, None], input: AudiobookInput) -> AudiobookPayload:
+        await require_admin(info)
+        try:
+            async with info.context.session() as s:
+                book = await catalog.create_audiobook(s, input.to_data())
+        except ServiceError as exc:
+            return AudiobookPayload(errors=[user_error(exc)])
+        return AudiobookPayload(audiobook=Audiobook.from_model(book))
+
+    @strawberry.mutation(description="Change an audiobook's details (admin).")
+    async def update_audiobook(
+        self, info: Info[Context, None], id: strawberry.ID, input: AudiobookInput
+    ) -> AudiobookPayload:
+        await require_admin(info)
+        try:
+            async with info.context.session() as s:
+                book = await catalog.update_audiobook(s, decode_id(id, "Audiobook"), input.to_data())
+        except ServiceError as exc:
+            return AudiobookPayload(errors=[user_error(exc)])
+        return AudiobookPayload(audiobook=Audiobook.from_model(book))
+
+    @strawberry.mutation(description="Show or hide an audiobook in the catalog (admin).")
+    async def publish_audiobook(
+        self, info: Info[Context, None], id: strawberry.ID, published: bool = True
+    ) -> AudiobookPayload:
+        await require_admin(info)
+        try:
+            async with info.context.session() as s:
+                book = await catalog.publish_audiobook(s, decode_id(id, "Audiobook"), published)
+        except ServiceError as exc:
+            return AudiobookPayload(errors=[user_error(exc)])
+        return AudiobookPayload(audiobook=Audiobook.from_model(book))
+
+    @strawberry.mutation(description="Delete an audiobook and its files (admin).")
+    async def delete_audiobook(self, info: Info[Context, None], id: strawberry.ID) -> DeleteAudiobookPayload:
+        await require_admin(info)
+        storage = info.context.resources.storage
+        try:
+            async with info.context.session() as s:
+                keys = await catalog.delete_audiobook(s, decode_id(id, "Audiobook"))
+        except ServiceError as exc:
+            return DeleteAudiobookPayload(errors=[user_error(exc)])
+        for key in keys:
+            await storage.delete(key)
+        return DeleteAudiobookPayload(deleted_id=id)

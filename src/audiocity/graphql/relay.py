@@ -1,0 +1,72 @@
+"""Global IDs, the Node interface and Relay connections built from service `Page`s."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Generic, TypeVar
+
+import strawberry
+
+from audiocity.graphql.errors import bad_input
+
+T = TypeVar("T")
+
+
+def to_global_id(type_name: str, raw_id: uuid.UUID | str) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{raw_id}".encode()).decode().rstrip("="))
+
+
+def from_global_id(global_id: str, expected: str | None = None) -> tuple[str, uuid.UUID]:
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, raw = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 1)
+        value = uuid.UUID(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_input(f"Malformed ID: {global_id!r}.") from exc
+    if expected is not None and type_name != expected:
+        raise bad_input(f"ID {global_id!r} is not a {expected} ID.")
+    return type_name, value
+
+
+def decode_id(global_id: str, expected: str) -> uuid.UUID:
+    return from_global_id(global_id, expected)[1]
+
+
+@strawberry.interface(description="An object with a globally unique ID, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def build(cls, nodes: list[T], cursors: list[str], has_next_page: bool, total_count: int) -> Connection[T]:
+        return cls(
+            edges=[Edge(cursor=c, node=n) for n, c in zip(nodes, cursors, strict=True)],
+            page_info=PageInfo(
+                has_next_page=has_next_page,
+                has_previous_page=False,
+                start_cursor=cursors[0] if cursors else None,
+                end_cursor=cursors[-1] if cursors else None,
+            ),
+            total_count=total_count,
+        )

@@ -1,0 +1,1 @@
+"""One module per GraphQL object type; each builds from plain model rows."""

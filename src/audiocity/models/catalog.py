@@ -1,0 +1,149 @@
+"""The catalog: audiobooks, their categories, ordered audio files and transcripts."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+from sqlmodel import Field, SQLModel
+
+from audiocity.models.base import created_at_field, id_field, timestamp_field
+
+
+class TranscriptStatus(enum.StrEnum):
+    NONE = "NONE"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+def _text_array() -> Any:
+    return Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False, server_default="{}"))
+
+
+class Audiobook(SQLModel, table=True):
+    __tablename__ = "audiobooks"
+    __table_args__ = (
+        Index("ix_audiobooks_search", "search_vector", postgresql_using="gin"),
+        Index("ix_audiobooks_created_id", "created_at", "id"),
+    )
+
+    id: uuid.UUID = id_field()
+    title: str = Field(max_length=500, index=True)
+    subtitle: str | None = Field(default=None, max_length=500)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    authors: list[str] = _text_array()
+    narrators: list[str] = _text_array()
+    tags: list[str] = _text_array()
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    language: str = Field(default="en", max_length=16)
+    price_cents: int = Field(ge=0)
+    currency: str = Field(default="USD", max_length=3)
+    cover_url: str | None = None
+    duration_seconds: float = 0.0
+    published: bool = Field(default=False, index=True)
+    transcript_status: TranscriptStatus = Field(
+        default=TranscriptStatus.NONE,
+        sa_column=Column(Enum(TranscriptStatus, name="transcript_status"), nullable=False),
+    )
+    created_at: datetime = created_at_field()
+    updated_at: datetime | None = timestamp_field()
+    search_vector: Any = Field(
+        default=None, sa_column=Column(TSVECTOR), description="Kept current by services.search."
+    )
+
+
+class Category(SQLModel, table=True):
+    __tablename__ = "categories"
+
+    id: uuid.UUID = id_field()
+    name: str = Field(max_length=200, unique=True)
+    slug: str = Field(max_length=200, unique=True)
+
+
+class AudiobookCategory(SQLModel, table=True):
+    __tablename__ = "audiobook_categories"
+
+    audiobook_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), primary_key=True)
+    )
+    category_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
+
+
+class AudioFile(SQLModel, table=True):
+    """One audio file of a book; `position` is its place in play order (0-based, contiguous)."""
+
+    __tablename__ = "audio_files"
+    __table_args__ = (
+        UniqueConstraint(
+            "audiobook_id", "position", name="uq_audio_files_position", deferrable=True, initially="DEFERRED"
+        ),
+    )
+
+    id: uuid.UUID = id_field()
+    audiobook_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    file_name: str = Field(max_length=500)
+    content_type: str = Field(max_length=200)
+    size_bytes: int = Field(sa_column=Column(BigInteger, nullable=False))
+    duration_seconds: float = 0.0
+    container: str | None = None
+    codec: str | None = None
+    bitrate: int | None = None
+    md5_hex: str | None = None
+    storage_key: str = Field(unique=True)
+    created_at: datetime = created_at_field()
+
+
+class Transcript(SQLModel, table=True):
+    """The whole book's transcript, stitched from its files in play order."""
+
+    __tablename__ = "transcripts"
+
+    audiobook_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), primary_key=True)
+    )
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    vtt: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = created_at_field()
+
+
+class TranscriptChunk(SQLModel, table=True):
+    """One transcribed chunk of one file, stored as it finishes so a restarted job skips it."""
+
+    __tablename__ = "transcript_chunks"
+    __table_args__ = (UniqueConstraint("audio_file_id", "chunk_index", name="uq_transcript_chunks"),)
+
+    id: uuid.UUID = id_field()
+    audio_file_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("audio_files.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    chunk_index: int
+    start_seconds: float
+    end_seconds: float
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    segments: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
+    provider: str = ""
+    model: str = ""
+    created_at: datetime = created_at_field()

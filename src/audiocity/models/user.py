@@ -1,0 +1,45 @@
+"""Accounts and their refresh tokens."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Enum, ForeignKey
+from sqlmodel import Field, SQLModel
+
+from audiocity.models.base import created_at_field, id_field, timestamp_field
+
+
+class Role(enum.StrEnum):
+    ADMIN = "ADMIN"
+    CUSTOMER = "CUSTOMER"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: uuid.UUID = id_field()
+    email: str = Field(max_length=320, unique=True, description="Stored lowercased.")
+    password_hash: str | None = None
+    display_name: str = Field(max_length=200)
+    role: Role = Field(
+        default=Role.CUSTOMER, sa_column=Column(Enum(Role, name="user_role"), nullable=False)
+    )
+    google_sub: str | None = Field(default=None, unique=True)
+    created_at: datetime = created_at_field()
+
+
+class RefreshToken(SQLModel, table=True):
+    """Opaque refresh tokens are stored hashed; rotating one revokes it."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: uuid.UUID = id_field()
+    user_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    token_hash: str = Field(unique=True)
+    created_at: datetime = created_at_field()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = timestamp_field()

@@ -1,0 +1,345 @@
+"""Creating, changing and listing audiobooks."""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audiocity.models import (
+    AudioFile,
+    Audiobook,
+    AudiobookCategory,
+    Category,
+    utcnow,
+)
+from audiocity.services.errors import ErrorCode, NotFound, ServiceError
+from audiocity.services.pagination import Page, decode_cursor, encode_cursor, page_size
+
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+MAX_TRANSCRIPT_CHARS_INDEXED = 200_000
+
+
+class Sort(enum.StrEnum):
+    NEWEST = "NEWEST"
+    OLDEST = "OLDEST"
+    TITLE = "TITLE"
+    PRICE_LOW = "PRICE_LOW"
+    PRICE_HIGH = "PRICE_HIGH"
+
+
+@dataclass
+class AudiobookInput:
+    """Fields an admin sets; `None` means "leave unchanged" on update."""
+
+    title: str | None = None
+    subtitle: str | None = None
+    description: str | None = None
+    authors: list[str] | None = None
+    narrators: list[str] | None = None
+    categories: list[str] | None = None
+    language: str | None = None
+    price_cents: int | None = None
+    currency: str | None = None
+    cover_url: str | None = None
+
+
+@dataclass
+class CatalogFilter:
+    category: str | None = None
+    author: str | None = None
+    narrator: str | None = None
+    language: str | None = None
+    tag: str | None = None
+    owned_by: uuid.UUID | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _clean_names(names: list[str], field_name: str) -> list[str]:
+    cleaned = [n.strip() for n in names if n.strip()]
+    if any(len(n) > 200 for n in cleaned):
+        raise ServiceError(ErrorCode.INVALID, "Names are limited to 200 characters.", field_name)
+    return list(dict.fromkeys(cleaned))
+
+
+def _validate(data: AudiobookInput, creating: bool) -> None:
+    if creating and not (data.title or "").strip():
+        raise ServiceError(ErrorCode.INVALID, "Title is required.", "title")
+    if data.title is not None and not (0 < len(data.title.strip()) <= 500):
+        raise ServiceError(ErrorCode.INVALID, "Title must be 1 to 500 characters.", "title")
+    if creating and data.price_cents is None:
+        raise ServiceError(ErrorCode.INVALID, "Price is required.", "priceCents")
+    if data.price_cents is not None and not (0 <= data.price_cents <= 100_000_00):
+        raise ServiceError(ErrorCode.INVALID, "Price must be between 0 and 100000.00.", "priceCents")
+    if data.currency is not None and not CURRENCY.match(data.currency):
+        raise ServiceError(ErrorCode.INVALID, "Currency must be an ISO 4217 code like USD.", "currency")
+    if data.language is not None and not LANGUAGE.match(data.language):
+        raise ServiceError(ErrorCode.INVALID, "Language must be a BCP 47 tag like en or en-GB.", "language")
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "category"
+
+
+async def _set_categories(session: AsyncSession, book_id: uuid.UUID, names: list[str]) -> None:
+    await session.execute(delete(AudiobookCategory).where(AudiobookCategory.audiobook_id == book_id))  # type: ignore[arg-type]
+    for name in _clean_names(names, "categories"):
+        slug = slugify(name)
+        category = (await session.execute(select(Category).where(Category.slug == slug))).scalar_one_or_none()
+        if category is None:
+            category = Category(name=name, slug=slug)
+            session.add(category)
+            await session.flush()
+        session.add(AudiobookCategory(audiobook_id=book_id, category_id=category.id))
+    await session.flush()
+
+
+async def refresh_search_vector(session: AsyncSession, book_id: uuid.UUID) -> None:
+    """Weighted full-text document: title, then people, then summary/tags/description, then transcript."""
+    await session.execute(
+        text(
+            """
+            UPDATE audiobooks b SET search_vector =
+                setweight(to_tsvector('english', coalesce(b.title, '') || ' ' || coalesce(b.subtitle, '')), 'A')
+             || setweight(to_tsvector('simple', array_to_string(b.authors, ' ') || ' '
+                                              || array_to_string(b.narrators, ' ')), 'B')
+             || setweight(to_tsvector('english', coalesce(b.summary, '') || ' '
+                                              || array_to_string(b.tags, ' ') || ' ' || b.description), 'C')
+             || setweight(to_tsvector('english', coalesce(
+                    (SELECT left(t.text, :limit) FROM transcripts t WHERE t.audiobook_id = b.id), '')), 'D')
+            WHERE b.id = :id
+            """
+        ),
+        {"id": book_id, "limit": MAX_TRANSCRIPT_CHARS_INDEXED},
+    )
+
+
+async def create_audiobook(session: AsyncSession, data: AudiobookInput) -> Audiobook:
+    _validate(data, creating=True)
+    assert data.title is not None and data.price_cents is not None
+    book = Audiobook(
+        title=data.title.strip(),
+        subtitle=(data.subtitle or "").strip() or None,
+        description=data.description or "",
+        authors=_clean_names(data.authors or [], "authors"),
+        narrators=_clean_names(data.narrators or [], "narrators"),
+        language=data.language or "en",
+        price_cents=data.price_cents,
+        currency=data.currency or "USD",
+        cover_url=data.cover_url,
+    )
+    session.add(book)
+    await session.flush()
+    await _set_categories(session, book.id, data.categories or [])
+    await refresh_search_vector(session, book.id)
+    return book
+
+
+async def get_audiobook(session: AsyncSession, book_id: uuid.UUID, *, include_drafts: bool) -> Audiobook:
+    book = await session.get(Audiobook, book_id)
+    if book is None or (not book.published and not include_drafts):
+        raise NotFound("Audiobook")
+    return book
+
+
+async def update_audiobook(session: AsyncSession, book_id: uuid.UUID, data: AudiobookInput) -> Audiobook:
+    _validate(data, creating=False)
+    book = await get_audiobook(session, book_id, include_drafts=True)
+    if data.title is not None:
+        book.title = data.title.strip()
+    if data.subtitle is not None:
+        book.subtitle = data.subtitle.strip() or None
+    if data.description is not None:
+        book.description = data.description
+    if data.authors is not None:
+        book.authors = _clean_names(data.authors, "authors")
+    if data.narrators is not None:
+        book.narrators = _clean_names(data.narrators, "narrators")
+    if data.language is not None:
+        book.language = data.language
+    if data.price_cents is not None:
+        book.price_cents = data.price_cents
+    if data.currency is not None:
+        book.currency = data.currency
+    if data.cover_url is not None:
+        book.cover_url = data.cover_url or None
+    book.updated_at = utcnow()
+    await session.flush()
+    if data.categories is not None:
+        await _set_categories(session, book.id, data.categories)
+    await refresh_search_vector(session, book.id)
+    return book
+
+
+async def publish_audiobook(session: AsyncSession, book_id: uuid.UUID, published: bool) -> Audiobook:
+    book = await get_audiobook(session, book_id, include_drafts=True)
+    if published:
+        count = await session.scalar(
+            select(func.count()).select_from(AudioFile).where(AudioFile.audiobook_id == book_id)  # type: ignore[arg-type]
+        )
+        if not count:
+            raise ServiceError(
+                ErrorCode.NO_AUDIO_FILES, "Upload at least one audio file before publishing.", "published"
+            )
+    book.published = published
+    book.updated_at = utcnow()
+    await session.flush()
+    return book
+
+
+async def delete_audiobook(session: AsyncSession, book_id: uuid.UUID) -> list[str]:
+    """Delete the book and return the storage keys of its files (the caller removes the objects)."""
+    book = await get_audiobook(session, book_id, include_drafts=True)
+    keys = list(
+        (
+            await session.execute(
+                select(AudioFile.storage_key).where(AudioFile.audiobook_id == book_id)  # type: ignore[arg-type]
+            )
+        ).scalars()
+    )
+    await session.delete(book)
+    await session.flush()
+    return keys
+
+
+def _sort_columns(sort: Sort) -> tuple[ColumnElement[Any], bool]:
+    column: Any = {
+        Sort.NEWEST: Audiobook.created_at,
+        Sort.OLDEST: Audiobook.created_at,
+        Sort.TITLE: Audiobook.title,
+        Sort.PRICE_LOW: Audiobook.price_cents,
+        Sort.PRICE_HIGH: Audiobook.price_cents,
+    }[sort]
+    descending = sort in (Sort.NEWEST, Sort.PRICE_HIGH)
+    return column, descending
+
+
+def _cursor_value(book: Audiobook, sort: Sort) -> Any:
+    if sort in (Sort.NEWEST, Sort.OLDEST):
+        return book.created_at.isoformat()
+    if sort is Sort.TITLE:
+        return book.title
+    return book.price_cents
+
+
+def _filters(search: str | None, flt: CatalogFilter | None, include_drafts: bool) -> list[Any]:
+    conditions: list[Any] = []
+    if not include_drafts:
+        conditions.append(Audiobook.published.is_(True))  # type: ignore[attr-defined]
+    if search and search.strip():
+        query = func.websearch_to_tsquery("english", search.strip())
+        simple = func.websearch_to_tsquery("simple", search.strip())
+        vector: Any = Audiobook.search_vector
+        conditions.append(or_(vector.op("@@")(query), vector.op("@@")(simple)))
+    if flt is None:
+        return conditions
+    if flt.category:
+        conditions.append(
+            Audiobook.id.in_(  # type: ignore[attr-defined]
+                select(AudiobookCategory.audiobook_id)
+                .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]
+                .where(or_(Category.slug == flt.category, Category.name == flt.category))
+            )
+        )
+    if flt.author:
+        conditions.append(Audiobook.authors.any(flt.author))  # type: ignore[attr-defined]
+    if flt.narrator:
+        conditions.append(Audiobook.narrators.any(flt.narrator))  # type: ignore[attr-defined]
+    if flt.tag:
+        conditions.append(Audiobook.tags.any(flt.tag.lower()))  # type: ignore[attr-defined]
+    if flt.language:
+        conditions.append(Audiobook.language == flt.language)
+    return conditions
+
+
+async def list_audiobooks(
+    session: AsyncSession,
+    *,
+    first: int | None,
+    after: str | None,
+    search: str | None = None,
+    flt: CatalogFilter | None = None,
+    sort: Sort = Sort.NEWEST,
+    include_drafts: bool = False,
+) -> Page[Audiobook]:
+    limit = page_size(first)
+    conditions = _filters(search, flt, include_drafts)
+    column, descending = _sort_columns(sort)
+    query = select(Audiobook).where(and_(True, *conditions))
+    if after:
+        value, last_id = _decode_after(after, sort)
+        key = tuple_(column, Audiobook.id)
+        query = query.where(key < tuple_(value, last_id) if descending else key > tuple_(value, last_id))
+    order = [column.desc(), Audiobook.id.desc()] if descending else [column.asc(), Audiobook.id.asc()]  # type: ignore[attr-defined]
+    rows = list((await session.execute(query.order_by(*order).limit(limit + 1))).scalars())
+    total = await session.scalar(select(func.count()).select_from(Audiobook).where(and_(True, *conditions)))
+    items = rows[:limit]
+    return Page(
+        items=items,
+        cursors=[encode_cursor([_cursor_value(b, sort), str(b.id)]) for b in items],
+        has_next_page=len(rows) > limit,
+        total_count=int(total or 0),
+    )
+
+
+def _decode_after(after: str, sort: Sort) -> tuple[Any, uuid.UUID]:
+    values = decode_cursor(after)
+    try:
+        raw, last_id = values
+        value: Any = datetime.fromisoformat(raw) if sort in (Sort.NEWEST, Sort.OLDEST) else raw
+        return value, uuid.UUID(last_id)
+    except (ValueError, TypeError) as exc:
+        raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after") from exc
+
+
+async def files_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AudioFile]]:
+    rows = await session.execute(
+        select(AudioFile)
+        .where(AudioFile.audiobook_id.in_(book_ids))  # type: ignore[attr-defined]
+        .order_by(AudioFile.audiobook_id, AudioFile.position)  # type: ignore[arg-type]
+    )
+    out: dict[uuid.UUID, list[AudioFile]] = {i: [] for i in book_ids}
+    for f in rows.scalars():
+        out[f.audiobook_id].append(f)
+    return out
+
+
+async def categories_for_books(
+    session: AsyncSession, book_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Category]]:
+    rows = await session.execute(
+        select(AudiobookCategory.audiobook_id, Category)
+        .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]
+        .where(AudiobookCategory.audiobook_id.in_(book_ids))  # type: ignore[attr-defined]
+        .order_by(Category.name)
+    )
+    out: dict[uuid.UUID, list[Category]] = {i: [] for i in book_ids}
+    for book_id, category in rows.all():
+        out[book_id].append(category)
+    return out
+
+
+async def categories_with_counts(session: AsyncSession, *, include_drafts: bool) -> list[tuple[Category, int]]:
+    count = func.count(Audiobook.id)  # type: ignore[arg-type]
+    query = (
+        select(Category, count)
+        .outerjoin(AudiobookCategory, AudiobookCategory.category_id == Category.id)  # type: ignore[arg-type]
+        .outerjoin(
+            Audiobook,
+            and_(
+                Audiobook.id == AudiobookCategory.audiobook_id,  # type: ignore[arg-type]
+                True if include_drafts else Audiobook.published.is_(True),  # type: ignore[attr-defined]
+            ),
+        )
+        .group_by(Category.id)  # type: ignore[arg-type]
+        .order_by(Category.name)
+    )
+    return [(c, int(n)) for c, n in (await session.execute(query)).all()]

@@ -1,0 +1,36 @@
+"""Errors a caller can act on; GraphQL turns them into `UserError`s."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ErrorCode(enum.StrEnum):
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    WEAK_PASSWORD = "WEAK_PASSWORD"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    NOT_AUDIO = "NOT_AUDIO"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    EMPTY_CART = "EMPTY_CART"
+    ALREADY_IN_CART = "ALREADY_IN_CART"
+    ALREADY_OWNED = "ALREADY_OWNED"
+    NOT_PUBLISHED = "NOT_PUBLISHED"
+    UNSUPPORTED_PROVIDER = "UNSUPPORTED_PROVIDER"
+    JOB_RUNNING = "JOB_RUNNING"
+    NO_AUDIO_FILES = "NO_AUDIO_FILES"
+
+
+class ServiceError(Exception):
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class NotFound(ServiceError):
+    def __init__(self, what: str, field: str | None = "id") -> None:
+        super().__init__(ErrorCode.NOT_FOUND, f"{what} not found.", field)

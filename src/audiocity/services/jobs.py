@@ -1,0 +1,111 @@
+"""Job rows: created by uploads, advanced by workers, snapshotted by subscriptions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audiocity.models import Audiobook, Job, JobStatus, TranscriptStatus, utcnow
+from audiocity.services.errors import NotFound
+from audiocity.services.pagination import Page, decode_cursor, encode_cursor, page_size
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def job_payload(job: Job) -> dict[str, Any]:
+    """The event published on every change: the whole row, so a subscriber needs no extra query."""
+    return job.model_dump(mode="json")
+
+
+async def queue_transcription(session: AsyncSession, audiobook_id: uuid.UUID) -> tuple[Job, bool]:
+    """Return the book's queued job, or a new one; the flag says whether the caller must enqueue it.
+
+    A job processes every file of the book and skips chunks already done, so one queued job
+    covers any number of uploads made before it starts.
+    """
+    book = await session.get(Audiobook, audiobook_id, with_for_update=True)
+    if book is None:
+        raise NotFound("Audiobook", "audiobookId")
+    queued = (
+        await session.execute(
+            select(Job).where(Job.audiobook_id == audiobook_id, Job.status == JobStatus.QUEUED).limit(1)
+        )
+    ).scalar_one_or_none()
+    if queued is not None:
+        return queued, False
+    job = Job(audiobook_id=audiobook_id, stage="queued", message="Waiting for a worker.")
+    session.add(job)
+    book.transcript_status = TranscriptStatus.PENDING
+    await session.flush()
+    return job, True
+
+
+async def get_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None:
+        raise NotFound("Job", "jobId")
+    return job
+
+
+async def latest_job_for_book(session: AsyncSession, audiobook_id: uuid.UUID) -> Job | None:
+    return (
+        await session.execute(
+            select(Job)
+            .where(Job.audiobook_id == audiobook_id)
+            .order_by(Job.created_at.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def advance(session: AsyncSession, job_id: uuid.UUID, **changes: Any) -> Job:
+    """Apply `changes` and bump `sequence` atomically, so events can be ordered and de-duplicated."""
+    if changes.get("status") == JobStatus.RUNNING and "started_at" not in changes:
+        changes["started_at"] = func.coalesce(Job.started_at, utcnow())
+    status = changes.get("status")
+    if isinstance(status, JobStatus) and status.terminal:
+        changes.setdefault("finished_at", utcnow())
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id)  # type: ignore[arg-type]
+        .values(sequence=Job.sequence + 1, **changes)
+        .returning(Job)
+        .execution_options(populate_existing=True)
+    )
+    job = result.scalar_one()
+    return job
+
+
+async def list_jobs(
+    session: AsyncSession, *, first: int | None, after: str | None, status: JobStatus | None
+) -> Page[Job]:
+    limit = page_size(first)
+    query = select(Job)
+    count = select(func.count()).select_from(Job)
+    if status is not None:
+        query = query.where(Job.status == status)
+        count = count.where(Job.status == status)
+    if after:
+        created, last_id = decode_cursor(after)
+        from datetime import datetime
+
+        query = query.where(
+            func.row(Job.created_at, Job.id) < func.row(datetime.fromisoformat(created), uuid.UUID(last_id))
+        )
+    rows = list(
+        (
+            await session.execute(
+                query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
+            )
+        ).scalars()
+    )
+    items = rows[:limit]
+    return Page(
+        items=items,
+        cursors=[encode_cursor([j.created_at.isoformat(), str(j.id)]) for j in items],
+        has_next_page=len(rows) > limit,
+        total_count=int(await session.scalar(count) or 0),
+    )

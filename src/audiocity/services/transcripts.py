@@ -1,0 +1,158 @@
+"""Chunk results, and the whole book's transcript stitched from them in play order."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audiocity.ai.base import Segment
+from audiocity.models import AudioFile, Audiobook, Transcript, TranscriptChunk, TranscriptStatus, utcnow
+from audiocity.services.catalog import refresh_search_vector
+
+
+@dataclass(frozen=True)
+class Stitched:
+    text: str
+    vtt: str
+    segments: list[Segment]
+
+
+async def save_chunk(
+    session: AsyncSession,
+    *,
+    audio_file_id: uuid.UUID,
+    chunk_index: int,
+    start_seconds: float,
+    end_seconds: float,
+    text: str,
+    segments: list[Segment],
+    provider: str,
+    model: str,
+) -> bool:
+    """Store a chunk's result once; a second worker finishing the same chunk changes nothing."""
+    result = await session.execute(
+        insert(TranscriptChunk)
+        .values(
+            id=uuid.uuid4(),
+            audio_file_id=audio_file_id,
+            chunk_index=chunk_index,
+            start_seconds=start_seconds,
+            end_seconds=end_seconds,
+            text=text,
+            segments=[{"start": s.start, "end": s.end, "text": s.text} for s in segments],
+            provider=provider,
+            model=model,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(constraint="uq_transcript_chunks")
+        .returning(TranscriptChunk.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def done_chunk_indexes(session: AsyncSession, audio_file_id: uuid.UUID) -> set[int]:
+    rows = await session.execute(
+        select(TranscriptChunk.chunk_index).where(TranscriptChunk.audio_file_id == audio_file_id)  # type: ignore[arg-type]
+    )
+    return set(rows.scalars())
+
+
+async def chunk_text(session: AsyncSession, audio_file_id: uuid.UUID, chunk_index: int) -> str | None:
+    return await session.scalar(
+        select(TranscriptChunk.text).where(
+            TranscriptChunk.audio_file_id == audio_file_id,  # type: ignore[arg-type]
+            TranscriptChunk.chunk_index == chunk_index,
+        )
+    )
+
+
+def _timestamp(seconds: float) -> str:
+    millis = round(max(seconds, 0.0) * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def to_vtt(segments: list[Segment]) -> str:
+    cues = ["WEBVTT", ""]
+    for n, seg in enumerate(segments, 1):
+        cues += [str(n), f"{_timestamp(seg.start)} --> {_timestamp(max(seg.end, seg.start))}", seg.text, ""]
+    return "\n".join(cues)
+
+
+async def stitch(session: AsyncSession, audiobook_id: uuid.UUID) -> Stitched:
+    """Files in play order, chunks in index order, times shifted onto the book's timeline."""
+    files = (
+        await session.execute(
+            select(AudioFile).where(AudioFile.audiobook_id == audiobook_id).order_by(AudioFile.position)  # type: ignore[arg-type]
+        )
+    ).scalars()
+    offset = 0.0
+    segments: list[Segment] = []
+    for f in files:
+        chunks = (
+            await session.execute(
+                select(TranscriptChunk)
+                .where(TranscriptChunk.audio_file_id == f.id)  # type: ignore[arg-type]
+                .order_by(TranscriptChunk.chunk_index)  # type: ignore[arg-type]
+            )
+        ).scalars()
+        for chunk in chunks:
+            base = offset + chunk.start_seconds
+            raw: list[dict[str, Any]] = chunk.segments or [
+                {"start": 0.0, "end": chunk.end_seconds - chunk.start_seconds, "text": chunk.text}
+            ]
+            for s in raw:
+                text = str(s["text"]).strip()
+                if text:
+                    start = min(base + float(s["start"]), offset + chunk.end_seconds)
+                    end = min(base + float(s["end"]), offset + chunk.end_seconds)
+                    if segments and start < segments[-1].end:  # keep the timeline monotonic
+                        start = segments[-1].end
+                    segments.append(Segment(start=start, end=max(end, start), text=text))
+        offset += f.duration_seconds
+    text = " ".join(s.text for s in segments)
+    return Stitched(text=text, vtt=to_vtt(segments), segments=segments)
+
+
+async def save_transcript(session: AsyncSession, audiobook_id: uuid.UUID, stitched: Stitched) -> None:
+    stmt = insert(Transcript).values(
+        audiobook_id=audiobook_id, text=stitched.text, vtt=stitched.vtt, updated_at=utcnow()
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["audiobook_id"],
+            set_={"text": stmt.excluded.text, "vtt": stmt.excluded.vtt, "updated_at": stmt.excluded.updated_at},
+        )
+    )
+
+
+async def save_summary(
+    session: AsyncSession, audiobook_id: uuid.UUID, summary: str, tags: list[str]
+) -> None:
+    book = await session.get(Audiobook, audiobook_id)
+    if book is None:
+        return
+    book.summary = summary
+    book.tags = tags
+    book.transcript_status = TranscriptStatus.READY
+    book.updated_at = utcnow()
+    await session.flush()
+    await refresh_search_vector(session, audiobook_id)
+
+
+async def set_transcript_status(session: AsyncSession, audiobook_id: uuid.UUID, status: TranscriptStatus) -> None:
+    book = await session.get(Audiobook, audiobook_id)
+    if book is not None:
+        book.transcript_status = status
+        await session.flush()
+
+
+async def get_transcript(session: AsyncSession, audiobook_id: uuid.UUID) -> Transcript | None:
+    return await session.get(Transcript, audiobook_id)

@@ -1,0 +1,212 @@
+"""Storage in a Google Cloud Storage bucket; downloads go straight to GCS through V4 signed URLs.
+
+`google-cloud-storage` is blocking, so every call that touches the network runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import google_crc32c
+from google.api_core.exceptions import NotFound
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.cloud import storage
+from google.cloud.storage.fileio import BlobWriter
+
+from audiocity.storage.base import ObjectInfo, ObjectNotFound, SignedURL
+from audiocity.storage.local import check_content_type, validate_key
+from audiocity.storage.signing import content_disposition
+
+if TYPE_CHECKING:
+    from _hashlib import HASH
+
+UPLOAD_CHUNK_SIZE = 8 * 1024 * 1024  # resumable chunks must be a multiple of 256 KiB
+READ_BLOCK_SIZE = 4 * 1024 * 1024
+MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600  # the V4 limit
+
+
+def default_client() -> storage.Client:
+    """Application default credentials; anonymous ones against `STORAGE_EMULATOR_HOST`.
+
+    The library itself points the client at `STORAGE_EMULATOR_HOST` (read when the client is
+    created); being explicit about credentials and project keeps it from looking for real ones.
+    """
+    if os.environ.get("STORAGE_EMULATOR_HOST"):
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT", "audiocity-dev")
+        anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
+        return storage.Client(project=project, credentials=anonymous)
+    return storage.Client()
+
+
+def _decode_crc32c(value: str | None) -> int | None:
+    return int.from_bytes(base64.b64decode(value), "big") if value else None
+
+
+def _decode_md5(value: str | None) -> str | None:
+    return base64.b64decode(value).hex() if value else None
+
+
+def _write_chunk(writer: BlobWriter, chunk: bytes, md5: HASH, crc: int) -> int:
+    """Buffer (and, once a chunk is full, upload) in a worker thread; returns the running crc32c."""
+    writer.write(chunk)
+    md5.update(chunk)
+    return int(google_crc32c.extend(crc, chunk))
+
+
+def _terminate(writer: BlobWriter) -> None:
+    """Cancel the resumable session; only a courtesy, GCS drops unfinished sessions after a week."""
+    with contextlib.suppress(Exception):
+        writer.terminate()
+
+
+def _download_to(blob: storage.Blob, key: str, path: Path) -> None:
+    temp = path.with_name(f".{path.name}.part")
+    try:
+        blob.download_to_filename(str(temp), raw_download=True)
+        os.replace(temp, path)
+    except NotFound:
+        raise ObjectNotFound(key) from None
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+class GCSStorage:
+    """Objects are blobs named `{prefix}/{key}` in one bucket."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        client: storage.Client | None = None,
+        signing_credentials: Credentials | None = None,
+        upload_chunk_size: int = UPLOAD_CHUNK_SIZE,
+        read_block_size: int = READ_BLOCK_SIZE,
+    ) -> None:
+        self.client = client if client is not None else default_client()
+        self.bucket = self.client.bucket(bucket)
+        self.prefix = prefix.strip("/")
+        self.signing_credentials = signing_credentials
+        self.upload_chunk_size = upload_chunk_size
+        self.read_block_size = read_block_size
+
+    def blob_name(self, key: str) -> str:
+        validate_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _info(self, key: str, blob: storage.Blob) -> ObjectInfo:
+        return ObjectInfo(
+            key=key,
+            size=int(blob.size or 0),
+            content_type=blob.content_type,
+            md5_hex=_decode_md5(blob.md5_hash),
+            crc32c=_decode_crc32c(blob.crc32c),
+        )
+
+    async def write(
+        self, key: str, chunks: AsyncIterator[bytes], content_type: str | None = None
+    ) -> ObjectInfo:
+        """A resumable upload fed chunk by chunk; the object only appears once the last chunk is in."""
+        blob = self.bucket.blob(self.blob_name(key))
+        writer = blob.open(
+            "wb",
+            chunk_size=self.upload_chunk_size,
+            content_type=content_type or "application/octet-stream",
+        )
+        md5 = hashlib.md5(usedforsecurity=False)
+        crc = 0
+        try:
+            async for chunk in chunks:
+                crc = await asyncio.to_thread(_write_chunk, writer, chunk, md5, crc)
+            await asyncio.to_thread(writer.close)
+        except BaseException:
+            # Not awaited: a cancelled task may not get to await anything here.
+            asyncio.get_running_loop().run_in_executor(None, _terminate, writer)
+            raise
+        await asyncio.to_thread(blob.reload)
+        info = self._info(key, blob)
+        if (info.md5_hex is not None and info.md5_hex != md5.hexdigest()) or (
+            info.crc32c is not None and info.crc32c != crc
+        ):
+            await self._delete(blob, if_generation_match=blob.generation)
+            raise OSError(f"Checksum mismatch after uploading {key!r}")
+        return info
+
+    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Ranged downloads of one generation, so a concurrent overwrite cannot mix two versions."""
+        if start < 0:
+            raise ValueError("start must not be negative")
+        name = self.blob_name(key)
+        found = await asyncio.to_thread(self.bucket.get_blob, name)
+        if found is None:
+            raise ObjectNotFound(key)
+        last = int(found.size or 0) - 1 if end is None else min(end, int(found.size or 0) - 1)
+        position = start
+        while position <= last:
+            stop = min(position + self.read_block_size - 1, last)
+            # A fresh Blob each time: a download copies response headers (generation too) onto it.
+            blob = self.bucket.blob(name, generation=found.generation)
+            try:
+                block = await asyncio.to_thread(
+                    blob.download_as_bytes, start=position, end=stop, raw_download=True, checksum=None
+                )
+            except NotFound:
+                raise ObjectNotFound(key) from None
+            if not block:
+                break
+            position += len(block)
+            yield block
+
+    async def stat(self, key: str) -> ObjectInfo | None:
+        blob = await asyncio.to_thread(self.bucket.get_blob, self.blob_name(key))
+        return None if blob is None else self._info(key, blob)
+
+    async def delete(self, key: str) -> None:
+        await self._delete(self.bucket.blob(self.blob_name(key)))
+
+    async def _delete(self, blob: storage.Blob, if_generation_match: int | None = None) -> None:
+        with contextlib.suppress(NotFound):
+            await asyncio.to_thread(blob.delete, if_generation_match=if_generation_match)
+
+    async def download_to(self, key: str, path: Path) -> None:
+        """Through a temp file beside `path`; the library checks the whole object's checksum."""
+        blob = self.bucket.blob(self.blob_name(key))
+        await asyncio.to_thread(_download_to, blob, key, Path(path))
+
+    def signed_download_url(
+        self,
+        key: str,
+        *,
+        expires_in: int,
+        filename: str,
+        content_type: str,
+        user_id: str | None = None,
+    ) -> SignedURL:
+        """A V4 signed GET that makes GCS send our file name and type.
+
+        Signing is local with service-account key credentials (`signing_credentials`, else the
+        client's). GCS cannot check `user_id`: such a link stays valid until it expires.
+        """
+        check_content_type(content_type)
+        if not 0 < expires_in <= MAX_SIGNED_URL_SECONDS:
+            raise ValueError(f"expires_in must be between 1 and {MAX_SIGNED_URL_SECONDS} seconds")
+        expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=expires_in)
+        blob = self.bucket.blob(self.blob_name(key))
+        url = blob.generate_signed_url(
+            version="v4",
+            expiration=timedelta(seconds=expires_in),
+            method="GET",
+            response_disposition=content_disposition(filename),
+            response_type=content_type,
+            credentials=self.signing_credentials,
+            client=self.client,
+        )
+        return SignedURL(url=url, expires_at=expires_at)

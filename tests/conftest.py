@@ -1,0 +1,107 @@
+"""Shared fixtures: one real PostgreSQL and one real Redis for the whole run.
+
+Embedded servers start in a temp dir unless DATABASE_URL / REDIS_URL point elsewhere; against an
+external PostgreSQL the run uses a fresh database of its own and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import NullPool
+
+from audiocity import migrate
+from audiocity.db import async_url, make_sessionmaker
+from audiocity.embedded import start_postgres, start_redis
+
+
+def _external_database(url: str) -> tuple[str, str]:
+    """Create a throwaway database on the external server; return (its url, admin url)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    name = f"audiocity_test_{uuid.uuid4().hex[:10]}"
+    base = make_url(async_url(url))
+    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def create() -> None:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return base.set(database=name).render_as_string(hide_password=False), admin_dsn
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("audiocity-data")
+
+
+@pytest.fixture(scope="session")
+def database_url(data_dir: Path) -> Iterator[str]:
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        url, admin_dsn = _external_database(external)
+        migrate.upgrade(url)
+        yield url
+        import asyncpg
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(admin_dsn)
+            try:
+                name = url.rsplit("/", 1)[1].split("?")[0]
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+        asyncio.run(drop())
+        return
+    server = start_postgres(data_dir)
+    migrate.upgrade(server.url)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(data_dir: Path) -> Iterator[str]:
+    external = os.environ.get("REDIS_URL")
+    if external:
+        yield external
+        return
+    server = start_redis(data_dir)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(async_url(database_url), poolclass=NullPool)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose work is rolled back after the test."""
+    async with sessions() as s:
+        yield s
+        await s.rollback()
+
+
+FIXTURES = Path(__file__).parent / "fixtures"

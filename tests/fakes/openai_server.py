@@ -1,0 +1,574 @@
+"""An OpenAI-compatible HTTP server on loopback, so tests and benchmarks drive the real `openai` SDK.
+
+It answers `POST /v1/audio/transcriptions` and `POST /v1/chat/completions` deterministically, records
+every request, and injects faults queued per endpoint (429, 5xx, slow answers, dropped connections,
+malformed JSON, refusals). It runs uvicorn in a daemon thread, so it works from sync and async tests.
+
+    with FakeOpenAI() as fake:
+        client = openai.AsyncOpenAI(api_key="test", base_url=fake.base_url, max_retries=0)
+        fake.fail_next("transcriptions", "429", retry_after=3)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+import av
+import uvicorn
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+Endpoint = Literal["transcriptions", "chat"]
+# "slow", "drop", "malformed", "quota" (429 insufficient_quota), "refusal" (chat only),
+# or an HTTP status code as a string: "400", "401", "404", "429", "500", "503", ...
+FaultKind = str
+
+TranscriptFor = Callable[[bytes, str], str]
+SummaryFor = Callable[[str], tuple[str, list[str]]]
+
+_ERROR_TYPES = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("invalid_request_error", "unsupported_country_region_territory"),
+    404: ("invalid_request_error", "model_not_found"),
+    409: ("invalid_request_error", None),
+    422: ("invalid_request_error", None),
+    429: ("requests", "rate_limit_exceeded"),
+}
+
+
+def default_transcript(data: bytes, filename: str) -> str:
+    """Names the chunk by the hash of its bytes, so tests can check which chunk went where."""
+    digest = hashlib.sha1(data).hexdigest()[:8]
+    return f"chunk {digest} of the fake transcript. It says hello from the fake transcriber."
+
+
+def default_summary(text: str) -> tuple[str, list[str]]:
+    words = text.split()
+    return (
+        f"A fake summary of {len(words)} words that begins with '{' '.join(words[:6])}'.",
+        ["fiction", "adventure", "audiobook"],
+    )
+
+
+@dataclass
+class Fault:
+    kind: FaultKind
+    retry_after: float | None = None
+    delay: float = 1.0
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the fake saw it; `fields` holds the other form fields or the JSON body."""
+
+    endpoint: Endpoint
+    path: str
+    model: str | None
+    prompt: str | None
+    response_format: str | None
+    file_sha1: str | None
+    filename: str | None
+    fields: dict[str, Any]
+    fault: FaultKind | None
+    started: float
+    finished: float | None = None
+
+
+@dataclass
+class _State:
+    transcript_for: TranscriptFor = default_transcript
+    summary_for: SummaryFor = default_summary
+    latency: float = 0.0
+    requests: list[RecordedRequest] = field(default_factory=list)
+    faults: dict[str, deque[Fault]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FakeOpenAI:
+    """The fake server; use as a context manager, or call `start()` / `stop()`."""
+
+    def __init__(
+        self,
+        *,
+        transcript_for: TranscriptFor | None = None,
+        summary_for: SummaryFor | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        self._state = _State(latency=latency)
+        if transcript_for is not None:
+            self._state.transcript_for = transcript_for
+        if summary_for is not None:
+            self._state.summary_for = summary_for
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._port = 0
+
+    # -- configuration -------------------------------------------------------------------------
+
+    @property
+    def transcript_for(self) -> TranscriptFor:
+        return self._state.transcript_for
+
+    @transcript_for.setter
+    def transcript_for(self, value: TranscriptFor) -> None:
+        self._state.transcript_for = value
+
+    @property
+    def summary_for(self) -> SummaryFor:
+        return self._state.summary_for
+
+    @summary_for.setter
+    def summary_for(self, value: SummaryFor) -> None:
+        self._state.summary_for = value
+
+    @property
+    def latency(self) -> float:
+        """Seconds every request waits before it is answered (for benchmarks)."""
+        return self._state.latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self._state.latency = value
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self._state.requests
+
+    def requests_for(self, endpoint: Endpoint) -> list[RecordedRequest]:
+        return [r for r in self._state.requests if r.endpoint == endpoint]
+
+    def fail_next(
+        self,
+        endpoint: Endpoint,
+        kind: FaultKind,
+        times: int = 1,
+        retry_after: float | None = None,
+        *,
+        delay: float = 1.0,
+    ) -> None:
+        """Make the next `times` requests to `endpoint` fail; `delay` is the wait of a "slow" fault."""
+        with self._state.lock:
+            queue = self._state.faults.setdefault(endpoint, deque())
+            for _ in range(times):
+                queue.append(Fault(kind, retry_after, delay))
+
+    def reset(self) -> None:
+        """Forget recorded requests, queued faults, latency and custom answers."""
+        with self._state.lock:
+            self._state.requests.clear()
+            self._state.faults.clear()
+        self._state.latency = 0.0
+        self._state.transcript_for = default_transcript
+        self._state.summary_for = default_summary
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if not self._port:
+            raise RuntimeError("FakeOpenAI is not started")
+        return f"http://127.0.0.1:{self._port}/v1"
+
+    def start(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        self._port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            build_app(self._state),
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-openai", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("FakeOpenAI did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> FakeOpenAI:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+# -- the ASGI app ------------------------------------------------------------------------------
+
+
+def build_app(state: _State) -> Callable[[Scope, Receive, Send], Any]:
+    """The Starlette app, wrapped so handlers can reach the connection's transport to drop it."""
+
+    async def transcriptions(request: Request) -> Response:
+        async with request.form() as form:
+            upload = form.get("file")
+            has_file = isinstance(upload, UploadFile)
+            data = b""
+            filename = ""
+            if isinstance(upload, UploadFile):
+                data = await upload.read()
+                filename = upload.filename or ""
+            fields: dict[str, Any] = {
+                key: value for key, value in form.multi_items() if not isinstance(value, UploadFile)
+            }
+            fields.pop("timestamp_granularities[]", None)
+            fields["timestamp_granularities"] = form.getlist("timestamp_granularities[]")
+        model = _str_or_none(fields.get("model"))
+        response_format = _str_or_none(fields.get("response_format")) or "json"
+        record, fault = _record(
+            state,
+            "transcriptions",
+            request,
+            model=model,
+            prompt=_str_or_none(fields.get("prompt")),
+            response_format=response_format,
+            file_sha1=hashlib.sha1(data).hexdigest() if has_file else None,
+            filename=filename or None,
+            fields=fields,
+        )
+        try:
+            early = await _before_answer(state, fault, request)
+            if early is not None:
+                return early
+            if not request.headers.get("authorization", "").startswith("Bearer "):
+                return _error(401, "You didn't provide an API key.")
+            if not data:
+                return _error(400, "Missing required parameter: 'file'.", param="file")
+            if not model:
+                return _error(400, "Missing required parameter: 'model'.", param="model")
+            if response_format not in ("json", "text", "verbose_json"):
+                return _error(400, f"Unsupported response_format '{response_format}'.")
+            if response_format == "verbose_json" and not model.startswith("whisper"):
+                return _error(
+                    400,
+                    f"response_format 'verbose_json' is not compatible with model '{model}'. "
+                    "Use 'json' or 'text' instead.",
+                    param="response_format",
+                )
+            text = state.transcript_for(data, filename)
+            if response_format == "text":
+                return Response(text, media_type="text/plain")
+            if response_format == "json":
+                return JSONResponse({"text": text})
+            duration = _duration_of(data)
+            return JSONResponse(
+                {
+                    "task": "transcribe",
+                    "language": "english",
+                    "duration": duration,
+                    "text": text,
+                    "segments": _segments(text, duration),
+                    "usage": {"type": "duration", "seconds": duration},
+                }
+            )
+        finally:
+            record.finished = time.monotonic()
+
+    async def chat_completions(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return _error(400, "We could not parse the JSON body of your request.")
+        record, fault = _record(
+            state,
+            "chat",
+            request,
+            model=_str_or_none(body.get("model")),
+            prompt=None,
+            response_format=_response_format_type(body.get("response_format")),
+            file_sha1=None,
+            filename=None,
+            fields=body,
+        )
+        try:
+            early = await _before_answer(state, fault, request)
+            if early is not None:
+                return early
+            if not request.headers.get("authorization", "").startswith("Bearer "):
+                return _error(401, "You didn't provide an API key.")
+            return _chat_answer(state, body, refusal=fault is not None and fault.kind == "refusal")
+        finally:
+            record.finished = time.monotonic()
+
+    app = Starlette(
+        routes=[
+            Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        ]
+    )
+
+    async def outer(scope: Scope, receive: Receive, send: Send) -> None:
+        # uvicorn's `send` is a bound method of the request cycle, which owns the transport.
+        scope["fake.transport"] = getattr(getattr(send, "__self__", None), "transport", None)
+        await app(scope, receive, send)
+
+    return outer
+
+
+def _record(
+    state: _State,
+    endpoint: Endpoint,
+    request: Request,
+    *,
+    model: str | None,
+    prompt: str | None,
+    response_format: str | None,
+    file_sha1: str | None,
+    filename: str | None,
+    fields: dict[str, Any],
+) -> tuple[RecordedRequest, Fault | None]:
+    with state.lock:
+        queue = state.faults.get(endpoint)
+        fault = queue.popleft() if queue else None
+        record = RecordedRequest(
+            endpoint=endpoint,
+            path=request.url.path,
+            model=model,
+            prompt=prompt,
+            response_format=response_format,
+            file_sha1=file_sha1,
+            filename=filename,
+            fields=fields,
+            fault=fault.kind if fault else None,
+            started=time.monotonic(),
+        )
+        state.requests.append(record)
+    return record, fault
+
+
+async def _before_answer(state: _State, fault: Fault | None, request: Request) -> Response | None:
+    """Apply latency and the request's fault; a response here replaces the normal answer."""
+    if state.latency:
+        await asyncio.sleep(state.latency)
+    if fault is None or fault.kind == "refusal":
+        return None
+    if fault.kind == "slow":
+        await _sleep_unless_disconnected(request, fault.delay)
+        return None
+    if fault.kind == "drop":
+        await _drop(request)
+        return Response(status_code=500)  # never reaches the client
+    if fault.kind == "malformed":
+        return Response(b'{"text": "unterminated', media_type="application/json")
+    if fault.kind == "quota":
+        return _error(
+            429,
+            "You exceeded your current quota, please check your plan and billing details.",
+            code="insufficient_quota",
+            type_="insufficient_quota",
+        )
+    status = int(fault.kind)
+    headers = {}
+    if status == 429 or fault.retry_after is not None:
+        headers["retry-after"] = _format_seconds(fault.retry_after if fault.retry_after is not None else 1)
+    return _error(status, f"Injected fault {status}.", headers=headers)
+
+
+async def _sleep_unless_disconnected(request: Request, seconds: float) -> None:
+    """Sleep, but stop early once the client has gone (it timed out), so shutdown stays quick."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        if await request.is_disconnected():
+            return
+
+
+async def _drop(request: Request) -> None:
+    """Abort the TCP connection after the body was read, so the client gets no response at all."""
+    transport = request.scope.get("fake.transport")
+    if transport is None:
+        raise RuntimeError("the drop fault needs uvicorn (no transport found)")
+    transport.abort()
+    # Wait until uvicorn has noticed, so it neither logs an error nor tries to answer.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _chat_answer(state: _State, body: dict[str, Any], *, refusal: bool) -> Response:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return _error(400, "Missing required parameter: 'messages'.", param="messages")
+    if not body.get("model"):
+        return _error(400, "Missing required parameter: 'model'.", param="model")
+    user_texts = [_content_text(m) for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    prompt_text = " ".join(_content_text(m) for m in messages if isinstance(m, dict))
+    summary, tags = state.summary_for(user_texts[-1] if user_texts else "")
+
+    response_format = body.get("response_format") or {"type": "text"}
+    kind = response_format.get("type")
+    content: str | None
+    if refusal:
+        content = None
+    elif kind == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema") or {}
+        properties = schema.get("properties") or {}
+        required = schema.get("required") or []
+        if (response_format.get("json_schema") or {}).get("strict"):
+            if schema.get("additionalProperties") is not False:
+                return _error(
+                    400,
+                    "Invalid schema for response_format: 'additionalProperties' is required to be "
+                    "supplied and to be false.",
+                    param="response_format",
+                )
+            if set(required) != set(properties):
+                return _error(
+                    400,
+                    "Invalid schema for response_format: 'required' must list every key in 'properties'.",
+                    param="response_format",
+                )
+        produced = {"summary": summary, "tags": tags}
+        missing = [key for key in required if key not in produced]
+        if missing:
+            return _error(400, f"The fake cannot produce keys {missing}.", param="response_format")
+        content = json.dumps({key: produced[key] for key in properties if key in produced})
+    elif kind == "json_object":
+        content = json.dumps({"summary": summary, "tags": tags})
+    else:
+        content = summary
+
+    prompt_tokens = len(prompt_text.split())
+    completion_tokens = len(content.split()) if content else 8
+    return JSONResponse(
+        {
+            "id": f"chatcmpl-fake-{len(state.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": content,
+                        "refusal": "I'm sorry, I can't help with that." if refusal else None,
+                    },
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+    )
+
+
+def _error(
+    status: int,
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    type_: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    default_type, default_code = _ERROR_TYPES.get(status, ("server_error", None))
+    return JSONResponse(
+        {
+            "error": {
+                "message": message,
+                "type": type_ or default_type,
+                "param": param,
+                "code": code or default_code,
+            }
+        },
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _segments(text: str, duration: float) -> list[dict[str, Any]]:
+    """Whisper-like segments: eight words each, spread evenly over the audio."""
+    words = text.split()
+    groups = [words[i : i + 8] for i in range(0, len(words), 8)] or [[]]
+    step = duration / len(groups)
+    return [
+        {
+            "id": index,
+            "seek": 0,
+            "start": round(index * step, 3),
+            "end": round((index + 1) * step, 3),
+            "text": " " + " ".join(group),
+            "tokens": list(range(len(group))),
+            "temperature": 0.0,
+            "avg_logprob": -0.2,
+            "compression_ratio": 1.2,
+            "no_speech_prob": 0.01,
+        }
+        for index, group in enumerate(groups)
+    ]
+
+
+def _duration_of(data: bytes) -> float:
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if container.duration is not None:
+                return round(container.duration / av.time_base, 3)
+            stream = container.streams.audio[0]
+            samples = sum(frame.samples for frame in container.decode(stream))
+            return round(samples / (stream.rate or 1), 3)
+    except (av.FFmpegError, IndexError):
+        return 0.0
+
+
+def _content_text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def _response_format_type(value: object) -> str | None:
+    return str(value.get("type")) if isinstance(value, dict) else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _format_seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
