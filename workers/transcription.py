@@ -76,9 +76,7 @@ async def run_transcription(res: Resources, job_id: str) -> None:
         message = CurrentMessage.get_current_message()
         retries = int(message.options.get("retries", 0)) if message else 0
         if should_retry(retries, exc):
-            await _advance(
-                res, jid, status=JobStatus.QUEUED, stage="retrying", message=f"Will retry: {exc}"
-            )
+            await _advance(res, jid, status=JobStatus.QUEUED, stage="retrying", message=f"Will retry: {exc}")
             raise
         await _fail(res, jid, book_id, f"Gave up after {retries + 1} attempts: {exc}")
     except Exception as exc:
@@ -125,17 +123,13 @@ async def _transcribe_book(res: Resources, job_id: uuid.UUID, book_id: uuid.UUID
     for fmt, body in (("txt", stitched.text), ("vtt", stitched.vtt)):
         await res.storage.write(transcript_key(book_id, fmt), _once(body.encode()), f"text/{fmt}")
 
-    await _advance(
-        res, job_id, stage="summarizing", progress=0.95, message="Writing the summary and tags."
-    )
+    await _advance(res, job_id, stage="summarizing", progress=0.95, message="Writing the summary and tags.")
     summary = await res.summarizer.summarize(stitched.text)
     async with session_scope(res.sessions) as session:
         await transcripts.save_summary(session, book_id, summary.summary, summary.tags)
     usage_key = f"summary:{summary.provider}:{summary.model}"
     await _add_usage(res, job_id, usage_key, tokens=summary.prompt_tokens + summary.completion_tokens)
-    await _advance(
-        res, job_id, status=JobStatus.SUCCEEDED, stage="done", progress=1.0, message="Transcript ready."
-    )
+    await _advance(res, job_id, status=JobStatus.SUCCEEDED, stage="done", progress=1.0, message="Transcript ready.")
 
 
 async def _once(data: bytes) -> Any:

@@ -79,7 +79,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         events = EventBus(broker_url)
         await events.start()
         state.resources = Resources(
-            settings=settings, sessions=make_sessionmaker(engine), storage=storage, events=events, secret=secret
+            settings=settings,
+            sessions=make_sessionmaker(engine),
+            storage=storage,
+            events=events,
+            secret=secret,
         )
         graphql_app.resources = state.resources
         log.info("AudioCity ready on %s/graphql", settings.base_url)

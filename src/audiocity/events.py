@@ -114,9 +114,7 @@ class EventBus:
                 for channel in new:
                     self._ready[channel] = asyncio.Event()
                 await self._pubsub.subscribe(*new)
-            await asyncio.wait_for(
-                asyncio.gather(*(self._ready[c].wait() for c in channels if c in self._ready)), 10
-            )
+            await asyncio.wait_for(asyncio.gather(*(self._ready[c].wait() for c in channels if c in self._ready)), 10)
             yield sub
         finally:
             gone = []

@@ -24,7 +24,7 @@ def make_broker(redis_url: str) -> RedisBroker:
     with _lock:
         broker = _brokers.get(redis_url)
         if broker is None:
-            broker = RedisBroker(url=redis_url, namespace="audiocity")
+            broker = RedisBroker(url=redis_url, namespace="audiocity")  # type: ignore[no-untyped-call]
             broker.add_middleware(AsyncIO())
             _brokers[redis_url] = broker
         dramatiq.set_broker(broker)

@@ -11,12 +11,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REGISTRY = CollectorRegistry()
-REQUESTS = Counter(
-    "audiocity_http_requests_total", "HTTP requests", ["method", "path", "status"], registry=REGISTRY
-)
-LATENCY = Histogram(
-    "audiocity_http_request_seconds", "HTTP request latency", ["method", "path"], registry=REGISTRY
-)
+REQUESTS = Counter("audiocity_http_requests_total", "HTTP requests", ["method", "path", "status"], registry=REGISTRY)
+LATENCY = Histogram("audiocity_http_request_seconds", "HTTP request latency", ["method", "path"], registry=REGISTRY)
 KNOWN_PATHS = ("/graphql", "/healthz", "/readyz", "/metrics", "/files", "/uploads", "/webhooks")
 
 

@@ -37,9 +37,7 @@ def transcriber() -> LocalWhisperTranscriber:
 
 
 @pytest.mark.parametrize("audio", speech_fixtures(), ids=lambda p: p.stem)
-async def test_transcribe_speech_fixture(
-    tmp_path: Path, audio: Path, transcriber: LocalWhisperTranscriber
-) -> None:
+async def test_transcribe_speech_fixture(tmp_path: Path, audio: Path, transcriber: LocalWhisperTranscriber) -> None:
     chunks = split_for_transcription(audio, tmp_path, max_seconds=600)
     started = time.perf_counter()
     results = [await transcriber.transcribe(chunk.path) for chunk in chunks]

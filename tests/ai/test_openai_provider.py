@@ -29,9 +29,7 @@ from tests.fakes.openai_server import Endpoint, FakeOpenAI, default_transcript
 
 def write_wav(path: Path, seconds: float = 2.0, freq: float = 440.0, rate: int = 16_000) -> Path:
     """A short mono 16-bit tone: enough for the SDK to upload and PyAV to probe."""
-    samples = array(
-        "h", (int(8000 * math.sin(2 * math.pi * freq * i / rate)) for i in range(int(seconds * rate)))
-    )
+    samples = array("h", (int(8000 * math.sin(2 * math.pi * freq * i / rate)) for i in range(int(seconds * rate))))
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
@@ -108,9 +106,7 @@ async def test_gpt4o_transcription_returns_the_fakes_text(
     assert request.fields["timestamp_granularities"] == []
 
 
-async def test_a_known_duration_skips_probing(
-    fake: FakeOpenAI, transcriber: OpenAITranscriber, tmp_path: Path
-) -> None:
+async def test_a_known_duration_skips_probing(fake: FakeOpenAI, transcriber: OpenAITranscriber, tmp_path: Path) -> None:
     not_audio = tmp_path / "chunk.wav"
     not_audio.write_bytes(b"not audio at all")
 
@@ -153,9 +149,7 @@ async def test_chunks_go_in_order_with_the_tail_of_the_previous_text_as_prompt(
     assert sent.endswith(one.text)
 
 
-async def test_the_transcript_is_configurable(
-    fake: FakeOpenAI, transcriber: OpenAITranscriber, audio: Path
-) -> None:
+async def test_the_transcript_is_configurable(fake: FakeOpenAI, transcriber: OpenAITranscriber, audio: Path) -> None:
     fake.transcript_for = lambda data, filename: f"  custom text for {filename}  "
 
     result = await transcriber.transcribe(audio)
@@ -189,9 +183,7 @@ async def test_whisper_uses_verbose_json_and_returns_segments(
 # -- summaries -------------------------------------------------------------------------------
 
 
-async def test_summary_has_one_paragraph_three_tags_and_tokens(
-    fake: FakeOpenAI, summarizer: OpenAISummarizer
-) -> None:
+async def test_summary_has_one_paragraph_three_tags_and_tokens(fake: FakeOpenAI, summarizer: OpenAISummarizer) -> None:
     result = await summarizer.summarize("Once upon a time a fox lived by the river. " * 10)
 
     assert result.summary and "\n" not in result.summary
@@ -289,9 +281,7 @@ FAULTS = [
 ]
 
 
-async def call(
-    endpoint: Endpoint, transcriber: OpenAITranscriber, summarizer: OpenAISummarizer, audio: Path
-) -> None:
+async def call(endpoint: Endpoint, transcriber: OpenAITranscriber, summarizer: OpenAISummarizer, audio: Path) -> None:
     if endpoint == "transcriptions":
         await transcriber.transcribe(audio, duration=2.0)
     else:
@@ -351,9 +341,7 @@ async def test_the_client_never_retries_by_itself(fake: FakeOpenAI) -> None:
     await transcriber.aclose()
 
 
-async def test_latency_delays_every_answer(
-    fake: FakeOpenAI, transcriber: OpenAITranscriber, audio: Path
-) -> None:
+async def test_latency_delays_every_answer(fake: FakeOpenAI, transcriber: OpenAITranscriber, audio: Path) -> None:
     fake.latency = 0.2
     started = time.monotonic()
 

@@ -39,7 +39,11 @@ class Server:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "audiocity.cli", *args], env=self.env, capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", "audiocity.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     def log(self) -> str:

@@ -162,7 +162,7 @@ async def test_bad_input_gets_clear_errors_and_leaves_nothing(server: Server, tm
         anon = GraphQLClient(http, server.graphql_url)
         email = unique_email("dup")
         await register(anon, email)
-        duplicate = (await anon(REGISTER, input={"email": email.upper(), "password": "another password"}))
+        duplicate = await anon(REGISTER, input={"email": email.upper(), "password": "another password"})
         assert duplicate["register"]["errors"][0]["code"] == "EMAIL_TAKEN"
         assert duplicate["register"]["accessToken"] is None
 

@@ -188,9 +188,7 @@ async def test_signed_download_url(
 
     # Rebuild the V4 string-to-sign from the spec and check the RSA signature with the public key.
     canonical_query, signature = url.query.rsplit("&X-Goog-Signature=", 1)
-    rebuilt = "&".join(
-        sorted(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in parse_qsl(canonical_query))
-    )
+    rebuilt = "&".join(sorted(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in parse_qsl(canonical_query)))
     assert rebuilt == canonical_query
     canonical_request = "\n".join(
         ["GET", url.path, canonical_query, f"host:{url.netloc}\n", "host", "UNSIGNED-PAYLOAD"]

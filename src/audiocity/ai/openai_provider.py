@@ -171,13 +171,9 @@ class OpenAITranscriber:
             raise to_ai_error(err) from err
         text = _text_of(result).strip()
         segments = [Segment(start=0.0, end=duration, text=text)] if text else []
-        return Transcription(
-            text=text, segments=segments, audio_seconds=duration, provider=self.name, model=self.model
-        )
+        return Transcription(text=text, segments=segments, audio_seconds=duration, provider=self.name, model=self.model)
 
-    async def _transcribe_verbose(
-        self, audio_path: Path, tail: str | None, duration: float | None
-    ) -> Transcription:
+    async def _transcribe_verbose(self, audio_path: Path, tail: str | None, duration: float | None) -> Transcription:
         try:
             result = await self.client.audio.transcriptions.create(
                 model=self.model,
@@ -200,9 +196,7 @@ class OpenAITranscriber:
             duration = segments[-1].end if segments else 0.0
         if text and not segments:
             segments = [Segment(start=0.0, end=duration, text=text)]
-        return Transcription(
-            text=text, segments=segments, audio_seconds=duration, provider=self.name, model=self.model
-        )
+        return Transcription(text=text, segments=segments, audio_seconds=duration, provider=self.name, model=self.model)
 
 
 class OpenAISummarizer:

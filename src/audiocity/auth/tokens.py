@@ -39,9 +39,7 @@ def create_access_token(secret: str, user_id: uuid.UUID, role: str, ttl_seconds:
 
 def decode_access_token(secret: str, token: str) -> AccessClaims:
     try:
-        payload = jwt.decode(
-            token, secret, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub"]}
-        )
+        payload = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub"]})
         if payload.get("typ") != "access":
             raise InvalidToken("not an access token")
         return AccessClaims(

@@ -16,7 +16,7 @@ from audiocity.auth.tokens import InvalidToken, decode_access_token
 from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.events import EventBus
-from audiocity.models import AudioFile, Audiobook, Category, Role, User
+from audiocity.models import Audiobook, AudioFile, Category, Role, User
 from audiocity.services import accounts, catalog, orders
 from audiocity.services.accounts import TokenConfig
 from audiocity.storage import Storage
@@ -34,9 +34,7 @@ class Resources:
 
     @property
     def token_config(self) -> TokenConfig:
-        return TokenConfig(
-            self.secret, self.settings.access_token_ttl_seconds, self.settings.refresh_token_ttl_seconds
-        )
+        return TokenConfig(self.secret, self.settings.access_token_ttl_seconds, self.settings.refresh_token_ttl_seconds)
 
 
 class Loaders:

@@ -9,7 +9,7 @@ from audiocity.graphql.context import Context
 from audiocity.graphql.errors import bad_input
 from audiocity.graphql.permissions import optional_user, require_admin, require_user
 from audiocity.graphql.relay import Connection, Node, decode_id, from_global_id
-from audiocity.graphql.types.audiobook import AudioFile, Audiobook, Category
+from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category
 from audiocity.graphql.types.commerce import Cart, Order
 from audiocity.graphql.types.common import AudiobookSort, JobStatus
 from audiocity.graphql.types.job import Job
@@ -50,6 +50,39 @@ async def _orders_page(info: Info[Context, None], first: int | None, after: str 
     return Connection[Order].build(nodes, page.cursors, page.has_next_page, page.total_count)
 
 
+async def _audiobook(info: Info[Context, None], id: strawberry.ID) -> Audiobook | None:
+    await optional_user(info)
+    book_id = decode_id(id, "Audiobook")
+    async with info.context.resources.sessions() as s:
+        try:
+            book = await catalog.get_audiobook(s, book_id, include_drafts=await info.context.is_admin())
+        except NotFound:
+            return None
+    return Audiobook.from_model(book)
+
+
+async def _order(info: Info[Context, None], id: strawberry.ID) -> Order | None:
+    user = await require_user(info)
+    async with info.context.resources.sessions() as s:
+        try:
+            order = await orders.get_order(
+                s, decode_id(id, "Order"), viewer_id=user.id, admin=await info.context.is_admin()
+            )
+        except NotFound:
+            return None
+        lines = await orders.lines_for_orders(s, [order.id])
+    return Order.build(order, lines[order.id])
+
+
+async def _job(info: Info[Context, None], id: strawberry.ID) -> Job | None:
+    await require_admin(info)
+    async with info.context.resources.sessions() as s:
+        try:
+            return Job.from_model(await job_service.get_job(s, decode_id(id, "Job")))
+        except NotFound:
+            return None
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="The signed-in viewer.")
@@ -60,11 +93,11 @@ class Query:
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         type_name, _ = from_global_id(id)
         if type_name == "Audiobook":
-            return await Query.audiobook(self, info, id)
+            return await _audiobook(info, id)
         if type_name == "Job":
-            return await Query.job(self, info, id)
+            return await _job(info, id)
         if type_name == "Order":
-            return await Query.order(self, info, id)
+            return await _order(info, id)
         if type_name == "User":
             viewer = await require_user(info)
             if User.from_model(viewer).id == id:
@@ -121,14 +154,15 @@ class Query:
 
     @strawberry.field
     async def audiobook(self, info: Info[Context, None], id: strawberry.ID) -> Audiobook | None:
-        await optional_user(info)
-        book_id = decode_id(id, "Audiobook")
-        async with info.context.resources.sessions() as s:
-            try:
-                book = await catalog.get_audiobook(s, book_id, include_drafts=await info.context.is_admin())
-            except NotFound:
-                return None
-        return Audiobook.from_model(book)
+        return await _audiobook(info, id)
+
+    @strawberry.field
+    async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
+        return await _order(info, id)
+
+    @strawberry.field
+    async def job(self, info: Info[Context, None], id: strawberry.ID) -> Job | None:
+        return await _job(info, id)
 
     @strawberry.field(description="Categories with the number of audiobooks the viewer can see in each.")
     async def categories(self, info: Info[Context, None]) -> list[Category]:
@@ -149,19 +183,6 @@ class Query:
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[Order]:
         return await _orders_page(info, first, after)
-
-    @strawberry.field
-    async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
-        user = await require_user(info)
-        async with info.context.resources.sessions() as s:
-            try:
-                order = await orders.get_order(
-                    s, decode_id(id, "Order"), viewer_id=user.id, admin=await info.context.is_admin()
-                )
-            except NotFound:
-                return None
-            lines = await orders.lines_for_orders(s, [order.id])
-        return Order.build(order, lines[order.id])
 
     @strawberry.field(description="Audiobooks the viewer owns, with fresh download links.")
     async def library(
@@ -210,12 +231,3 @@ class Query:
                 raise bad_input(exc.message) from exc
         nodes = [Job.from_model(j) for j in page.items]
         return Connection[Job].build(nodes, page.cursors, page.has_next_page, page.total_count)
-
-    @strawberry.field
-    async def job(self, info: Info[Context, None], id: strawberry.ID) -> Job | None:
-        await require_admin(info)
-        async with info.context.resources.sessions() as s:
-            try:
-                return Job.from_model(await job_service.get_job(s, decode_id(id, "Job")))
-            except NotFound:
-                return None

@@ -18,7 +18,7 @@ from audiocity.graphql.mutations.uploads import UploadMutations
 from audiocity.graphql.queries import Query
 from audiocity.graphql.relay import Node
 from audiocity.graphql.subscriptions import Subscription
-from audiocity.graphql.types.audiobook import AudioFile, Audiobook, Category
+from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category
 from audiocity.graphql.types.commerce import Cart, Order
 from audiocity.graphql.types.job import Job
 from audiocity.graphql.types.user import User
@@ -43,9 +43,7 @@ class AudioCitySchema(strawberry.Schema):
         request_id = _request_id(execution_context)
         for error in errors:
             if error.original_error is not None and not _is_public(error):
-                log.error(
-                    "request %s: %s", request_id, error.message, exc_info=error.original_error
-                )
+                log.error("request %s: %s", request_id, error.message, exc_info=error.original_error)
 
 
 def _request_id(execution_context: ExecutionContext | None) -> Any:
@@ -62,5 +60,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[Node, Audiobook, AudioFile, Category, Job, Order, Cart, User],
-        extensions=[MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE)],
+        extensions=[
+            MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE)  # type: ignore[list-item]
+        ],
     )

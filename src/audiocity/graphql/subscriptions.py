@@ -21,7 +21,9 @@ from audiocity.services import orders
 from audiocity.services.errors import NotFound
 
 
-async def _job_snapshot(info: Info[Context, None], job_id: uuid.UUID | None, book_id: uuid.UUID | None) -> JobModel | None:
+async def _job_snapshot(
+    info: Info[Context, None], job_id: uuid.UUID | None, book_id: uuid.UUID | None
+) -> JobModel | None:
     async with info.context.resources.sessions() as s:
         if job_id is not None:
             try:
@@ -80,9 +82,7 @@ class Subscription:
                     return
 
     @strawberry.subscription(description="The order each time its status changes (the order's owner).")
-    async def order_updates(
-        self, info: Info[Context, None], order_id: strawberry.ID
-    ) -> AsyncGenerator[Order, None]:
+    async def order_updates(self, info: Info[Context, None], order_id: strawberry.ID) -> AsyncGenerator[Order, None]:
         user = await require_user(info)
         oid = decode_id(order_id, "Order")
         async with info.context.resources.events.subscribe(order_channel(oid)) as sub:

@@ -2,9 +2,9 @@
 
 from audiocity.models.base import utcnow
 from audiocity.models.catalog import (
-    AudioFile,
     Audiobook,
     AudiobookCategory,
+    AudioFile,
     Category,
     Transcript,
     TranscriptChunk,

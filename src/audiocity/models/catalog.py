@@ -63,9 +63,7 @@ class Audiobook(SQLModel, table=True):
     )
     created_at: datetime = created_at_field()
     updated_at: datetime | None = timestamp_field()
-    search_vector: Any = Field(
-        default=None, sa_column=Column(TSVECTOR), description="Kept current by services.search."
-    )
+    search_vector: Any = Field(default=None, sa_column=Column(TSVECTOR), description="Kept current by services.search.")
 
 
 class Category(SQLModel, table=True):
@@ -79,9 +77,7 @@ class Category(SQLModel, table=True):
 class AudiobookCategory(SQLModel, table=True):
     __tablename__ = "audiobook_categories"
 
-    audiobook_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), primary_key=True)
-    )
+    audiobook_id: uuid.UUID = Field(sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), primary_key=True))
     category_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True, index=True)
     )
@@ -119,9 +115,7 @@ class Transcript(SQLModel, table=True):
 
     __tablename__ = "transcripts"
 
-    audiobook_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), primary_key=True)
-    )
+    audiobook_id: uuid.UUID = Field(sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), primary_key=True))
     text: str = Field(sa_column=Column(Text, nullable=False))
     vtt: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = created_at_field()

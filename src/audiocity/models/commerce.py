@@ -43,12 +43,8 @@ class CartItem(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("cart_id", "audiobook_id", name="uq_cart_items"),)
 
     id: uuid.UUID = id_field()
-    cart_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("carts.id", ondelete="CASCADE"), nullable=False, index=True)
-    )
-    audiobook_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), nullable=False)
-    )
+    cart_id: uuid.UUID = Field(sa_column=Column(ForeignKey("carts.id", ondelete="CASCADE"), nullable=False, index=True))
+    audiobook_id: uuid.UUID = Field(sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), nullable=False))
     added_at: datetime = created_at_field()
 
 
@@ -64,9 +60,7 @@ class Order(SQLModel, table=True):
         default=OrderStatus.PENDING,
         sa_column=Column(Enum(OrderStatus, name="order_status"), nullable=False),
     )
-    provider: PaymentProvider = Field(
-        sa_column=Column(Enum(PaymentProvider, name="payment_provider"), nullable=False)
-    )
+    provider: PaymentProvider = Field(sa_column=Column(Enum(PaymentProvider, name="payment_provider"), nullable=False))
     idempotency_key: str = Field(max_length=200)
     provider_reference: str | None = None
     total_cents: int
@@ -85,9 +79,7 @@ class OrderLine(SQLModel, table=True):
     order_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
     )
-    audiobook_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("audiobooks.id", ondelete="RESTRICT"), nullable=False)
-    )
+    audiobook_id: uuid.UUID = Field(sa_column=Column(ForeignKey("audiobooks.id", ondelete="RESTRICT"), nullable=False))
     title: str
     price_cents: int
     currency: str = Field(max_length=3)
@@ -98,14 +90,10 @@ class Entitlement(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("user_id", "audiobook_id", name="uq_entitlements"),)
 
     id: uuid.UUID = id_field()
-    user_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
-    )
+    user_id: uuid.UUID = Field(sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True))
     audiobook_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), nullable=False, index=True)
     )
-    order_id: uuid.UUID | None = Field(
-        default=None, sa_column=Column(ForeignKey("orders.id", ondelete="SET NULL"))
-    )
+    order_id: uuid.UUID | None = Field(default=None, sa_column=Column(ForeignKey("orders.id", ondelete="SET NULL")))
     granted_at: datetime = created_at_field()
     revoked_at: datetime | None = timestamp_field()

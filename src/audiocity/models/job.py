@@ -37,9 +37,7 @@ class Job(SQLModel, table=True):
     audiobook_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), nullable=False, index=True)
     )
-    kind: JobKind = Field(
-        default=JobKind.TRANSCRIBE, sa_column=Column(Enum(JobKind, name="job_kind"), nullable=False)
-    )
+    kind: JobKind = Field(default=JobKind.TRANSCRIBE, sa_column=Column(Enum(JobKind, name="job_kind"), nullable=False))
     status: JobStatus = Field(
         default=JobStatus.QUEUED,
         sa_column=Column(Enum(JobStatus, name="job_status"), nullable=False, index=True),
@@ -52,9 +50,7 @@ class Job(SQLModel, table=True):
     sequence: int = 0
     chunks_total: int = 0
     chunks_done: int = 0
-    usage: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
-    )
+    usage: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
     created_at: datetime = created_at_field()
     started_at: datetime | None = timestamp_field()
     finished_at: datetime | None = timestamp_field()

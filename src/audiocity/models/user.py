@@ -23,9 +23,7 @@ class User(SQLModel, table=True):
     email: str = Field(max_length=320, unique=True, description="Stored lowercased.")
     password_hash: str | None = None
     display_name: str = Field(max_length=200)
-    role: Role = Field(
-        default=Role.CUSTOMER, sa_column=Column(Enum(Role, name="user_role"), nullable=False)
-    )
+    role: Role = Field(default=Role.CUSTOMER, sa_column=Column(Enum(Role, name="user_role"), nullable=False))
     google_sub: str | None = Field(default=None, unique=True)
     created_at: datetime = created_at_field()
 
@@ -36,9 +34,7 @@ class RefreshToken(SQLModel, table=True):
     __tablename__ = "refresh_tokens"
 
     id: uuid.UUID = id_field()
-    user_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
-    )
+    user_id: uuid.UUID = Field(sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True))
     token_hash: str = Field(unique=True)
     created_at: datetime = created_at_field()
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -72,9 +72,7 @@ async def create_user(
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:  # a concurrent registration won the race
-        raise ServiceError(
-            ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email"
-        ) from exc
+        raise ServiceError(ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email") from exc
     return user
 
 

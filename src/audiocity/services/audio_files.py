@@ -14,7 +14,7 @@ from audiocity import jobs
 from audiocity.audio import NotAudioError, probe
 from audiocity.db import after_commit, on_rollback
 from audiocity.events import Publishes, audiobook_jobs_channel, job_channel
-from audiocity.models import AudioFile, Audiobook, Job, JobStatus, TranscriptChunk
+from audiocity.models import Audiobook, AudioFile, Job, JobStatus, TranscriptChunk
 from audiocity.services import jobs as job_service
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.storage import Storage
@@ -33,9 +33,7 @@ def storage_key(audiobook_id: uuid.UUID, file_id: uuid.UUID, file_name: str) -> 
     return f"audiobooks/{audiobook_id}/files/{file_id}{suffix}"
 
 
-async def queue_transcription(
-    session: AsyncSession, events: Publishes, audiobook_id: uuid.UUID
-) -> Job:
+async def queue_transcription(session: AsyncSession, events: Publishes, audiobook_id: uuid.UUID) -> Job:
     """Queue (or reuse the queued) job; the message and event go out only after the commit."""
     job, is_new = await job_service.queue_transcription(session, audiobook_id)
     if is_new:
@@ -158,9 +156,7 @@ async def delete_audio_file(
     return book
 
 
-async def start_transcription(
-    session: AsyncSession, events: Publishes, audiobook_id: uuid.UUID, *, force: bool
-) -> Job:
+async def start_transcription(session: AsyncSession, events: Publishes, audiobook_id: uuid.UUID, *, force: bool) -> Job:
     """Queue the book again. Finished chunks are kept unless `force`, which transcribes from scratch."""
     files = await files_of_book(session, audiobook_id)
     if not files:

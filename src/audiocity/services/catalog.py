@@ -14,9 +14,9 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, tup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.models import (
-    AudioFile,
     Audiobook,
     AudiobookCategory,
+    AudioFile,
     Category,
     utcnow,
 )
@@ -312,9 +312,7 @@ async def files_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) 
     return out
 
 
-async def categories_for_books(
-    session: AsyncSession, book_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[Category]]:
+async def categories_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Category]]:
     rows = await session.execute(
         select(AudiobookCategory.audiobook_id, Category)
         .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]

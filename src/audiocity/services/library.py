@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audiocity.models import AudioFile, Audiobook, Entitlement, TranscriptStatus
+from audiocity.models import Audiobook, AudioFile, Entitlement, TranscriptStatus
 from audiocity.services.pagination import Page, decode_cursor, encode_cursor, page_size
 from audiocity.storage import Storage
 
@@ -87,7 +87,11 @@ def download_links(
     for f in files:
         name = f"{f.position + 1:02d} - {f.file_name}"
         signed = storage.signed_download_url(
-            f.storage_key, expires_in=ttl_seconds, filename=name, content_type=f.content_type, user_id=str(user_id)
+            f.storage_key,
+            expires_in=ttl_seconds,
+            filename=name,
+            content_type=f.content_type,
+            user_id=str(user_id),
         )
         links.append(DownloadLink(DownloadKind.AUDIO, name, signed.url, signed.expires_at, f.size_bytes))
     if book.transcript_status == TranscriptStatus.READY:

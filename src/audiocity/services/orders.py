@@ -66,9 +66,7 @@ async def checkout(
     if not key or len(key) > 200:
         raise ServiceError(ErrorCode.INVALID, "idempotencyKey must be 1 to 200 characters.", "idempotencyKey")
     if provider is not PaymentProvider.TEST:
-        raise ServiceError(
-            ErrorCode.UNSUPPORTED_PROVIDER, f"Payment provider {provider} is not enabled.", "provider"
-        )
+        raise ServiceError(ErrorCode.UNSUPPORTED_PROVIDER, f"Payment provider {provider} is not enabled.", "provider")
     cart = await cart_for_user(session, user_id, lock=True)
     existing = await _existing(session, user_id, key)
     if existing is not None:
@@ -120,9 +118,7 @@ async def get_order(session: AsyncSession, order_id: uuid.UUID, *, viewer_id: uu
     return order
 
 
-async def lines_for_orders(
-    session: AsyncSession, order_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[OrderLine]]:
+async def lines_for_orders(session: AsyncSession, order_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[OrderLine]]:
     rows = await session.execute(
         select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.title)  # type: ignore[attr-defined]
     )
@@ -162,9 +158,7 @@ async def list_orders(
     )
 
 
-async def owned_book_ids(
-    session: AsyncSession, user_id: uuid.UUID, book_ids: list[uuid.UUID]
-) -> set[uuid.UUID]:
+async def owned_book_ids(session: AsyncSession, user_id: uuid.UUID, book_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     rows = await session.execute(
         select(Entitlement.audiobook_id).where(
             Entitlement.user_id == user_id,

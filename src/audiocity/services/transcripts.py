@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.ai.base import Segment
-from audiocity.models import AudioFile, Audiobook, Transcript, TranscriptChunk, TranscriptStatus, utcnow
+from audiocity.models import Audiobook, AudioFile, Transcript, TranscriptChunk, TranscriptStatus, utcnow
 from audiocity.services.catalog import refresh_search_vector
 
 
@@ -128,14 +128,16 @@ async def save_transcript(session: AsyncSession, audiobook_id: uuid.UUID, stitch
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=["audiobook_id"],
-            set_={"text": stmt.excluded.text, "vtt": stmt.excluded.vtt, "updated_at": stmt.excluded.updated_at},
+            set_={
+                "text": stmt.excluded.text,
+                "vtt": stmt.excluded.vtt,
+                "updated_at": stmt.excluded.updated_at,
+            },
         )
     )
 
 
-async def save_summary(
-    session: AsyncSession, audiobook_id: uuid.UUID, summary: str, tags: list[str]
-) -> None:
+async def save_summary(session: AsyncSession, audiobook_id: uuid.UUID, summary: str, tags: list[str]) -> None:
     book = await session.get(Audiobook, audiobook_id)
     if book is None:
         return

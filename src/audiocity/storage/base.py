@@ -31,9 +31,7 @@ class SignedURL:
 class Storage(Protocol):
     """One implementation per backend (local folder, GCS), chosen once from settings."""
 
-    async def write(
-        self, key: str, chunks: AsyncIterator[bytes], content_type: str | None = None
-    ) -> ObjectInfo:
+    async def write(self, key: str, chunks: AsyncIterator[bytes], content_type: str | None = None) -> ObjectInfo:
         """Stream `chunks` into a new object at `key`, never holding the whole object in memory."""
         ...
 

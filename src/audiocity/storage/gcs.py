@@ -111,9 +111,7 @@ class GCSStorage:
             crc32c=_decode_crc32c(blob.crc32c),
         )
 
-    async def write(
-        self, key: str, chunks: AsyncIterator[bytes], content_type: str | None = None
-    ) -> ObjectInfo:
+    async def write(self, key: str, chunks: AsyncIterator[bytes], content_type: str | None = None) -> ObjectInfo:
         """A resumable upload fed chunk by chunk; the object only appears once the last chunk is in."""
         blob = self.bucket.blob(self.blob_name(key))
         writer = blob.open(

@@ -140,9 +140,7 @@ class LocalStorage:
             raise ObjectNotFound(key)
         return file, info
 
-    async def write(
-        self, key: str, chunks: AsyncIterator[bytes], content_type: str | None = None
-    ) -> ObjectInfo:
+    async def write(self, key: str, chunks: AsyncIterator[bytes], content_type: str | None = None) -> ObjectInfo:
         """Stream into a temp file beside the target and rename it, so readers never see half a file."""
         path = self.path(key)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)

@@ -54,9 +54,7 @@ def query_params(secret: str, grant: DownloadGrant) -> dict[str, str]:
     }
 
 
-def verify(
-    secret: str, key: str, params: Mapping[str, str], *, now: float | None = None
-) -> DownloadGrant | None:
+def verify(secret: str, key: str, params: Mapping[str, str], *, now: float | None = None) -> DownloadGrant | None:
     """The grant if the signature matches and the link has not expired, else None."""
     try:
         expires_at = int(params["exp"])
@@ -87,9 +85,7 @@ def is_expired(params: Mapping[str, str], *, now: float | None = None) -> bool:
 
 def content_disposition(filename: str) -> str:
     """`attachment` with an ASCII fallback `filename` and the exact name in `filename*` (RFC 6266/5987)."""
-    name = "".join(
-        c for c in filename.replace("/", "_").replace("\\", "_") if unicodedata.category(c)[0] != "C"
-    )
+    name = "".join(c for c in filename.replace("/", "_").replace("\\", "_") if unicodedata.category(c)[0] != "C")
     name = name.strip() or "download"
     fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     fallback = "".join(c if c.isprintable() and c not in '"\\%' else "_" for c in fallback).strip()

@@ -14,7 +14,7 @@ from audiocity.graphql.context import Context
 from audiocity.graphql.errors import UserError, user_error
 from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import decode_id
-from audiocity.graphql.types.audiobook import AudioFile, Audiobook
+from audiocity.graphql.types.audiobook import Audiobook, AudioFile
 from audiocity.graphql.types.job import Job
 from audiocity.services import audio_files, catalog
 from audiocity.services.errors import ErrorCode, ServiceError
@@ -60,9 +60,7 @@ async def _spool(upload: UploadFile, target: Path, limit: int) -> None:
 
 @strawberry.type
 class UploadMutations:
-    @strawberry.mutation(
-        description="Upload a small audio file inline (multipart) and append it to the book (admin)."
-    )
+    @strawberry.mutation(description="Upload a small audio file inline (multipart) and append it to the book (admin).")
     async def upload_audio_file(
         self, info: Info[Context, None], audiobook_id: strawberry.ID, file: Upload
     ) -> UploadAudioFilePayload:

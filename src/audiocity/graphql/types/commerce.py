@@ -33,7 +33,10 @@ class Cart(Node):
         return cls(
             id=to_global_id("Cart", cart.id),
             lines=[
-                CartLine(audiobook=Audiobook.from_model(b), price=Money(amount_cents=b.price_cents, currency=b.currency))
+                CartLine(
+                    audiobook=Audiobook.from_model(b),
+                    price=Money(amount_cents=b.price_cents, currency=b.currency),
+                )
                 for b in books
             ],
             subtotal=[Money(amount_cents=v, currency=k) for k, v in sorted(totals.items())],

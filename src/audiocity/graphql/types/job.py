@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -50,7 +50,7 @@ class Job(Node):
             sequence=j.sequence,
             chunks_total=j.chunks_total,
             chunks_done=j.chunks_done,
-            usage=j.usage,
+            usage=cast(JSON, j.usage),
             created_at=j.created_at,
             started_at=j.started_at,
             finished_at=j.finished_at,
