@@ -60,7 +60,5 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[Node, Audiobook, AudioFile, Category, Job, Order, Cart, User],
-        extensions=[
-            MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE)  # type: ignore[list-item]
-        ],
+        extensions=[lambda: MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE)],
     )
