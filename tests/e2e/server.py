@@ -51,13 +51,15 @@ class Server:
 
 
 @contextmanager
-def run_server(data_dir: Path, database_url: str, redis_url: str, **extra_env: str) -> Iterator[Server]:
+def run_server(data_dir: Path, database_url: str | None, redis_url: str | None, **extra_env: str) -> Iterator[Server]:
+    """Start a server; with no URLs it runs on its own embedded PostgreSQL and Redis, like `make run`."""
     port = free_port()
+    inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    urls = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
     env = {
-        **os.environ,
+        **inherited,
+        **{k: v for k, v in urls.items() if v},
         "AUDIOCITY_DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
         "IN_PROCESS_WORKER": "1",
         "PORT": str(port),
         "HOST": "127.0.0.1",

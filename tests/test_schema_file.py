@@ -6,7 +6,7 @@ from pathlib import Path
 
 from audiocity.graphql.schema import build_schema
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_schema_graphql_matches_the_code() -> None:
