@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             secret=secret,
         )
         graphql_app.resources = state.resources
+        app.state.resources = state.resources  # plain routes reach shared resources through the app
         log.info("AudioCity ready on %s/graphql", settings.base_url)
         try:
             yield

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audiocity.models import Audiobook, Cart, CartItem, Entitlement
+from audiocity.models import Audiobook, Cart, CartItem, Entitlement, utcnow
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 
 
@@ -53,7 +53,9 @@ async def add_to_cart(session: AsyncSession, user_id: uuid.UUID, audiobook_id: u
     cart = await cart_for_user(session, user_id)
     result = await session.execute(
         insert(CartItem)
-        .values(id=uuid.uuid4(), cart_id=cart.id, audiobook_id=audiobook_id)
+        # added_at from the clock, not the server default now() (the transaction start), so that
+        # several books added in one unit of work keep the order they were added in
+        .values(id=uuid.uuid4(), cart_id=cart.id, audiobook_id=audiobook_id, added_at=utcnow())
         .on_conflict_do_nothing()
         .returning(CartItem.id)
     )

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.models import Audiobook, Job, JobStatus, TranscriptStatus, utcnow
 from audiocity.services.errors import NotFound
-from audiocity.services.pagination import Page, decode_cursor, encode_cursor, page_size
+from audiocity.services.pagination import Page, decode_time_cursor, encode_cursor, page_size
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -89,12 +89,8 @@ async def list_jobs(
         query = query.where(Job.status == status)
         count = count.where(Job.status == status)
     if after:
-        created, last_id = decode_cursor(after)
-        from datetime import datetime
-
-        query = query.where(
-            func.row(Job.created_at, Job.id) < func.row(datetime.fromisoformat(created), uuid.UUID(last_id))
-        )
+        created, last_id = decode_time_cursor(after)
+        query = query.where(func.row(Job.created_at, Job.id) < func.row(created, last_id))
     rows = list(
         (
             await session.execute(

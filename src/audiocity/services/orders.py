@@ -23,7 +23,7 @@ from audiocity.models import (
 )
 from audiocity.services.cart import cart_books, cart_for_user
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
-from audiocity.services.pagination import Page, decode_cursor, encode_cursor, page_size
+from audiocity.services.pagination import Page, decode_time_cursor, encode_cursor, page_size
 
 
 def order_payload(order: Order) -> dict[str, Any]:

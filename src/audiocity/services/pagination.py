@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from audiocity.services.errors import ErrorCode, ServiceError
@@ -35,6 +37,16 @@ def decode_cursor(cursor: str) -> list[Any]:
     if not isinstance(values, list):
         raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after")
     return values
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """A `(created_at, id)` cursor; anything else is bad input (`INVALID`), never an internal error."""
+    values = decode_cursor(cursor)
+    try:
+        created, last_id = values
+        return datetime.fromisoformat(created), uuid.UUID(last_id)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after") from exc
 
 
 def page_size(first: int | None) -> int:

@@ -1,0 +1,84 @@
+"""Catalog queries: anyone may browse; admins also see drafts."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from audiocity.graphql.context import Context
+from audiocity.graphql.errors import bad_input
+from audiocity.graphql.permissions import optional_user
+from audiocity.graphql.relay import Connection, decode_id
+from audiocity.graphql.types.audiobook import Audiobook, Category
+from audiocity.graphql.types.common import AudiobookSort
+from audiocity.services import catalog
+from audiocity.services.catalog import CatalogFilter, Sort
+from audiocity.services.errors import NotFound, ServiceError
+
+
+@strawberry.input
+class AudiobookFilter:
+    category: str | None = strawberry.UNSET
+    author: str | None = strawberry.UNSET
+    narrator: str | None = strawberry.UNSET
+    language: str | None = strawberry.UNSET
+    tag: str | None = strawberry.UNSET
+
+
+def _plain(value: str | None) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+async def _audiobook(info: Info[Context, None], id: strawberry.ID) -> Audiobook | None:
+    await optional_user(info)
+    book_id = decode_id(id, "Audiobook")
+    async with info.context.resources.sessions() as s:
+        try:
+            book = await catalog.get_audiobook(s, book_id, include_drafts=await info.context.is_admin())
+        except NotFound:
+            return None
+    return Audiobook.from_model(book)
+
+
+@strawberry.type
+class CatalogQueries:
+    @strawberry.field(description="The catalog: published audiobooks (admins also see drafts).")
+    async def audiobooks(
+        self,
+        info: Info[Context, None],
+        first: int | None = 20,
+        after: str | None = None,
+        search: str | None = None,
+        filter: AudiobookFilter | None = None,
+        sort: AudiobookSort = Sort.NEWEST,  # type: ignore[valid-type]
+    ) -> Connection[Audiobook]:
+        await optional_user(info)
+        flt = None
+        if filter is not None:
+            flt = CatalogFilter(
+                category=_plain(filter.category),
+                author=_plain(filter.author),
+                narrator=_plain(filter.narrator),
+                language=_plain(filter.language),
+                tag=_plain(filter.tag),
+            )
+        async with info.context.resources.sessions() as s:
+            try:
+                page = await catalog.list_audiobooks(
+                    s, first=first, after=after, search=search, flt=flt, sort=sort,
+                    include_drafts=await info.context.is_admin(),
+                )  # fmt: skip
+            except ServiceError as exc:
+                raise bad_input(exc.message) from exc
+        nodes = [Audiobook.from_model(b) for b in page.items]
+        return Connection[Audiobook].build(nodes, page.cursors, page.has_next_page, page.total_count)
+
+    @strawberry.field
+    async def audiobook(self, info: Info[Context, None], id: strawberry.ID) -> Audiobook | None:
+        return await _audiobook(info, id)
+
+    @strawberry.field(description="Categories with the number of audiobooks the viewer can see in each.")
+    async def categories(self, info: Info[Context, None]) -> list[Category]:
+        async with info.context.resources.sessions() as s:
+            rows = await catalog.categories_with_counts(s, include_drafts=await info.context.is_admin())
+        return [Category.from_model(c, n) for c, n in rows]
