@@ -17,7 +17,7 @@ from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.events import EventBus
 from audiocity.models import Audiobook, AudioFile, Category, Role, User
-from audiocity.services import accounts, catalog, orders
+from audiocity.services import accounts, catalog, entitlements, orders
 from audiocity.services.accounts import TokenConfig
 from audiocity.storage import Storage
 
@@ -62,7 +62,7 @@ class Loaders:
         if self.viewer_id is None:
             return [False] * len(ids)
         async with self.sessions() as s:
-            owned = await orders.owned_book_ids(s, self.viewer_id, ids)
+            owned = await entitlements.owned_book_ids(s, self.viewer_id, ids)
         return [i in owned for i in ids]
 
     async def _audiobooks(self, ids: list[uuid.UUID]) -> list[Audiobook | None]:

@@ -8,7 +8,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audiocity.models import Audiobook, Cart, CartItem, Entitlement, utcnow
+from audiocity.models import Audiobook, Cart, CartItem, utcnow
+from audiocity.services.entitlements import is_entitled
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 
 
@@ -31,24 +32,13 @@ async def cart_books(session: AsyncSession, cart_id: uuid.UUID) -> list[Audioboo
     return list(rows.scalars())
 
 
-async def owns(session: AsyncSession, user_id: uuid.UUID, audiobook_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(Entitlement.id).where(
-            Entitlement.user_id == user_id,
-            Entitlement.audiobook_id == audiobook_id,
-            Entitlement.revoked_at.is_(None),  # type: ignore[union-attr]
-        )
-    )
-    return found is not None
-
-
 async def add_to_cart(session: AsyncSession, user_id: uuid.UUID, audiobook_id: uuid.UUID) -> Cart:
     book = await session.get(Audiobook, audiobook_id)
     if book is None:
         raise NotFound("Audiobook", "audiobookId")
     if not book.published:
         raise ServiceError(ErrorCode.NOT_PUBLISHED, "This audiobook is not for sale yet.", "audiobookId")
-    if await owns(session, user_id, audiobook_id):
+    if await is_entitled(session, user_id, audiobook_id):
         raise ServiceError(ErrorCode.ALREADY_OWNED, "You already own this audiobook.", "audiobookId")
     cart = await cart_for_user(session, user_id)
     result = await session.execute(

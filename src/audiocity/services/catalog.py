@@ -295,8 +295,13 @@ def _decode_after(after: str, sort: Sort) -> tuple[Any, uuid.UUID]:
     try:
         raw, last_id = values
         value: Any = datetime.fromisoformat(raw) if sort in (Sort.NEWEST, Sort.OLDEST) else raw
+        # the value is compared with the sort column in SQL, so it must have that column's type
+        if sort is Sort.TITLE and not isinstance(value, str):
+            raise TypeError("a title cursor holds a string")
+        if sort in (Sort.PRICE_LOW, Sort.PRICE_HIGH) and type(value) is not int:
+            raise TypeError("a price cursor holds an integer")
         return value, uuid.UUID(last_id)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:
         raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after") from exc
 
 

@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.db import after_commit
@@ -14,7 +13,6 @@ from audiocity.events import Publishes, order_channel
 from audiocity.models import (
     Audiobook,
     CartItem,
-    Entitlement,
     Order,
     OrderLine,
     OrderStatus,
@@ -22,6 +20,7 @@ from audiocity.models import (
     utcnow,
 )
 from audiocity.services.cart import cart_books, cart_for_user
+from audiocity.services.entitlements import grant
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.pagination import Page, decode_time_cursor, encode_cursor, page_size
 
@@ -34,23 +33,6 @@ async def _existing(session: AsyncSession, user_id: uuid.UUID, key: str) -> Orde
     return (
         await session.execute(select(Order).where(Order.user_id == user_id, Order.idempotency_key == key))
     ).scalar_one_or_none()
-
-
-async def grant(
-    session: AsyncSession, user_id: uuid.UUID, audiobook_ids: list[uuid.UUID], order_id: uuid.UUID | None
-) -> None:
-    """Grant (or re-grant after a refund) ownership; idempotent per user and book."""
-    for book_id in audiobook_ids:
-        stmt = insert(Entitlement).values(
-            id=uuid.uuid4(), user_id=user_id, audiobook_id=book_id, order_id=order_id, granted_at=utcnow()
-        )
-        await session.execute(
-            stmt.on_conflict_do_update(
-                constraint="uq_entitlements",
-                set_={"revoked_at": None, "order_id": order_id, "granted_at": utcnow()},
-                where=Entitlement.revoked_at.is_not(None),  # type: ignore[union-attr]
-            )
-        )
 
 
 async def checkout(
@@ -135,12 +117,8 @@ async def list_orders(
     conditions: list[Any] = [] if admin else [Order.user_id == viewer_id]
     query = select(Order).where(*conditions)
     if after:
-        created, last_id = decode_cursor(after)
-        from datetime import datetime
-
-        query = query.where(
-            func.row(Order.created_at, Order.id) < func.row(datetime.fromisoformat(created), uuid.UUID(last_id))
-        )
+        created, last_id = decode_time_cursor(after)
+        query = query.where(func.row(Order.created_at, Order.id) < func.row(created, last_id))
     rows = list(
         (
             await session.execute(
@@ -156,17 +134,6 @@ async def list_orders(
         has_next_page=len(rows) > limit,
         total_count=int(total or 0),
     )
-
-
-async def owned_book_ids(session: AsyncSession, user_id: uuid.UUID, book_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    rows = await session.execute(
-        select(Entitlement.audiobook_id).where(
-            Entitlement.user_id == user_id,
-            Entitlement.audiobook_id.in_(book_ids),  # type: ignore[attr-defined]
-            Entitlement.revoked_at.is_(None),  # type: ignore[union-attr]
-        )
-    )
-    return set(rows.scalars())
 
 
 async def books_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Audiobook]:
