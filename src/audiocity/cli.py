@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+
+import uvicorn
 
 from audiocity.config import Settings, get_settings
 
@@ -16,10 +20,26 @@ def _logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM after shutting down, which would skip `serve`'s clean-up."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        signals = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self._stop) for sig in signals}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop(self, *_: object) -> None:
+        self.force_exit = self.should_exit  # a second signal stops without waiting
+        self.should_exit = True
+
+
 def serve(settings: Settings) -> None:
     """The API; with no external broker configured, also an in-process worker."""
-    import uvicorn
-
     from audiocity.app import create_app
     from audiocity.runtime import stop_embedded
 
@@ -28,15 +48,16 @@ def serve(settings: Settings) -> None:
         from workers.broker import setup_broker, start_worker
 
         worker = start_worker(setup_broker(settings), settings.worker_threads)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        ws_ping_interval=20,
+        timeout_graceful_shutdown=10,
+    )
     try:
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
-            ws_ping_interval=20,
-            timeout_graceful_shutdown=10,
-        )
+        _Server(config).run()
     finally:
         if worker is not None:
             worker.stop(timeout=10_000)

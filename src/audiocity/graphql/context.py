@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -78,6 +79,7 @@ class Context:
     connection_params: dict[str, Any] | None = None
     _viewer: User | None = None
     _viewer_loaded: bool = False
+    _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _token_error: str | None = None
     _loaders: Loaders | None = field(default=None)
 
@@ -97,21 +99,29 @@ class Context:
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
     async def viewer(self) -> User | None:
-        """The signed-in user, loaded once; `token_error` says why a presented token was refused."""
-        if not self._viewer_loaded:
-            self._viewer_loaded = True
-            token = self.bearer_token()
-            if token:
-                try:
-                    claims = decode_access_token(self.resources.secret, token)
-                except InvalidToken:
-                    self._token_error = "The access token is invalid or expired."
-                else:
-                    async with self.resources.sessions() as s:
-                        self._viewer = await accounts.get_user(s, claims.user_id)
-                    if self._viewer is None:
-                        self._token_error = "The account no longer exists."
+        """The signed-in user, loaded once; `token_error` says why a presented token was refused.
+
+        Sibling fields resolve concurrently, so the first one loads and the others wait for it.
+        """
+        async with self._viewer_lock:
+            if not self._viewer_loaded:
+                await self._load_viewer()
+                self._viewer_loaded = True
         return self._viewer
+
+    async def _load_viewer(self) -> None:
+        token = self.bearer_token()
+        if not token:
+            return
+        try:
+            claims = decode_access_token(self.resources.secret, token)
+        except InvalidToken:
+            self._token_error = "The access token is invalid or expired."
+            return
+        async with self.resources.sessions() as s:
+            self._viewer = await accounts.get_user(s, claims.user_id)
+        if self._viewer is None:
+            self._token_error = "The account no longer exists."
 
     @property
     def token_error(self) -> str | None:
