@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, and_, any_, delete, func, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.models import (
@@ -250,11 +250,11 @@ def _filters(search: str | None, flt: CatalogFilter | None, include_drafts: bool
             )
         )
     if flt.author:
-        conditions.append(Audiobook.authors.any(flt.author))  # type: ignore[attr-defined]
+        conditions.append(literal(flt.author) == any_(Audiobook.authors))
     if flt.narrator:
-        conditions.append(Audiobook.narrators.any(flt.narrator))  # type: ignore[attr-defined]
+        conditions.append(literal(flt.narrator) == any_(Audiobook.narrators))
     if flt.tag:
-        conditions.append(Audiobook.tags.any(flt.tag.lower()))  # type: ignore[attr-defined]
+        conditions.append(literal(flt.tag.lower()) == any_(Audiobook.tags))
     if flt.language:
         conditions.append(Audiobook.language == flt.language)
     return conditions

@@ -1,0 +1,379 @@
+"""services.cart and services.orders: the cart, checkout with the TEST provider, idempotency and races."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from audiocity.db import session_scope
+from audiocity.events import order_channel
+from audiocity.models import (
+    Audiobook,
+    Entitlement,
+    Order,
+    OrderStatus,
+    PaymentProvider,
+    User,
+)
+from audiocity.services import cart, catalog, entitlements, orders
+from audiocity.services.catalog import AudiobookInput
+from audiocity.services.errors import ErrorCode, NotFound, ServiceError
+from audiocity.services.pagination import encode_cursor
+from tests.services.factories import make_book, make_published_book, make_user
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], dict[str, Any]]] = []
+
+    async def publish(self, channels: list[str], payload: dict[str, Any]) -> None:
+        self.calls.append((channels, payload))
+
+
+async def cart_ids(session: AsyncSession, user: User) -> list[uuid.UUID]:
+    the_cart = await cart.cart_for_user(session, user.id)
+    return [b.id for b in await cart.cart_books(session, the_cart.id)]
+
+
+async def checkout(session: AsyncSession, user: User, key: str | None = None) -> Order:
+    return await orders.checkout(
+        session,
+        RecordingPublisher(),
+        user_id=user.id,
+        provider=PaymentProvider.TEST,
+        idempotency_key=key or uuid.uuid4().hex,
+    )
+
+
+async def order_count(session: AsyncSession, user: User) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Order).where(col(Order.user_id) == user.id)) or 0)
+
+
+# --- cart ---------------------------------------------------------------------------------------
+
+
+async def test_add_remove_and_clear(session: AsyncSession) -> None:
+    user = await make_user(session)
+    first, second, third = [await make_published_book(session) for _ in range(3)]
+    assert await cart_ids(session, user) == []
+
+    for book in (first, second, third):
+        await cart.add_to_cart(session, user.id, book.id)
+    assert await cart_ids(session, user) == [first.id, second.id, third.id]
+
+    await cart.remove_from_cart(session, user.id, second.id)
+    assert await cart_ids(session, user) == [first.id, third.id]
+    await cart.remove_from_cart(session, user.id, second.id)  # removing what is not there is harmless
+    assert await cart_ids(session, user) == [first.id, third.id]
+
+    await cart.clear_cart(session, user.id)
+    assert await cart_ids(session, user) == []
+
+
+async def test_one_cart_per_user(session: AsyncSession) -> None:
+    user, other = await make_user(session), await make_user(session)
+    book = await make_published_book(session)
+
+    first = await cart.cart_for_user(session, user.id)
+    again = await cart.add_to_cart(session, user.id, book.id)
+
+    assert again.id == first.id
+    assert (await cart.cart_for_user(session, other.id)).id != first.id
+    assert await cart_ids(session, other) == []
+
+
+async def test_already_in_cart(session: AsyncSession) -> None:
+    user = await make_user(session)
+    book = await make_published_book(session)
+    await cart.add_to_cart(session, user.id, book.id)
+
+    with pytest.raises(ServiceError) as exc:
+        await cart.add_to_cart(session, user.id, book.id)
+    assert exc.value.code is ErrorCode.ALREADY_IN_CART
+    assert exc.value.field == "audiobookId"
+    assert await cart_ids(session, user) == [book.id]
+
+
+async def test_drafts_cannot_be_added(session: AsyncSession) -> None:
+    user = await make_user(session)
+    draft = await make_book(session)
+
+    with pytest.raises(ServiceError) as exc:
+        await cart.add_to_cart(session, user.id, draft.id)
+    assert exc.value.code is ErrorCode.NOT_PUBLISHED
+    with pytest.raises(NotFound):
+        await cart.add_to_cart(session, user.id, uuid.uuid4())
+    assert await cart_ids(session, user) == []
+
+
+# --- checkout -----------------------------------------------------------------------------------
+
+
+async def test_checkout_with_the_test_provider_pays_and_grants(session: AsyncSession) -> None:
+    user = await make_user(session)
+    first = await make_published_book(session, price_cents=1299)
+    second = await make_published_book(session, price_cents=501)
+    for book in (first, second):
+        await cart.add_to_cart(session, user.id, book.id)
+    publisher = RecordingPublisher()
+
+    order = await orders.checkout(
+        session, publisher, user_id=user.id, provider=PaymentProvider.TEST, idempotency_key="  key-1  "
+    )
+
+    assert order.status is OrderStatus.PAID
+    assert order.paid_at is not None
+    assert (order.total_cents, order.currency) == (1800, "USD")
+    assert order.idempotency_key == "key-1"
+    assert order.user_id == user.id
+    lines = (await orders.lines_for_orders(session, [order.id]))[order.id]
+    assert sorted((line.audiobook_id, line.title, line.price_cents) for line in lines) == sorted(
+        [(first.id, first.title, 1299), (second.id, second.title, 501)]
+    )
+    assert await cart_ids(session, user) == []
+    assert await entitlements.is_entitled(session, user.id, first.id)
+    assert await entitlements.is_entitled(session, user.id, second.id)
+    assert await entitlements.owned_book_ids(session, user.id, [first.id, second.id]) == {first.id, second.id}
+    entitlement = (
+        await session.execute(
+            select(Entitlement).where(col(Entitlement.user_id) == user.id, col(Entitlement.audiobook_id) == first.id)
+        )
+    ).scalar_one()
+    assert entitlement.order_id == order.id
+    # the event goes out only after a commit (this session is never committed)
+    assert publisher.calls == []
+
+    # the lines are a snapshot: later catalog changes do not alter them
+    old_title = first.title
+    await catalog.update_audiobook(session, first.id, AudiobookInput(title="Renamed", price_cents=9999))
+    lines = (await orders.lines_for_orders(session, [order.id]))[order.id]
+    assert {line.audiobook_id: (line.title, line.price_cents) for line in lines}[first.id] == (old_title, 1299)
+    assert (await orders.get_order(session, order.id, viewer_id=user.id, admin=False)).total_cents == 1800
+
+
+async def test_already_owned_after_checkout(session: AsyncSession) -> None:
+    user = await make_user(session)
+    book = await make_published_book(session)
+    await cart.add_to_cart(session, user.id, book.id)
+    await checkout(session, user)
+
+    with pytest.raises(ServiceError) as exc:
+        await cart.add_to_cart(session, user.id, book.id)
+    assert exc.value.code is ErrorCode.ALREADY_OWNED
+    assert exc.value.field == "audiobookId"
+
+
+async def test_same_idempotency_key_returns_the_same_order(session: AsyncSession) -> None:
+    user = await make_user(session)
+    book, later = await make_published_book(session), await make_published_book(session)
+    await cart.add_to_cart(session, user.id, book.id)
+    first = await checkout(session, user, "same-key")
+
+    await cart.add_to_cart(session, user.id, later.id)
+    again = await checkout(session, user, "same-key")
+
+    assert again.id == first.id
+    assert await order_count(session, user) == 1
+    assert await cart_ids(session, user) == [later.id], "a replayed checkout leaves the cart alone"
+    assert not await entitlements.is_entitled(session, user.id, later.id)
+    # a new key checks out what is in the cart now
+    second = await checkout(session, user, "another-key")
+    assert second.id != first.id
+    assert await order_count(session, user) == 2
+
+
+async def test_idempotency_keys_are_per_user(session: AsyncSession) -> None:
+    alice, bob = await make_user(session), await make_user(session)
+    book = await make_published_book(session)
+    for user in (alice, bob):
+        await cart.add_to_cart(session, user.id, book.id)
+
+    alices = await checkout(session, alice, "shared-key")
+    bobs = await checkout(session, bob, "shared-key")
+
+    assert alices.id != bobs.id
+    assert (alices.user_id, bobs.user_id) == (alice.id, bob.id)
+
+
+async def test_empty_cart(session: AsyncSession) -> None:
+    user = await make_user(session)
+
+    with pytest.raises(ServiceError) as exc:
+        await checkout(session, user)
+    assert exc.value.code is ErrorCode.EMPTY_CART
+    assert await order_count(session, user) == 0
+
+
+async def test_a_cart_of_books_unpublished_since_is_empty(session: AsyncSession) -> None:
+    user = await make_user(session)
+    book = await make_published_book(session)
+    await cart.add_to_cart(session, user.id, book.id)
+    await catalog.publish_audiobook(session, book.id, False)
+
+    with pytest.raises(ServiceError) as exc:
+        await checkout(session, user)
+    assert exc.value.code is ErrorCode.EMPTY_CART
+
+
+async def test_checkout_uses_the_price_at_checkout_time(session: AsyncSession) -> None:
+    user = await make_user(session)
+    book = await make_published_book(session, price_cents=1000)
+    await cart.add_to_cart(session, user.id, book.id)
+    await catalog.update_audiobook(session, book.id, AudiobookInput(price_cents=1250))
+
+    order = await checkout(session, user)
+
+    assert order.total_cents == 1250
+    [line] = (await orders.lines_for_orders(session, [order.id]))[order.id]
+    assert line.price_cents == 1250
+
+
+async def test_checkout_refuses_mixed_currencies(session: AsyncSession) -> None:
+    user = await make_user(session)
+    for currency in ("USD", "EUR"):
+        await cart.add_to_cart(session, user.id, (await make_published_book(session, currency=currency)).id)
+
+    with pytest.raises(ServiceError) as exc:
+        await checkout(session, user)
+    assert exc.value.code is ErrorCode.INVALID
+    assert len(await cart_ids(session, user)) == 2
+
+
+@pytest.mark.parametrize(
+    ("provider", "key", "code"),
+    [
+        (PaymentProvider.STRIPE, "k", ErrorCode.UNSUPPORTED_PROVIDER),
+        (PaymentProvider.TEST, "   ", ErrorCode.INVALID),
+        (PaymentProvider.TEST, "k" * 201, ErrorCode.INVALID),
+    ],
+)
+async def test_checkout_input_errors(
+    session: AsyncSession, provider: PaymentProvider, key: str, code: ErrorCode
+) -> None:
+    user = await make_user(session)
+    await cart.add_to_cart(session, user.id, (await make_published_book(session)).id)
+
+    with pytest.raises(ServiceError) as exc:
+        await orders.checkout(session, RecordingPublisher(), user_id=user.id, provider=provider, idempotency_key=key)
+    assert exc.value.code is code
+    assert await order_count(session, user) == 0
+
+
+async def test_orders_are_private_to_their_owner(session: AsyncSession) -> None:
+    owner, stranger = await make_user(session), await make_user(session)
+    await cart.add_to_cart(session, owner.id, (await make_published_book(session)).id)
+    order = await checkout(session, owner)
+
+    with pytest.raises(NotFound):
+        await orders.get_order(session, order.id, viewer_id=stranger.id, admin=False)
+    assert (await orders.get_order(session, order.id, viewer_id=stranger.id, admin=True)).id == order.id
+    assert (await orders.list_orders(session, viewer_id=stranger.id, admin=False, first=10, after=None)).items == []
+
+
+async def test_list_orders_pages_newest_first(session: AsyncSession) -> None:
+    user = await make_user(session)
+    made = []
+    for _ in range(5):
+        await cart.add_to_cart(session, user.id, (await make_published_book(session)).id)
+        made.append((await checkout(session, user)).id)
+
+    seen: list[uuid.UUID] = []
+    after: str | None = None
+    while True:
+        page = await orders.list_orders(session, viewer_id=user.id, admin=False, first=2, after=after)
+        assert page.total_count == 5
+        seen += [o.id for o in page.items]
+        if not page.has_next_page:
+            break
+        after = page.cursors[-1]
+    assert seen == list(reversed(made))
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        encode_cursor([1]),
+        encode_cursor(["not-a-date", str(uuid.uuid4())]),
+        encode_cursor(["2024-01-01T00:00:00+00:00", "not-a-uuid"]),
+        encode_cursor([1, 2]),
+    ],
+)
+async def test_list_orders_malformed_cursor_is_invalid(session: AsyncSession, cursor: str) -> None:
+    user = await make_user(session)
+    with pytest.raises(ServiceError) as exc:
+        await orders.list_orders(session, viewer_id=user.id, admin=False, first=5, after=cursor)
+    assert exc.value.code is ErrorCode.INVALID
+    assert exc.value.field == "after"
+
+
+# --- concurrency --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def committed_cart(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[tuple[User, list[Audiobook]]]:
+    """A user with two books in the cart, committed so that other connections can see them."""
+    async with session_scope(sessions) as session:
+        user = await make_user(session)
+        books = [await make_published_book(session, price_cents=700 + i) for i in range(2)]
+        for book in books:
+            await cart.add_to_cart(session, user.id, book.id)
+    yield user, books
+    async with session_scope(sessions) as session:
+        await session.execute(delete(Order).where(col(Order.user_id) == user.id))
+        await session.execute(delete(User).where(col(User.id) == user.id))
+        await session.execute(delete(Audiobook).where(col(Audiobook.id).in_([b.id for b in books])))
+
+
+async def test_concurrent_checkouts_of_one_cart_make_one_order(
+    sessions: async_sessionmaker[AsyncSession], committed_cart: tuple[User, list[Audiobook]]
+) -> None:
+    user, books = committed_cart
+    publisher = RecordingPublisher()
+
+    async def attempt(n: int) -> Order:
+        async with session_scope(sessions) as session:
+            return await orders.checkout(
+                session, publisher, user_id=user.id, provider=PaymentProvider.TEST, idempotency_key=f"race-{n}"
+            )
+
+    results = await asyncio.gather(*(attempt(n) for n in range(10)), return_exceptions=True)
+
+    placed = [r for r in results if isinstance(r, Order)]
+    failed = [r for r in results if not isinstance(r, Order)]
+    assert len(placed) == 1, results
+    assert all(isinstance(e, ServiceError) and e.code is ErrorCode.EMPTY_CART for e in failed), failed
+    [order] = placed
+    assert order.total_cents == 1401
+    async with sessions() as session:
+        assert await order_count(session, user) == 1
+        lines = (await orders.lines_for_orders(session, [order.id]))[order.id]
+        assert sorted(line.audiobook_id for line in lines) == sorted(b.id for b in books)
+        assert await entitlements.owned_book_ids(session, user.id, [b.id for b in books]) == {b.id for b in books}
+        assert await cart_ids(session, user) == []
+    assert publisher.calls == [([order_channel(order.id)], publisher.calls[0][1])]
+    assert publisher.calls[0][1]["status"] == "PAID"
+
+
+async def test_concurrent_checkouts_with_one_key_return_one_order(
+    sessions: async_sessionmaker[AsyncSession], committed_cart: tuple[User, list[Audiobook]]
+) -> None:
+    user, _ = committed_cart
+
+    async def attempt() -> Order:
+        async with session_scope(sessions) as session:
+            return await checkout(session, user, "double-click")
+
+    results = await asyncio.gather(*(attempt() for _ in range(5)))
+
+    assert len({o.id for o in results}) == 1
+    async with sessions() as session:
+        assert await order_count(session, user) == 1
