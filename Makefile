@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: install run worker test lint typecheck pytest schema bench clean
+.PHONY: install run worker test lint typecheck pytest schema client bench clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test: lint typecheck pytest
 
 schema: install
 	$(BIN)/audiocity export-schema > schema.graphql
+
+# ariadne-codegen needs an older graphql-core than the server, so it runs in its own tool environment.
+CODEGEN := $(BIN)/uv tool run --quiet --from "ariadne-codegen==0.19.0" ariadne-codegen
+
+client: schema
+	cd client && ../$(CODEGEN) --config codegen.toml
 
 bench: install
 	$(BIN)/python -m bench

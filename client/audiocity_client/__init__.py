@@ -1,0 +1,187 @@
+from .add_to_cart import (
+    AddToCart,
+    AddToCartAddToCart,
+    AddToCartAddToCartCart,
+    AddToCartAddToCartCartLines,
+    AddToCartAddToCartCartLinesAudiobook,
+    AddToCartAddToCartCartLinesPrice,
+    AddToCartAddToCartErrors,
+)
+from .async_base_client import AsyncBaseClient
+from .audiobook import (
+    Audiobook,
+    AudiobookAudiobook,
+    AudiobookAudiobookCategories,
+    AudiobookAudiobookFiles,
+)
+from .audiobooks import (
+    Audiobooks,
+    AudiobooksAudiobooks,
+    AudiobooksAudiobooksEdges,
+    AudiobooksAudiobooksEdgesNode,
+    AudiobooksAudiobooksPageInfo,
+)
+from .base_model import BaseModel, Upload
+from .checkout import (
+    Checkout,
+    CheckoutCheckout,
+    CheckoutCheckoutErrors,
+    CheckoutCheckoutOrder,
+    CheckoutCheckoutOrderLines,
+    CheckoutCheckoutOrderLinesPrice,
+    CheckoutCheckoutOrderTotal,
+    CheckoutCheckoutPayment,
+)
+from .client import AudioCityClient
+from .create_audiobook import (
+    CreateAudiobook,
+    CreateAudiobookCreateAudiobook,
+    CreateAudiobookCreateAudiobookAudiobook,
+    CreateAudiobookCreateAudiobookErrors,
+)
+from .enums import (
+    AudiobookSort,
+    DownloadKind,
+    JobStatus,
+    OrderStatus,
+    PaymentProvider,
+    Role,
+    TranscriptStatus,
+    UserErrorCode,
+)
+from .exceptions import (
+    GraphQLClientError,
+    GraphQLClientGraphQLError,
+    GraphQLClientGraphQLMultiError,
+    GraphQLClientHttpError,
+    GraphQLClientInvalidResponseError,
+)
+from .fragments import AudiobookSummary, AudiobookSummaryPrice
+from .input_types import AudiobookFilter, AudiobookInput, CheckoutInput, RegisterInput
+from .job_updates import JobUpdates, JobUpdatesJobUpdates, JobUpdatesJobUpdatesJob
+from .jobs import Jobs, JobsJobs, JobsJobsEdges, JobsJobsEdgesNode
+from .library import (
+    Library,
+    LibraryLibrary,
+    LibraryLibraryEdges,
+    LibraryLibraryEdgesNode,
+    LibraryLibraryEdgesNodeAudiobook,
+    LibraryLibraryEdgesNodeDownloads,
+    LibraryLibraryPageInfo,
+)
+from .login import Login, LoginLogin, LoginLoginErrors, LoginLoginUser
+from .me import Me, MeMe
+from .publish_audiobook import (
+    PublishAudiobook,
+    PublishAudiobookPublishAudiobook,
+    PublishAudiobookPublishAudiobookAudiobook,
+    PublishAudiobookPublishAudiobookErrors,
+)
+from .refresh_token import (
+    RefreshToken,
+    RefreshTokenRefreshToken,
+    RefreshTokenRefreshTokenErrors,
+)
+from .register import (
+    Register,
+    RegisterRegister,
+    RegisterRegisterErrors,
+    RegisterRegisterUser,
+)
+from .upload_audio_file import (
+    UploadAudioFile,
+    UploadAudioFileUploadAudioFile,
+    UploadAudioFileUploadAudioFileAudioFile,
+    UploadAudioFileUploadAudioFileErrors,
+    UploadAudioFileUploadAudioFileJob,
+)
+
+__all__ = [
+    "AddToCart",
+    "AddToCartAddToCart",
+    "AddToCartAddToCartCart",
+    "AddToCartAddToCartCartLines",
+    "AddToCartAddToCartCartLinesAudiobook",
+    "AddToCartAddToCartCartLinesPrice",
+    "AddToCartAddToCartErrors",
+    "AsyncBaseClient",
+    "AudioCityClient",
+    "Audiobook",
+    "AudiobookAudiobook",
+    "AudiobookAudiobookCategories",
+    "AudiobookAudiobookFiles",
+    "AudiobookFilter",
+    "AudiobookInput",
+    "AudiobookSort",
+    "AudiobookSummary",
+    "AudiobookSummaryPrice",
+    "Audiobooks",
+    "AudiobooksAudiobooks",
+    "AudiobooksAudiobooksEdges",
+    "AudiobooksAudiobooksEdgesNode",
+    "AudiobooksAudiobooksPageInfo",
+    "BaseModel",
+    "Checkout",
+    "CheckoutCheckout",
+    "CheckoutCheckoutErrors",
+    "CheckoutCheckoutOrder",
+    "CheckoutCheckoutOrderLines",
+    "CheckoutCheckoutOrderLinesPrice",
+    "CheckoutCheckoutOrderTotal",
+    "CheckoutCheckoutPayment",
+    "CheckoutInput",
+    "CreateAudiobook",
+    "CreateAudiobookCreateAudiobook",
+    "CreateAudiobookCreateAudiobookAudiobook",
+    "CreateAudiobookCreateAudiobookErrors",
+    "DownloadKind",
+    "GraphQLClientError",
+    "GraphQLClientGraphQLError",
+    "GraphQLClientGraphQLMultiError",
+    "GraphQLClientHttpError",
+    "GraphQLClientInvalidResponseError",
+    "JobStatus",
+    "JobUpdates",
+    "JobUpdatesJobUpdates",
+    "JobUpdatesJobUpdatesJob",
+    "Jobs",
+    "JobsJobs",
+    "JobsJobsEdges",
+    "JobsJobsEdgesNode",
+    "Library",
+    "LibraryLibrary",
+    "LibraryLibraryEdges",
+    "LibraryLibraryEdgesNode",
+    "LibraryLibraryEdgesNodeAudiobook",
+    "LibraryLibraryEdgesNodeDownloads",
+    "LibraryLibraryPageInfo",
+    "Login",
+    "LoginLogin",
+    "LoginLoginErrors",
+    "LoginLoginUser",
+    "Me",
+    "MeMe",
+    "OrderStatus",
+    "PaymentProvider",
+    "PublishAudiobook",
+    "PublishAudiobookPublishAudiobook",
+    "PublishAudiobookPublishAudiobookAudiobook",
+    "PublishAudiobookPublishAudiobookErrors",
+    "RefreshToken",
+    "RefreshTokenRefreshToken",
+    "RefreshTokenRefreshTokenErrors",
+    "Register",
+    "RegisterInput",
+    "RegisterRegister",
+    "RegisterRegisterErrors",
+    "RegisterRegisterUser",
+    "Role",
+    "TranscriptStatus",
+    "Upload",
+    "UploadAudioFile",
+    "UploadAudioFileUploadAudioFile",
+    "UploadAudioFileUploadAudioFileAudioFile",
+    "UploadAudioFileUploadAudioFileErrors",
+    "UploadAudioFileUploadAudioFileJob",
+    "UserErrorCode",
+]

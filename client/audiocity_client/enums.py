@@ -1,0 +1,69 @@
+from enum import Enum
+
+
+class AudiobookSort(str, Enum):
+    NEWEST = "NEWEST"
+    OLDEST = "OLDEST"
+    TITLE = "TITLE"
+    PRICE_LOW = "PRICE_LOW"
+    PRICE_HIGH = "PRICE_HIGH"
+
+
+class DownloadKind(str, Enum):
+    AUDIO = "AUDIO"
+    TRANSCRIPT_TEXT = "TRANSCRIPT_TEXT"
+    TRANSCRIPT_VTT = "TRANSCRIPT_VTT"
+
+
+class JobStatus(str, Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class OrderStatus(str, Enum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    REFUNDED = "REFUNDED"
+
+
+class PaymentProvider(str, Enum):
+    TEST = "TEST"
+    STRIPE = "STRIPE"
+
+
+class Role(str, Enum):
+    ADMIN = "ADMIN"
+    CUSTOMER = "CUSTOMER"
+
+
+class TranscriptStatus(str, Enum):
+    NONE = "NONE"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class UserErrorCode(str, Enum):
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    WEAK_PASSWORD = "WEAK_PASSWORD"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    NOT_AUDIO = "NOT_AUDIO"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    EMPTY_CART = "EMPTY_CART"
+    ALREADY_IN_CART = "ALREADY_IN_CART"
+    ALREADY_OWNED = "ALREADY_OWNED"
+    NOT_PUBLISHED = "NOT_PUBLISHED"
+    UNSUPPORTED_PROVIDER = "UNSUPPORTED_PROVIDER"
+    PAYMENT_PROVIDER_ERROR = "PAYMENT_PROVIDER_ERROR"
+    NOT_REFUNDABLE = "NOT_REFUNDABLE"
+    JOB_RUNNING = "JOB_RUNNING"
+    NO_AUDIO_FILES = "NO_AUDIO_FILES"

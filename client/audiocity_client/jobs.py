@@ -1,0 +1,37 @@
+from datetime import datetime
+from typing import Optional
+
+from pydantic import Field
+
+from .base_model import BaseModel
+from .enums import JobStatus
+
+
+class Jobs(BaseModel):
+    jobs: "JobsJobs"
+
+
+class JobsJobs(BaseModel):
+    total_count: int = Field(alias="totalCount")
+    edges: list["JobsJobsEdges"]
+
+
+class JobsJobsEdges(BaseModel):
+    node: "JobsJobsEdgesNode"
+
+
+class JobsJobsEdgesNode(BaseModel):
+    id: str
+    status: JobStatus
+    stage: str
+    progress: float
+    error: Optional[str]
+    attempts: int
+    created_at: datetime = Field(alias="createdAt")
+    started_at: Optional[datetime] = Field(alias="startedAt")
+    finished_at: Optional[datetime] = Field(alias="finishedAt")
+
+
+Jobs.model_rebuild()
+JobsJobs.model_rebuild()
+JobsJobsEdges.model_rebuild()
