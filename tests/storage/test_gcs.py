@@ -1,8 +1,8 @@
 """GCSStorage against gcp-storage-emulator, driven by the real google-cloud-storage client."""
 
+import base64
 import hashlib
 import os
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -12,9 +12,8 @@ from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 import google_crc32c
 import httpx
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from gcp_storage_emulator.server import create_server
 from google.oauth2 import service_account
 
 from audiocity.config import Settings
@@ -22,6 +21,9 @@ from audiocity.storage import get_storage
 from audiocity.storage.base import ObjectNotFound, Storage
 from audiocity.storage.gcs import GCSStorage
 from audiocity.storage.signing import content_disposition
+from audiocity.storage.upload_routes import upload_routes
+from tests.storage.gcs_emulator import gcs_emulator, service_account_signer
+from tests.uploads import resumable
 
 BUCKET = "audiocity-test"
 DATA = os.urandom(3 * 1024 * 1024 + 12_345)  # several 256 KiB upload chunks and read blocks
@@ -38,37 +40,13 @@ async def read_all(storage: GCSStorage, key: str, start: int = 0, end: int | Non
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
-    """An in-memory emulator in a thread on a free loopback port, announced like in production."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STORAGE_EMULATOR_HOST", url)
+    with gcs_emulator(BUCKET) as url:
         yield url
-    server.stop()
 
 
 @pytest.fixture(scope="module")
 def signer() -> tuple[service_account.Credentials, rsa.RSAPublicKey]:
-    """Service-account credentials with a key made here: signing needs no network."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    info = {
-        "type": "service_account",
-        "project_id": "audiocity-test",
-        "private_key_id": "test-key-1",
-        "private_key": pem,
-        "client_email": "signer@audiocity-test.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
-    credentials = service_account.Credentials.from_service_account_info(info)  # type: ignore[no-untyped-call]
-    return credentials, key.public_key()
+    return service_account_signer()
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +192,71 @@ async def test_signed_download_url(
 
     with pytest.raises(ValueError):
         storage.signed_download_url("k", expires_in=8 * 24 * 3600, filename="f", content_type="audio/mpeg")
+
+
+# --- resumable upload sessions (startUpload's target) ------------------------------------------
+
+
+async def test_resumable_session_interrupted_and_resumed(storage: GCSStorage) -> None:
+    """Chunks PUT straight to the session URL; a new client picks up after the first one gave up."""
+    key = "uploads/resumed.bin"
+    target = await storage.create_upload_session(key, content_type="audio/mpeg", size=len(DATA), expires_in=3600)
+    assert target.method == "PUT"
+    assert target.url.startswith(storage.client.api_endpoint)
+    assert abs(target.expires_at.timestamp() - (time.time() + 3600)) < 5
+    source = resumable.bytes_source(DATA)
+
+    async with httpx.AsyncClient(timeout=30) as first:
+        skipped = await resumable.send_chunk(first, target.url, source, resumable.QUANTUM, resumable.QUANTUM, len(DATA))
+        assert skipped.status_code == 400, "a chunk out of order is refused"
+        half = await resumable.upload(
+            first, target.url, source, len(DATA), chunk_size=resumable.QUANTUM * 2, stop_at=len(DATA) // 2
+        )
+    assert not half.done and len(DATA) // 2 <= half.offset < len(DATA)
+    assert await storage.stat(key) is None, "no object until the last byte is in"
+
+    async with httpx.AsyncClient(timeout=30) as second:
+        resumed_at = await resumable.status(second, target.url, len(DATA))
+        assert resumed_at == half
+        done = await resumable.upload(
+            second, target.url, source, len(DATA), chunk_size=resumable.QUANTUM * 4, offset=resumed_at.offset
+        )
+    assert done.done and done.resource is not None
+    assert done.resource["size"] == str(len(DATA))
+    assert done.resource["md5Hash"] == base64.b64encode(hashlib.md5(DATA).digest()).decode()
+
+    info = await storage.stat(key)
+    assert info is not None
+    assert (info.size, info.md5_hex, info.crc32c) == (
+        len(DATA),
+        hashlib.md5(DATA).hexdigest(),
+        google_crc32c.value(DATA),
+    )
+    assert info.content_type == "audio/mpeg"
+    assert await read_all(storage, key, 1_000_000, 1_500_000) == DATA[1_000_000:1_500_001]
+    assert storage.local_path(key) is None
+
+    await storage.abort_upload(key, target.url)
+    assert await storage.stat(key) is None
+
+
+async def test_abort_an_unfinished_session(storage: GCSStorage) -> None:
+    key = "uploads/abandoned.bin"
+    target = await storage.create_upload_session(key, content_type="audio/mpeg", size=len(DATA), expires_in=60)
+    async with httpx.AsyncClient(timeout=30) as http:
+        sent = await resumable.upload(
+            http, target.url, resumable.bytes_source(DATA), len(DATA), stop_at=resumable.QUANTUM
+        )
+    assert sent.offset == resumable.QUANTUM
+    await storage.abort_upload(key, target.url)  # the emulator ignores the cancel; GCS answers 499
+    assert await storage.stat(key) is None
+
+
+async def test_upload_session_arguments_are_checked(storage: GCSStorage) -> None:
+    assert upload_routes(storage) == [], "GCS takes the chunks itself: the app serves no upload route"
+    with pytest.raises(ValueError):
+        await storage.create_upload_session("a/b", content_type="audio/mpeg", size=10, expires_in=8 * 24 * 3600)
+    with pytest.raises(ValueError):
+        await storage.create_upload_session("a/../b", content_type="audio/mpeg", size=10, expires_in=60)
+    with pytest.raises(ValueError):
+        await storage.create_upload_session("a/b", content_type="audio/\nx", size=10, expires_in=60)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from audiocity.config import Settings
-from audiocity.storage.base import ObjectInfo, ObjectNotFound, SignedURL, Storage
+from audiocity.storage.base import ObjectInfo, ObjectNotFound, SignedURL, Storage, UploadTarget
 
-__all__ = ["ObjectInfo", "ObjectNotFound", "SignedURL", "Storage", "get_storage"]
+__all__ = ["ObjectInfo", "ObjectNotFound", "SignedURL", "Storage", "UploadTarget", "get_storage"]
 
 
 def get_storage(settings: Settings) -> Storage:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +26,24 @@ class ObjectInfo:
 class SignedURL:
     url: str
     expires_at: datetime
+
+
+# GCS only accepts resumable chunks that are whole multiples of this (except the last); local storage too.
+RESUMABLE_CHUNK_QUANTUM = 256 * 1024
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where a client sends an object's bytes with the GCS resumable protocol, whichever the backend.
+
+    Chunks go as `method` requests to `url` with `headers` plus `Content-Range: bytes a-b/N`; a `308`
+    with `Range: bytes=0-x` means "continue at x+1"; `Content-Range: bytes */N` asks how far it got.
+    """
+
+    url: str
+    method: str
+    expires_at: datetime
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Storage(Protocol):
@@ -59,4 +77,21 @@ class Storage(Protocol):
         user_id: str | None = None,
     ) -> SignedURL:
         """A time-limited URL that names the file for the browser (Content-Disposition)."""
+        ...
+
+    async def create_upload_session(
+        self, key: str, *, content_type: str, size: int, expires_in: int, origin: str | None = None
+    ) -> UploadTarget:
+        """Open a resumable upload of exactly `size` bytes to `key`; the object appears when the last byte is in.
+
+        `origin` is the browser origin allowed to send the chunks (CORS), where the backend needs it.
+        """
+        ...
+
+    async def abort_upload(self, key: str, url: str) -> None:
+        """Cancel the session at `url` (best effort) and delete whatever it stored, finished or not."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's file when the backend is a local folder, so it can be probed in place; else None."""
         ...

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import google_crc32c
+import requests
 from google.api_core.exceptions import NotFound
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import storage
 from google.cloud.storage.fileio import BlobWriter
 
-from audiocity.storage.base import ObjectInfo, ObjectNotFound, SignedURL
+from audiocity.storage.base import ObjectInfo, ObjectNotFound, SignedURL, UploadTarget
 from audiocity.storage.local import check_content_type, validate_key
 from audiocity.storage.signing import content_disposition
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 UPLOAD_CHUNK_SIZE = 8 * 1024 * 1024  # resumable chunks must be a multiple of 256 KiB
 READ_BLOCK_SIZE = 4 * 1024 * 1024
 MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600  # the V4 limit
+MAX_SESSION_SECONDS = 7 * 24 * 3600  # GCS drops resumable sessions after a week
 
 
 def default_client() -> storage.Client:
@@ -65,6 +67,12 @@ def _terminate(writer: BlobWriter) -> None:
     """Cancel the resumable session; only a courtesy, GCS drops unfinished sessions after a week."""
     with contextlib.suppress(Exception):
         writer.terminate()
+
+
+def _cancel_session(url: str) -> None:
+    """DELETE on a session URL cancels it (GCS answers 499); the URL itself is the credential."""
+    with contextlib.suppress(requests.RequestException):
+        requests.delete(url, timeout=30)
 
 
 def _download_to(blob: storage.Blob, key: str, path: Path) -> None:
@@ -208,3 +216,34 @@ class GCSStorage:
             client=self.client,
         )
         return SignedURL(url=url, expires_at=expires_at)
+
+    async def create_upload_session(
+        self, key: str, *, content_type: str, size: int, expires_in: int, origin: str | None = None
+    ) -> UploadTarget:
+        """A GCS resumable session URL: the client PUTs its chunks straight to GCS, not through us.
+
+        The session is pinned to `size` bytes (`X-Upload-Content-Length`) and to "no object there
+        yet", so it can neither grow past what was declared nor overwrite an existing object.
+        """
+        check_content_type(content_type)
+        if not 0 < expires_in <= MAX_SESSION_SECONDS:
+            raise ValueError(f"expires_in must be between 1 and {MAX_SESSION_SECONDS} seconds")
+        expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=expires_in)
+        blob = self.bucket.blob(self.blob_name(key))
+        url = await asyncio.to_thread(
+            blob.create_resumable_upload_session,
+            content_type=content_type,
+            size=size,
+            origin=origin,
+            client=self.client,
+            checksum=None,
+            if_generation_match=0,
+        )
+        return UploadTarget(url=url, method="PUT", expires_at=expires_at)
+
+    async def abort_upload(self, key: str, url: str) -> None:
+        await asyncio.to_thread(_cancel_session, url)
+        await self.delete(key)
+
+    def local_path(self, key: str) -> Path | None:
+        return None

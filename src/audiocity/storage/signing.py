@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 # Keeps these signatures apart from anything else signed with the same SECRET_KEY (tokens).
 _PURPOSE = "audiocity.storage.download.v1"
+_UPLOAD_PURPOSE = "audiocity.storage.upload.v1"
 
 # RFC 5987 attr-char, minus ALPHA / DIGIT which `quote` never escapes.
 _ATTR_CHARS = "!#$&+-.^_`|~"
@@ -81,6 +82,49 @@ def is_expired(params: Mapping[str, str], *, now: float | None = None) -> bool:
         return int(params["exp"]) <= (time.time() if now is None else now)
     except (KeyError, ValueError):
         return False
+
+
+@dataclass(frozen=True)
+class UploadGrant:
+    """The signed fields of a local resumable upload URL: what may be written where, and until when."""
+
+    key: str
+    size: int
+    content_type: str
+    expires_at: int
+
+
+def sign_upload(secret: str, grant: UploadGrant) -> str:
+    message = json.dumps(
+        [_UPLOAD_PURPOSE, grant.key, grant.size, grant.content_type, grant.expires_at],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def upload_query_params(secret: str, grant: UploadGrant) -> dict[str, str]:
+    """The query parameters of a signed upload URL (the key itself goes in the path)."""
+    return {
+        "size": str(grant.size),
+        "ct": grant.content_type,
+        "exp": str(grant.expires_at),
+        "sig": sign_upload(secret, grant),
+    }
+
+
+def verify_upload(secret: str, key: str, params: Mapping[str, str], *, now: float | None = None) -> UploadGrant | None:
+    """The grant if the signature matches and the session has not expired, else None."""
+    try:
+        grant = UploadGrant(key=key, size=int(params["size"]), content_type=params["ct"], expires_at=int(params["exp"]))
+        signature = params["sig"]
+    except (KeyError, ValueError):
+        return None
+    if not hmac.compare_digest(sign_upload(secret, grant), signature):
+        return None
+    if grant.expires_at <= (time.time() if now is None else now):
+        return None
+    return grant
 
 
 def content_disposition(filename: str) -> str:

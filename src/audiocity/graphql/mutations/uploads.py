@@ -1,9 +1,8 @@
-"""Admin audio file mutations."""
+"""Admin audio file mutations: inline and direct-to-storage uploads, play order, deletion."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import strawberry
 from starlette.datastructures import UploadFile
@@ -16,7 +15,9 @@ from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import decode_id
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile
 from audiocity.graphql.types.job import Job
-from audiocity.services import audio_files, catalog
+from audiocity.graphql.types.upload import UploadTarget
+from audiocity.services import audio_files, catalog, uploads
+from audiocity.services.audio_files import AudioLimits
 from audiocity.services.errors import ErrorCode, ServiceError
 
 COPY_BLOCK = 1024 * 1024
@@ -41,21 +42,46 @@ class StartTranscriptionPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-async def _spool(upload: UploadFile, target: Path, limit: int) -> None:
-    """Copy the upload to a temp file in blocks, refusing anything over `limit` bytes."""
-    written = 0
-    with target.open("wb") as out:
-        while block := await upload.read(COPY_BLOCK):
-            written += len(block)
-            if written > limit:
-                raise ServiceError(
-                    ErrorCode.FILE_TOO_LARGE,
-                    f"Files sent inline are limited to {limit} bytes; use startUpload for larger ones.",
-                    "file",
-                )
-            out.write(block)
-    if written == 0:
-        raise ServiceError(ErrorCode.NOT_AUDIO, "The file is empty.", "file")
+@strawberry.input(description="The file about to be uploaded; `md5` / `crc32c` (hex or base64) are checked at the end.")
+class StartUploadInput:
+    audiobook_id: strawberry.ID
+    file_name: str
+    content_type: str
+    size_bytes: float = strawberry.field(description="Exact size in bytes (a Float: files can exceed 2^31).")
+    md5: str | None = None
+    crc32c: str | None = None
+
+
+@strawberry.type
+class StartUploadPayload:
+    upload: UploadTarget | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CompleteUploadPayload:
+    audio_file: AudioFile | None = None
+    job: Job | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CancelUploadPayload:
+    cancelled: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _blocks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while block := await upload.read(COPY_BLOCK):
+        yield block
+
+
+def _too_large(limit: int) -> UserError:
+    return UserError(
+        code=ErrorCode.FILE_TOO_LARGE,
+        field="file",
+        message=f"Files sent inline are limited to {limit} bytes; use startUpload for larger ones.",
+    )
 
 
 @strawberry.type
@@ -71,18 +97,88 @@ class UploadMutations:
             return UploadAudioFilePayload(
                 errors=[UserError(code=ErrorCode.INVALID, field="file", message="Send the file as multipart.")]
             )
+        limit = res.settings.max_inline_upload_bytes
+        if file.size is not None and file.size > limit:
+            return UploadAudioFilePayload(errors=[_too_large(limit)])
         try:
-            with tempfile.TemporaryDirectory(prefix="audiocity-upload-") as tmp:
-                source = Path(tmp) / "upload"
-                await _spool(file, source, res.settings.max_inline_upload_bytes)
-                async with info.context.session() as s:
-                    audio_file, job = await audio_files.add_audio_file(
-                        s, res.storage, res.events, audiobook_id=book_id,
-                        file_name=file.filename or "audio", content_type=file.content_type, source=source,
-                    )  # fmt: skip
+            async with info.context.session() as s:
+                audio_file, job = await audio_files.store_audio_file(
+                    s, res.storage, res.events, audiobook_id=book_id,
+                    file_name=file.filename or "audio", content_type=file.content_type,
+                    chunks=_blocks(file), max_bytes=limit, limits=AudioLimits.from_settings(res.settings),
+                )  # fmt: skip
         except ServiceError as exc:
             return UploadAudioFilePayload(errors=[user_error(exc)])
         return UploadAudioFilePayload(audio_file=AudioFile.from_model(audio_file), job=Job.from_model(job))
+
+    @strawberry.mutation(
+        description="Open a resumable upload straight to storage for one audio file (admin); see `UploadTarget`."
+    )
+    async def start_upload(self, info: Info[Context, None], input: StartUploadInput) -> StartUploadPayload:
+        user = await require_admin(info)
+        res = info.context.resources
+        book_id = decode_id(input.audiobook_id, "Audiobook")
+        if not float(input.size_bytes).is_integer():
+            return StartUploadPayload(
+                errors=[
+                    UserError(code=ErrorCode.INVALID, field="sizeBytes", message="sizeBytes must be a whole number.")
+                ]
+            )
+        request = uploads.UploadRequest(
+            audiobook_id=book_id,
+            file_name=input.file_name,
+            content_type=input.content_type,
+            size_bytes=int(input.size_bytes),
+            md5=input.md5,
+            crc32c=input.crc32c,
+        )
+        try:
+            async with info.context.session() as s:
+                started = await uploads.start_upload(
+                    s, res.storage, request, user_id=user.id, limits=AudioLimits.from_settings(res.settings),
+                    ttl_seconds=res.settings.upload_session_ttl_seconds,
+                )  # fmt: skip
+        except ServiceError as exc:
+            return StartUploadPayload(errors=[user_error(exc)])
+        return StartUploadPayload(
+            upload=UploadTarget.build(started.upload, started.target, res.settings.upload_chunk_bytes)
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Check an upload's bytes (size, checksums, that it is complete, playable audio) and add it as the "
+            "book's last file, queuing transcription (admin). A refused upload is deleted."
+        )
+    )
+    async def complete_upload(self, info: Info[Context, None], upload_id: strawberry.ID) -> CompleteUploadPayload:
+        user = await require_admin(info)
+        res = info.context.resources
+        try:
+            async with info.context.session() as s:
+                done = await uploads.complete_upload(
+                    s, res.storage, res.events, upload_id=decode_id(upload_id, "Upload"), user_id=user.id,
+                    limits=AudioLimits.from_settings(res.settings),
+                )  # fmt: skip
+        except ServiceError as exc:
+            return CompleteUploadPayload(errors=[user_error(exc)])
+        if done.error is not None or done.audio_file is None:
+            error = done.error or ServiceError(ErrorCode.INVALID, "The upload could not be completed.", "uploadId")
+            return CompleteUploadPayload(errors=[user_error(error)])
+        return CompleteUploadPayload(
+            audio_file=AudioFile.from_model(done.audio_file),
+            job=None if done.job is None else Job.from_model(done.job),
+        )
+
+    @strawberry.mutation(description="Give up on an upload and delete whatever it stored (admin).")
+    async def cancel_upload(self, info: Info[Context, None], upload_id: strawberry.ID) -> CancelUploadPayload:
+        user = await require_admin(info)
+        res = info.context.resources
+        try:
+            async with info.context.session() as s:
+                await uploads.cancel_upload(s, res.storage, upload_id=decode_id(upload_id, "Upload"), user_id=user.id)
+        except ServiceError as exc:
+            return CancelUploadPayload(errors=[user_error(exc)])
+        return CancelUploadPayload(cancelled=True)
 
     @strawberry.mutation(description="Set the play order: `fileIds` must list each of the book's files once.")
     async def reorder_audio_files(
