@@ -6,7 +6,7 @@ Both functions stream: they decode packet by packet and never hold more than one
 from __future__ import annotations
 
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,6 +203,24 @@ def split_for_transcription(
     what a player shows; chunks are contiguous: chunk i ends exactly where chunk i+1 starts.
     A file no longer than `max_seconds` gives one chunk; a file with no audio gives none.
     """
+    return list(iter_chunks(path, out_dir, max_seconds, sample_rate))
+
+
+def iter_chunks(
+    path: Path,
+    out_dir: Path,
+    max_seconds: float = 600,
+    sample_rate: int = 16000,
+    *,
+    skip: Callable[[AudioChunk], bool] | None = None,
+) -> Generator[AudioChunk, None, None]:
+    """`split_for_transcription` as a generator: each chunk is yielded as soon as its WAV is written.
+
+    Cut points depend only on the audio, so the same file always gives the same chunks: a resumed
+    job finds its finished chunks under the same indexes and times. `skip(chunk)` is asked before a
+    chunk's WAV is written; when it says True the chunk is still yielded but no file is written
+    (the job already has its text).
+    """
     if max_seconds <= 0:
         raise ValueError("max_seconds must be positive")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -212,25 +230,25 @@ def split_for_transcription(
 
     buffer = np.empty(max_samples, dtype=np.int16)
     filled = 0  # samples in `buffer`
-    offset = 0  # samples written to earlier chunks
-    chunks: list[AudioChunk] = []
+    offset = 0  # samples in earlier chunks
+    index = 0
 
-    def emit(count: int) -> None:
-        nonlocal filled, offset
-        chunk_path = out_dir / f"chunk-{len(chunks):04d}.wav"
-        _write_wav(chunk_path, buffer[:count], sample_rate)
-        chunks.append(
-            AudioChunk(
-                index=len(chunks),
-                start_seconds=offset / sample_rate,
-                end_seconds=(offset + count) / sample_rate,
-                path=chunk_path,
-            )
+    def emit(count: int) -> AudioChunk:
+        nonlocal filled, offset, index
+        chunk = AudioChunk(
+            index=index,
+            start_seconds=offset / sample_rate,
+            end_seconds=(offset + count) / sample_rate,
+            path=out_dir / f"chunk-{index:04d}.wav",
         )
+        if skip is None or not skip(chunk):
+            _write_wav(chunk.path, buffer[:count], sample_rate)
         remaining = filled - count
         buffer[:remaining] = buffer[count:filled]  # numpy handles the overlapping copy
         filled = remaining
         offset += count
+        index += 1
+        return chunk
 
     container, stream = _open(path)
     with container:
@@ -239,14 +257,13 @@ def split_for_transcription(
         for pcm in _resampled(_decode(container, stream, stats), resampler):
             while pcm.size:
                 if filled == max_samples:  # more audio is coming and the chunk is full: cut it
-                    emit(_quietest_cut(buffer, max_samples - search_samples, max_samples, window))
+                    yield emit(_quietest_cut(buffer, max_samples - search_samples, max_samples, window))
                 take = min(pcm.size, max_samples - filled)
                 buffer[filled : filled + take] = pcm[:take]
                 filled += take
                 pcm = pcm[take:]
         if filled:
-            emit(filled)
-    return chunks
+            yield emit(filled)
 
 
 def _resampled(frames: Iterator[AudioFrame], resampler: av.AudioResampler) -> Iterator[np.ndarray]:

@@ -337,8 +337,28 @@ async def test_the_client_never_retries_by_itself(fake: FakeOpenAI) -> None:
     transcriber = OpenAITranscriber(make_settings(fake))
 
     assert transcriber.client.max_retries == 0
-    assert transcriber.client.timeout == openai.Timeout(120.0, connect=10.0)
+    assert transcriber.client.timeout == openai.Timeout(300.0, connect=10.0)  # OPENAI_TIMEOUT_SECONDS default
     await transcriber.aclose()
+
+
+async def test_the_timeout_comes_from_settings(fake: FakeOpenAI) -> None:
+    settings = make_settings(fake).model_copy(update={"openai_timeout_seconds": 42.0})
+    transcriber = OpenAITranscriber(settings)
+
+    assert transcriber.client.timeout == openai.Timeout(42.0, connect=10.0)
+    await transcriber.aclose()
+
+
+async def test_token_billed_models_report_their_tokens(
+    fake: FakeOpenAI, transcriber: OpenAITranscriber, client: openai.AsyncOpenAI, audio: Path
+) -> None:
+    gpt4o = await transcriber.transcribe(audio, duration=2.0)
+    whisper = await OpenAITranscriber(make_settings(fake, "whisper-1"), client).transcribe(audio)
+
+    assert gpt4o.input_tokens == 20  # the fake bills 10 audio tokens a second
+    assert gpt4o.output_tokens == len(gpt4o.text.split())
+    assert (whisper.input_tokens, whisper.output_tokens) == (0, 0)  # billed by the second
+    assert whisper.audio_seconds == pytest.approx(2.0, abs=0.01)
 
 
 async def test_latency_delays_every_answer(fake: FakeOpenAI, transcriber: OpenAITranscriber, audio: Path) -> None:

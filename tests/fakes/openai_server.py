@@ -39,6 +39,7 @@ Endpoint = Literal["transcriptions", "chat"]
 FaultKind = str
 
 TranscriptFor = Callable[[bytes, str], str]
+LatencyFor = Callable[[bytes, str], float]
 SummaryFor = Callable[[str], tuple[str, list[str]]]
 
 _ERROR_TYPES = {
@@ -95,8 +96,10 @@ class _State:
     transcript_for: TranscriptFor = default_transcript
     summary_for: SummaryFor = default_summary
     latency: float = 0.0
+    latency_for: LatencyFor | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: dict[str, deque[Fault]] = field(default_factory=dict)
+    file_faults: dict[str, deque[Fault]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -147,6 +150,16 @@ class FakeOpenAI:
         self._state.latency = value
 
     @property
+    def latency_for(self) -> LatencyFor | None:
+        """Extra seconds per transcription request, from its file's bytes and name (e.g. to make
+        later chunks finish first)."""
+        return self._state.latency_for
+
+    @latency_for.setter
+    def latency_for(self, value: LatencyFor | None) -> None:
+        self._state.latency_for = value
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         return self._state.requests
 
@@ -168,12 +181,29 @@ class FakeOpenAI:
             for _ in range(times):
                 queue.append(Fault(kind, retry_after, delay))
 
+    def fail_file(
+        self,
+        file_sha1: str,
+        kind: FaultKind,
+        times: int = 1,
+        retry_after: float | None = None,
+        *,
+        delay: float = 1.0,
+    ) -> None:
+        """Make the next `times` transcriptions of the file with this SHA-1 fail (before `fail_next` faults)."""
+        with self._state.lock:
+            queue = self._state.file_faults.setdefault(file_sha1, deque())
+            for _ in range(times):
+                queue.append(Fault(kind, retry_after, delay))
+
     def reset(self) -> None:
         """Forget recorded requests, queued faults, latency and custom answers."""
         with self._state.lock:
             self._state.requests.clear()
             self._state.faults.clear()
+            self._state.file_faults.clear()
         self._state.latency = 0.0
+        self._state.latency_for = None
         self._state.transcript_for = default_transcript
         self._state.summary_for = default_summary
 
@@ -266,6 +296,8 @@ def build_app(state: _State) -> Callable[[Scope, Receive, Send], Any]:
             early = await _before_answer(state, fault, request)
             if early is not None:
                 return early
+            if state.latency_for is not None:
+                await asyncio.sleep(state.latency_for(data, filename))
             if not request.headers.get("authorization", "").startswith("Bearer "):
                 return _error(401, "You didn't provide an API key.")
             if not data:
@@ -285,7 +317,7 @@ def build_app(state: _State) -> Callable[[Scope, Receive, Send], Any]:
             if response_format == "text":
                 return Response(text, media_type="text/plain")
             if response_format == "json":
-                return JSONResponse({"text": text})
+                return JSONResponse({"text": text, "usage": _usage(model, data, text)})
             duration = _duration_of(data)
             return JSONResponse(
                 {
@@ -357,7 +389,7 @@ def _record(
     fields: dict[str, Any],
 ) -> tuple[RecordedRequest, Fault | None]:
     with state.lock:
-        queue = state.faults.get(endpoint)
+        queue = state.file_faults.get(file_sha1 or "") or state.faults.get(endpoint)
         fault = queue.popleft() if queue else None
         record = RecordedRequest(
             endpoint=endpoint,
@@ -517,6 +549,22 @@ def _error(
         status_code=status,
         headers=headers,
     )
+
+
+def _usage(model: str, data: bytes, text: str) -> dict[str, Any]:
+    """whisper-1 bills audio seconds; gpt-4o-*-transcribe bill tokens (the fake: ~10 audio tokens a second)."""
+    duration = _duration_of(data)
+    if model.startswith("whisper"):
+        return {"type": "duration", "seconds": duration}
+    audio_tokens = max(1, round(duration * 10))
+    output_tokens = len(text.split())
+    return {
+        "type": "tokens",
+        "input_tokens": audio_tokens,
+        "input_token_details": {"audio_tokens": audio_tokens, "text_tokens": 0},
+        "output_tokens": output_tokens,
+        "total_tokens": audio_tokens + output_tokens,
+    }
 
 
 def _segments(text: str, duration: float) -> list[dict[str, Any]]:

@@ -17,10 +17,11 @@ def get_transcriber(settings: Settings) -> Transcriber:
 
 
 def get_summarizer(settings: Settings) -> Summarizer:
+    """Both backends read the same opening section (SUMMARY_SECTION_CHARS) of the transcript."""
     if settings.openai_api_key:
         from audiocity.ai.openai_provider import OpenAISummarizer
 
-        return OpenAISummarizer(settings)
+        return OpenAISummarizer(settings, max_chars=settings.summary_section_chars)
     from audiocity.ai.local import LocalSummarizer
 
-    return LocalSummarizer()
+    return LocalSummarizer(max_chars=settings.summary_section_chars, max_tag_chars=settings.summary_section_chars)

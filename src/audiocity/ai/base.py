@@ -12,7 +12,10 @@ class PermanentAIError(Exception):
 
 
 class TransientAIError(Exception):
-    """A retry may help (429, 5xx, timeouts, dropped connections)."""
+    """A retry may help (429, 5xx, timeouts, dropped connections).
+
+    `retry_after` is the wait in seconds the server asked for (Retry-After), if it asked.
+    """
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -28,11 +31,19 @@ class Segment:
 
 @dataclass
 class Transcription:
+    """One chunk's text; segment times are relative to the chunk's start.
+
+    `input_tokens` / `output_tokens` are filled by token-billed models (gpt-4o-*-transcribe);
+    duration-billed ones (whisper-1, local) bill `audio_seconds`.
+    """
+
     text: str
     segments: list[Segment] = field(default_factory=list)
     audio_seconds: float = 0.0
     provider: str = ""
     model: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 @dataclass
@@ -43,13 +54,23 @@ class Summary:
     model: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    requests: int = 1
 
 
 class Transcriber(Protocol):
     name: str
+    # How many chunks the backend usefully transcribes at once (None: no limit of its own). The
+    # pipeline runs min(this, TRANSCRIPTION_CONCURRENCY) requests at a time.
+    max_concurrency: int | None
 
-    async def transcribe(self, audio_path: Path, *, prompt: str | None = None) -> Transcription:
-        """Transcribe one chunk (at most ~10 minutes of 16 kHz mono audio)."""
+    async def transcribe(
+        self, audio_path: Path, *, prompt: str | None = None, duration: float | None = None
+    ) -> Transcription:
+        """Transcribe one chunk (at most 10 minutes of 16 kHz mono audio).
+
+        `prompt` is the previous chunk's text (backends keep only its tail); `duration` is the chunk's
+        length in seconds when the caller knows it, which saves probing the file.
+        """
         ...
 
 
@@ -57,5 +78,15 @@ class Summarizer(Protocol):
     name: str
 
     async def summarize(self, text: str) -> Summary:
-        """One paragraph and exactly three distinct lowercase tags."""
+        """One paragraph and exactly three distinct lowercase tags, from the opening section of `text`."""
         ...
+
+
+def first_section(text: str, max_chars: int) -> str:
+    """The first `max_chars` characters of `text`, cut at a word boundary: what a summary is made from."""
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > max_chars // 2 else cut).rstrip()

@@ -23,7 +23,7 @@ from openai import omit
 from openai.types.chat import ChatCompletionMessageParam
 from openai.types.shared_params import ResponseFormatJSONSchema
 
-from audiocity.ai.base import PermanentAIError, Segment, Summary, Transcription, TransientAIError
+from audiocity.ai.base import PermanentAIError, Segment, Summary, Transcription, TransientAIError, first_section
 from audiocity.config import Settings
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
@@ -67,7 +67,7 @@ class SummaryFormatError(ValueError):
 
 def make_client(settings: Settings, *, timeout: float | None = None) -> openai.AsyncOpenAI:
     """An async client that never retries by itself (see the module docstring)."""
-    seconds = timeout or getattr(settings, "openai_timeout_seconds", None) or DEFAULT_TIMEOUT_SECONDS
+    seconds = timeout or settings.openai_timeout_seconds or DEFAULT_TIMEOUT_SECONDS
     return openai.AsyncOpenAI(
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url,
@@ -84,7 +84,7 @@ def to_ai_error(err: Exception) -> TransientAIError | PermanentAIError:
         cause = f": {err.__cause__!r}" if err.__cause__ else ""
         return TransientAIError(f"could not reach OpenAI{cause}")
     if isinstance(err, openai.APIStatusError):
-        message = f"OpenAI request failed: {err.message}"
+        message = f"OpenAI request failed (HTTP {err.status_code}): {_api_message(err)}"
         if err.code == "insufficient_quota":  # a 429 that no amount of waiting fixes
             return PermanentAIError(f"{message} (quota exhausted: check the account's billing)")
         if err.status_code in (408, 409, 429) or err.status_code >= 500:
@@ -96,6 +96,16 @@ def to_ai_error(err: Exception) -> TransientAIError | PermanentAIError:
     if isinstance(err, openai.ContentFilterFinishReasonError):
         return PermanentAIError("OpenAI refused the content (content filter)")
     return PermanentAIError(f"OpenAI client error: {err}")
+
+
+def _api_message(err: openai.APIStatusError) -> str:
+    """The server's own words (`error.message`) rather than the SDK's "Error code: 503 - {...}"."""
+    body = err.body
+    if isinstance(body, dict):
+        message = body.get("message")
+        if isinstance(message, str) and message.strip():
+            return message.strip()
+    return err.message
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -138,6 +148,7 @@ class OpenAITranscriber:
     """gpt-4o-* models return text only; whisper-1 (verbose_json) also returns timed segments."""
 
     name: str = "openai"
+    max_concurrency: int | None = None  # TRANSCRIPTION_CONCURRENCY (and the account's rate limit) decide
 
     def __init__(self, settings: Settings, client: openai.AsyncOpenAI | None = None) -> None:
         self.model = settings.openai_transcription_model
@@ -171,7 +182,16 @@ class OpenAITranscriber:
             raise to_ai_error(err) from err
         text = _text_of(result).strip()
         segments = [Segment(start=0.0, end=duration, text=text)] if text else []
-        return Transcription(text=text, segments=segments, audio_seconds=duration, provider=self.name, model=self.model)
+        input_tokens, output_tokens = _token_usage(result)
+        return Transcription(
+            text=text,
+            segments=segments,
+            audio_seconds=duration,
+            provider=self.name,
+            model=self.model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
 
     async def _transcribe_verbose(self, audio_path: Path, tail: str | None, duration: float | None) -> Transcription:
         try:
@@ -214,11 +234,11 @@ class OpenAISummarizer:
         settings: Settings,
         client: openai.AsyncOpenAI | None = None,
         *,
-        max_chars: int = SUMMARY_INPUT_CHARS,
+        max_chars: int | None = None,
     ) -> None:
         self.model = settings.openai_chat_model
         self.client = client or make_client(settings)
-        self.max_chars = max_chars
+        self.max_chars = max_chars or SUMMARY_INPUT_CHARS
         self._owns_client = client is None
 
     async def aclose(self) -> None:
@@ -226,7 +246,7 @@ class OpenAISummarizer:
             await self.client.close()
 
     async def summarize(self, text: str) -> Summary:
-        excerpt = opening(text, self.max_chars)
+        excerpt = first_section(text, self.max_chars)
         if not excerpt:
             raise PermanentAIError("nothing to summarise: the transcript is empty")
         messages: list[ChatCompletionMessageParam] = [
@@ -235,7 +255,7 @@ class OpenAISummarizer:
         ]
         prompt_tokens = completion_tokens = 0
         problem = ""
-        for _attempt in range(2):
+        for attempt in range(2):
             try:
                 completion = await self.client.chat.completions.create(
                     model=self.model, messages=messages, response_format=SUMMARY_RESPONSE_FORMAT
@@ -271,6 +291,7 @@ class OpenAISummarizer:
                 model=self.model,
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
+                requests=attempt + 1,
             )
         raise PermanentAIError(f"OpenAI summary still invalid after one retry: {problem}")
 
@@ -300,16 +321,6 @@ def normalise_tag(tag: str) -> str:
     return " ".join(tag.lower().split()).strip(_TAG_EDGES)
 
 
-def opening(text: str, max_chars: int) -> str:
-    """The first `max_chars` characters, cut at a word boundary: enough to say what a book is about."""
-    text = text.strip()
-    if len(text) <= max_chars:
-        return text
-    cut = text[:max_chars]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > max_chars // 2 else cut).rstrip()
-
-
 def _text_of(result: object) -> str:
     """The `text` of a transcription; an answer of another shape is a malformed (transient) one."""
     text = getattr(result, "text", None)
@@ -318,6 +329,14 @@ def _text_of(result: object) -> str:
     if not isinstance(text, str):
         raise TransientAIError(f"OpenAI sent an unexpected transcription response: {result!r:.200}")
     return text
+
+
+def _token_usage(result: object) -> tuple[int, int]:
+    """Input and output tokens of a token-billed transcription (gpt-4o-*-transcribe); (0, 0) otherwise."""
+    usage = getattr(result, "usage", None)
+    if getattr(usage, "type", None) != "tokens":
+        return 0, 0
+    return int(getattr(usage, "input_tokens", 0) or 0), int(getattr(usage, "output_tokens", 0) or 0)
 
 
 def _number(value: object) -> float | None:

@@ -79,6 +79,41 @@ async def advance(session: AsyncSession, job_id: uuid.UUID, **changes: Any) -> J
     return job
 
 
+async def add_usage(
+    session: AsyncSession, job_id: uuid.UUID, kind: str, provider: str, model: str, **amounts: float
+) -> None:
+    """Add `amounts` (requests, audio_seconds, tokens...) to the job's usage for one provider and model.
+
+    `usage` reads `{kind: {"provider/model": {name: total}}, "timings": {...}}`, e.g.
+    `{"transcription": {"openai/whisper-1": {"requests": 12, "audio_seconds": 7190.2}}}`. The row is
+    locked, so concurrent chunk results add up; call `advance` in the same transaction to publish it.
+    """
+    await _merge_usage(session, job_id, kind, f"{provider}/{model}", amounts)
+
+
+async def add_timings(session: AsyncSession, job_id: uuid.UUID, **seconds: float) -> None:
+    """Add wall-clock seconds per step (summed over attempts) to `usage["timings"]`."""
+    await _merge_usage(session, job_id, "timings", None, seconds)
+
+
+async def _merge_usage(
+    session: AsyncSession, job_id: uuid.UUID, section: str, key: str | None, amounts: dict[str, float]
+) -> None:
+    usage = await session.scalar(select(Job.usage).where(Job.id == job_id).with_for_update())
+    if usage is None:
+        return
+    merged = dict(usage)
+    part = dict(merged.get(section) or {})
+    entry = dict(part.get(key) or {}) if key is not None else part
+    for name, amount in amounts.items():
+        total = float(entry.get(name, 0)) + float(amount)
+        entry[name] = int(total) if float(total).is_integer() else round(total, 3)
+    if key is not None:
+        part[key] = entry
+    merged[section] = part
+    await session.execute(update(Job).where(Job.id == job_id).values(usage=merged))
+
+
 async def list_jobs(
     session: AsyncSession, *, first: int | None, after: str | None, status: JobStatus | None
 ) -> Page[Job]:

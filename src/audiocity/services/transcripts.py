@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,6 +63,50 @@ async def done_chunk_indexes(session: AsyncSession, audio_file_id: uuid.UUID) ->
     return set(rows.scalars())
 
 
+async def chunks_of_files(
+    session: AsyncSession, audio_file_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[TranscriptChunk]]:
+    """Every stored chunk of these files in one query, by file, in chunk order."""
+    found: dict[uuid.UUID, list[TranscriptChunk]] = {file_id: [] for file_id in audio_file_ids}
+    if not audio_file_ids:
+        return found
+    rows = await session.execute(
+        select(TranscriptChunk)
+        .where(TranscriptChunk.audio_file_id.in_(audio_file_ids))  # type: ignore[attr-defined]
+        .order_by(TranscriptChunk.audio_file_id, TranscriptChunk.chunk_index)
+    )
+    for chunk in rows.scalars():
+        found[chunk.audio_file_id].append(chunk)
+    return found
+
+
+async def delete_chunks(session: AsyncSession, audio_file_id: uuid.UUID, *, from_index: int = 0) -> int:
+    """Forget a file's chunks from `from_index` on (they were cut differently, e.g. after
+    TRANSCRIPTION_CHUNK_SECONDS changed, so their indexes mean other audio now)."""
+    result = await session.execute(
+        delete(TranscriptChunk).where(
+            TranscriptChunk.audio_file_id == audio_file_id,  # type: ignore[arg-type]
+            TranscriptChunk.chunk_index >= from_index,  # type: ignore[operator]
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def book_progress(session: AsyncSession, audiobook_id: uuid.UUID) -> tuple[int, float]:
+    """(chunks stored, seconds of audio they cover) over the book's current files, from the rows themselves."""
+    row = (
+        await session.execute(
+            select(
+                func.count(TranscriptChunk.id),  # type: ignore[arg-type]
+                func.coalesce(func.sum(TranscriptChunk.end_seconds - TranscriptChunk.start_seconds), 0.0),
+            )
+            .join(AudioFile, AudioFile.id == TranscriptChunk.audio_file_id)  # type: ignore[arg-type]
+            .where(AudioFile.audiobook_id == audiobook_id)  # type: ignore[arg-type]
+        )
+    ).one()
+    return int(row[0]), float(row[1])
+
+
 async def chunk_text(session: AsyncSession, audio_file_id: uuid.UUID, chunk_index: int) -> str | None:
     return await session.scalar(
         select(TranscriptChunk.text).where(
@@ -87,36 +132,41 @@ def to_vtt(segments: list[Segment]) -> str:
 
 
 async def stitch(session: AsyncSession, audiobook_id: uuid.UUID) -> Stitched:
-    """Files in play order, chunks in index order, times shifted onto the book's timeline."""
-    files = (
-        await session.execute(
-            select(AudioFile).where(AudioFile.audiobook_id == audiobook_id).order_by(AudioFile.position)  # type: ignore[arg-type]
-        )
-    ).scalars()
+    """Files in play order, chunks in index order, times shifted onto the book's timeline.
+
+    A file starts where the previous one ends (their probed durations add up), so cue times are what
+    a player showing the whole book would show. One query for the whole book.
+    """
+    rows = await session.execute(
+        select(AudioFile.id, AudioFile.duration_seconds, TranscriptChunk)
+        .join(TranscriptChunk, TranscriptChunk.audio_file_id == AudioFile.id, isouter=True)  # type: ignore[arg-type]
+        .where(AudioFile.audiobook_id == audiobook_id)  # type: ignore[arg-type]
+        .order_by(AudioFile.position, TranscriptChunk.chunk_index)  # type: ignore[arg-type]
+    )
     offset = 0.0
+    current: uuid.UUID | None = None
+    duration = 0.0
     segments: list[Segment] = []
-    for f in files:
-        chunks = (
-            await session.execute(
-                select(TranscriptChunk)
-                .where(TranscriptChunk.audio_file_id == f.id)  # type: ignore[arg-type]
-                .order_by(TranscriptChunk.chunk_index)  # type: ignore[arg-type]
-            )
-        ).scalars()
-        for chunk in chunks:
-            base = offset + chunk.start_seconds
-            raw: list[dict[str, Any]] = chunk.segments or [
-                {"start": 0.0, "end": chunk.end_seconds - chunk.start_seconds, "text": chunk.text}
-            ]
-            for s in raw:
-                text = str(s["text"]).strip()
-                if text:
-                    start = min(base + float(s["start"]), offset + chunk.end_seconds)
-                    end = min(base + float(s["end"]), offset + chunk.end_seconds)
-                    if segments and start < segments[-1].end:  # keep the timeline monotonic
-                        start = segments[-1].end
-                    segments.append(Segment(start=start, end=max(end, start), text=text))
-        offset += f.duration_seconds
+    for file_id, file_duration, chunk in rows:
+        if file_id != current:
+            if current is not None:
+                offset += duration
+            current, duration = file_id, float(file_duration)
+        if chunk is None:
+            continue
+        base = offset + chunk.start_seconds
+        limit = offset + chunk.end_seconds
+        raw: list[dict[str, Any]] = chunk.segments or [
+            {"start": 0.0, "end": chunk.end_seconds - chunk.start_seconds, "text": chunk.text}
+        ]
+        for s in raw:
+            text = str(s["text"]).strip()
+            if text:
+                start = min(base + float(s["start"]), limit)
+                end = min(base + float(s["end"]), limit)
+                if segments and start < segments[-1].end:  # keep the timeline monotonic
+                    start = segments[-1].end
+                segments.append(Segment(start=start, end=max(end, start), text=text))
     text = " ".join(s.text for s in segments)
     return Stitched(text=text, vtt=to_vtt(segments), segments=segments)
 

@@ -29,7 +29,12 @@ class Job(Node):
     sequence: int = strawberry.field(description="Increases with every change of this job.")
     chunks_total: int
     chunks_done: int
-    usage: JSON = strawberry.field(description="Audio seconds, requests and tokens per provider and model.")
+    usage: JSON = strawberry.field(
+        description=(
+            "What the job cost: `transcription` and `summary` map `provider/model` to requests, audio_seconds, "
+            "failed_requests and tokens; `timings` has seconds per stage."
+        )
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

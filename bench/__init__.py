@@ -1,0 +1,1 @@
+"""Benchmarks (not run by the test suite): `python -m bench [NAME ...]`; results go to docs/benchmarks.md."""
