@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,116 @@ class GraphQLClient:
                     return
                 elif message["type"] == "error":
                     raise AssertionError(f"subscription error: {message}")
+
+
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+
+
+class SocketClosed(Exception):
+    """The server closed the socket; `code` and `reason` say why."""
+
+    def __init__(self, code: int | None, reason: str) -> None:
+        super().__init__(f"socket closed: {code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class GraphQLSocket:
+    """One subscription socket speaking graphql-transport-ws or the legacy graphql-ws protocol.
+
+    Several operations can share it; messages for other operations are kept until asked for. Server
+    pings are answered (and counted) as they arrive.
+    """
+
+    def __init__(self, ws: Any, protocol: str) -> None:
+        self.ws = ws
+        self.protocol = protocol
+        self.pings = 0
+        self.keep_alives = 0
+        self._inbox: dict[str, list[dict[str, Any]]] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, graphql_url: str, protocol: str = TRANSPORT_WS, **connect_options: Any
+    ) -> AsyncIterator[GraphQLSocket]:
+        ws_url = graphql_url.replace("http://", "ws://")
+        options = {"compression": None, **connect_options}
+        async with websockets.connect(ws_url, subprotocols=[protocol], **options) as ws:  # type: ignore[list-item]
+            yield cls(ws, protocol)
+
+    async def init(self, token: str | None = None) -> dict[str, Any]:
+        """Send `connection_init` (with the token, as the API asks) and return the server's answer."""
+        payload = {"Authorization": f"Bearer {token}"} if token else {}
+        await self.ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        return await self._receive_control()
+
+    async def subscribe(self, query: str, **variables: Any) -> str:
+        op_id = str(uuid.uuid4())
+        kind = "subscribe" if self.protocol == TRANSPORT_WS else "start"
+        await self.ws.send(json.dumps({"id": op_id, "type": kind, "payload": {"query": query, "variables": variables}}))
+        self._inbox.setdefault(op_id, [])
+        return op_id
+
+    async def stop(self, op_id: str) -> None:
+        kind = "complete" if self.protocol == TRANSPORT_WS else "stop"
+        await self.ws.send(json.dumps({"id": op_id, "type": kind}))
+
+    async def message(self, op_id: str) -> dict[str, Any]:
+        """The next message for `op_id` (`next`/`data`, `error` or `complete`)."""
+        while not self._inbox.get(op_id):
+            await self.receive()
+        return self._inbox[op_id].pop(0)
+
+    async def payloads(self, op_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Each result payload of `op_id` until it completes; an `error` message raises."""
+        while True:
+            message = await self.message(op_id)
+            if message["type"] in ("next", "data"):
+                yield message["payload"]
+            elif message["type"] == "complete":
+                return
+            else:
+                raise AssertionError(f"subscription error: {message}")
+
+    async def closed(self) -> SocketClosed:
+        """Read (and discard) everything until the server closes; return the close code and reason."""
+        try:
+            while True:
+                await self.receive()
+        except SocketClosed as closed:
+            return closed
+
+    async def _receive_control(self) -> dict[str, Any]:
+        while True:
+            message = await self._recv()
+            if message.get("id") is None and message["type"] not in ("ping", "pong", "ka"):
+                return message
+            self._route(message)
+
+    async def receive(self) -> dict[str, Any]:
+        """The next message of any kind (operation messages are also kept for `message`)."""
+        message = await self._recv()
+        self._route(message)
+        return message
+
+    async def _recv(self) -> dict[str, Any]:
+        try:
+            raw = await self.ws.recv()
+        except websockets.ConnectionClosed as exc:
+            received = exc.rcvd
+            raise SocketClosed(received.code if received else None, received.reason if received else "") from None
+        message: dict[str, Any] = json.loads(raw)
+        if message["type"] == "ping":
+            self.pings += 1
+            with suppress(websockets.ConnectionClosed):  # closing: the next read says how
+                await self.ws.send(json.dumps({"type": "pong"}))
+        elif message["type"] == "ka":
+            self.keep_alives += 1
+        return message
+
+    def _route(self, message: dict[str, Any]) -> None:
+        op_id = message.get("id")
+        if op_id is not None:
+            self._inbox.setdefault(op_id, []).append(message)

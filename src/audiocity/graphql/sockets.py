@@ -1,0 +1,195 @@
+"""Subscription sockets: keep-alive pings, closing when the access token expires, dropping slow clients.
+
+Close codes follow the GraphQL over WebSocket protocol (`graphql-transport-ws`): 4403 Forbidden when
+the token from `connection_init` expires (clients like graphql-ws reconnect on 4403 and send a fresh
+token; 4401 means "subscribed before connection_ack" and is a client bug, not an auth state). The
+legacy `graphql-ws` protocol defines no close codes: there an expiry sends `connection_error` and
+closes with 1011, as its reference server does when it rejects a connection.
+
+A subscriber that falls too far behind is closed with 1013 Try Again Later: reconnecting clients
+resubscribe and get a fresh snapshot, which is all a client that far behind can use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, Message
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage as LegacyInitMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
+
+from audiocity.auth.tokens import InvalidToken, decode_access_token
+from audiocity.graphql.context import Context
+
+log = logging.getLogger(__name__)
+
+FORBIDDEN = 4403
+LEGACY_AUTH_FAILED = 1011
+TRY_AGAIN_LATER = 1013
+TOKEN_EXPIRED_REASON = "Forbidden: the access token expired"
+TOO_SLOW_REASON = "Subscriber fell too far behind; subscribe again for a fresh snapshot"
+
+# The transport registers its closer on the connection's state; subscriptions call it to drop a socket.
+_CLOSER = "audiocity_close_socket"
+
+Closer = Callable[[int, str], None]
+
+
+def socket_closer(conn: HTTPConnection) -> Closer | None:
+    """How to close the socket a subscription runs on (None outside a subscription socket)."""
+    closer = getattr(conn.state, _CLOSER, None)
+    return closer if callable(closer) else None
+
+
+def _token_expiry(context: Context) -> datetime | None:
+    token = context.bearer_token()
+    if not token:
+        return None
+    try:
+        return decode_access_token(context.resources.secret, token).expires_at
+    except InvalidToken:
+        return None  # on_ws_connect has already refused it
+
+
+class _SocketSession:
+    """What both protocols share: background tasks tied to the socket, and one close."""
+
+    def __init__(self, context: Context, close: Callable[[int, str], Any]) -> None:
+        self.context = context
+        self._close = close
+        self.closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, expired: Callable[[], Any], ping: Callable[[], Any] | None, interval: float | None) -> None:
+        setattr(self.context.request.state, _CLOSER, self.close_soon)
+        expires_at = _token_expiry(self.context)
+        if expires_at is not None or (ping is not None and interval):
+            self._spawn(self._watch(expires_at, expired, ping, interval))
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _watch(
+        self,
+        expires_at: datetime | None,
+        expired: Callable[[], Any],
+        ping: Callable[[], Any] | None,
+        interval: float | None,
+    ) -> None:
+        """One task per socket for both timers: the token's expiry and the next ping."""
+        loop = asyncio.get_running_loop()
+        deadline = None
+        if expires_at is not None:
+            deadline = loop.time() + (expires_at - datetime.now(UTC)).total_seconds()
+        every = interval if ping is not None and interval else None
+        while not self.closing:
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                await expired()
+                return
+            if every is None:
+                assert left is not None
+                await asyncio.sleep(left)
+                continue
+            if left is not None and left < every:
+                await asyncio.sleep(left)
+                continue
+            await asyncio.sleep(every)
+            if deadline is None or loop.time() < deadline:
+                assert ping is not None
+                await ping()
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Close from synchronous code (the event bus); the close waits for the socket to take it."""
+        if not self.closing:
+            self._spawn(self.close(code, reason))
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        log.info("closing subscription socket: %s %s", code, reason)
+        with contextlib.suppress(Exception):
+            await self._close(code, reason)
+
+    async def stop(self) -> None:
+        current = asyncio.current_task()
+        tasks = [t for t in self._tasks if t is not current]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with server pings and token expiry."""
+
+    session: _SocketSession | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self.session is None:
+            self.session = _SocketSession(self.context, self.websocket.close)
+            self.session.start(
+                self._expired, self._ping, self.view.keep_alive_interval if self.view.keep_alive else None
+            )
+
+    async def _expired(self) -> None:
+        assert self.session is not None
+        await self.session.close(FORBIDDEN, TOKEN_EXPIRED_REASON)
+
+    async def _ping(self) -> None:
+        await self.send_message({"type": "ping"})
+
+    async def send_message(self, message: Message) -> None:
+        if self.session is not None and self.session.closing:
+            return
+        with contextlib.suppress(WebSocketDisconnected):
+            await super().send_message(message)
+
+    async def shutdown(self) -> None:
+        if self.session is not None:
+            self.session.closing = True
+            await self.session.stop()
+        await super().shutdown()
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol (keep-alive `ka` comes from strawberry) with token expiry."""
+
+    session: _SocketSession | None = None
+
+    async def handle_connection_init(self, message: LegacyInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self.session is None:
+            self.session = _SocketSession(self.context, self.websocket.close)
+            self.session.start(self._expired, None, None)
+
+    async def _expired(self) -> None:
+        assert self.session is not None
+        await self.send_message({"type": "connection_error", "payload": {"message": "The access token expired."}})
+        await self.session.close(LEGACY_AUTH_FAILED, "access token expired")
+
+    async def send_message(self, message: OperationMessage) -> None:
+        if self.session is not None and self.session.closing:
+            return
+        with contextlib.suppress(WebSocketDisconnected):
+            await super().send_message(message)
+
+    async def cleanup(self) -> None:
+        if self.session is not None:
+            self.session.closing = True
+            await self.session.stop()
+        await super().cleanup()
