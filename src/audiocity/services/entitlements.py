@@ -14,18 +14,23 @@ from audiocity.models import Entitlement, utcnow
 async def grant(
     session: AsyncSession, user_id: uuid.UUID, audiobook_ids: list[uuid.UUID], order_id: uuid.UUID | None
 ) -> None:
-    """Grant (or re-grant after a refund) ownership; idempotent per user and book."""
-    for book_id in audiobook_ids:
-        stmt = insert(Entitlement).values(
-            id=uuid.uuid4(), user_id=user_id, audiobook_id=book_id, order_id=order_id, granted_at=utcnow()
+    """Grant (or re-grant after a refund) ownership; idempotent per user and book, one statement."""
+    if not audiobook_ids:
+        return
+    now = utcnow()
+    stmt = insert(Entitlement).values(
+        [
+            {"id": uuid.uuid4(), "user_id": user_id, "audiobook_id": book_id, "order_id": order_id, "granted_at": now}
+            for book_id in dict.fromkeys(audiobook_ids)
+        ]
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            constraint="uq_entitlements",
+            set_={"revoked_at": None, "order_id": order_id, "granted_at": now},
+            where=Entitlement.revoked_at.is_not(None),  # type: ignore[union-attr]
         )
-        await session.execute(
-            stmt.on_conflict_do_update(
-                constraint="uq_entitlements",
-                set_={"revoked_at": None, "order_id": order_id, "granted_at": utcnow()},
-                where=Entitlement.revoked_at.is_not(None),  # type: ignore[union-attr]
-            )
-        )
+    )
 
 
 async def revoke_for_order(session: AsyncSession, order_id: uuid.UUID) -> list[uuid.UUID]:

@@ -1,13 +1,22 @@
-"""Checkout, orders and entitlements."""
+"""Checkout, the order lifecycle (paid, failed, cancelled, refunded) and provider payment events.
+
+Every status change happens with the order row locked and publishes an order event after the commit.
+Entitlements are granted and revoked in the same transaction as the status change that causes them.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audiocity import jobs
 from audiocity.db import after_commit
 from audiocity.events import Publishes, order_channel
 from audiocity.models import (
@@ -19,14 +28,64 @@ from audiocity.models import (
     PaymentProvider,
     utcnow,
 )
-from audiocity.services.cart import cart_books, cart_for_user
-from audiocity.services.entitlements import grant
+from audiocity.models.commerce import PaymentEventRecord
+from audiocity.payments.base import (
+    EventKind,
+    LineItem,
+    PaymentError,
+    PaymentEvent,
+    PaymentGateway,
+    PaymentRequest,
+    RefundRequest,
+)
+from audiocity.payments.test import TestGateway
+from audiocity.services.cart import cart_for_user, cart_lines
+from audiocity.services.entitlements import grant, owned_book_ids, revoke_for_order
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.pagination import Page, decode_time_cursor, encode_cursor, page_size
+
+log = logging.getLogger(__name__)
+
+EXPIRE_PENDING_ORDERS = "expire_pending_orders"  # the Dramatiq actor (workers/commerce.py) that sweeps
+DEFAULT_PENDING_TTL = timedelta(hours=1)
+_TEST_ONLY: Mapping[PaymentProvider, PaymentGateway] = {PaymentProvider.TEST: TestGateway()}
 
 
 def order_payload(order: Order) -> dict[str, Any]:
     return order.model_dump(mode="json")
+
+
+def _announce(session: AsyncSession, events: Publishes, order: Order) -> None:
+    """Publish the order's new state once the transaction that changed it has committed."""
+    payload = order_payload(order)
+
+    async def publish() -> None:
+        await events.publish([order_channel(order.id)], payload)
+
+    after_commit(session, publish)
+
+
+async def _set_status(
+    session: AsyncSession, events: Publishes, order: Order, status: OrderStatus, now: datetime
+) -> None:
+    order.status = status
+    order.updated_at = now
+    await session.flush()
+    _announce(session, events, order)
+
+
+def _schedule_sweep(at: datetime) -> None:
+    """Ask a worker to sweep overdue orders just after `at` (a delayed Dramatiq message)."""
+    import dramatiq
+    import dramatiq.broker
+
+    if dramatiq.broker.global_broker is None:  # no broker in this process (unit tests, scripts)
+        return
+    delay_ms = max(0, int((at - utcnow()).total_seconds() * 1000)) + 1000
+    message: dramatiq.Message[Any] = dramatiq.Message(
+        queue_name=jobs.QUEUE, actor_name=EXPIRE_PENDING_ORDERS, args=(), kwargs={}, options={}
+    )
+    dramatiq.get_broker().enqueue(message, delay=min(delay_ms, 7 * 24 * 3600 * 1000 - 1))
 
 
 async def _existing(session: AsyncSession, user_id: uuid.UUID, key: str) -> Order | None:
@@ -42,55 +101,258 @@ async def checkout(
     user_id: uuid.UUID,
     provider: PaymentProvider,
     idempotency_key: str,
+    gateways: Mapping[PaymentProvider, PaymentGateway] | None = None,
+    customer_email: str | None = None,
+    pending_ttl: timedelta = DEFAULT_PENDING_TTL,
+    now: datetime | None = None,
 ) -> Order:
-    """Turn the cart into an order at today's catalog prices; the cart row lock serialises checkouts."""
+    """Turn the cart into an order at today's catalog prices; the cart row lock serialises checkouts.
+
+    The TEST provider settles at once; others leave the order PENDING until their webhook says paid.
+    A provider error rolls everything back: no order, the cart untouched.
+    """
+    now = now or utcnow()
     key = idempotency_key.strip()
     if not key or len(key) > 200:
         raise ServiceError(ErrorCode.INVALID, "idempotencyKey must be 1 to 200 characters.", "idempotencyKey")
-    if provider is not PaymentProvider.TEST:
+    gateway = (_TEST_ONLY if gateways is None else gateways).get(provider)
+    if gateway is None:
         raise ServiceError(ErrorCode.UNSUPPORTED_PROVIDER, f"Payment provider {provider} is not enabled.", "provider")
     cart = await cart_for_user(session, user_id, lock=True)
     existing = await _existing(session, user_id, key)
     if existing is not None:
         return existing
-    books = [b for b in await cart_books(session, cart.id) if b.published]
-    if not books:
+    await expire_pending_orders(session, events, now, user_id=user_id)
+
+    lines = [line for line in await cart_lines(session, cart.id) if line.book.published]
+    owned = await owned_book_ids(session, user_id, [line.book.id for line in lines])
+    buying = [line for line in lines if line.book.id not in owned]
+    if not buying:
         raise ServiceError(ErrorCode.EMPTY_CART, "Your cart is empty.")
-    currencies = {b.currency for b in books}
+    currencies = {line.book.currency for line in buying}
     if len(currencies) > 1:
         raise ServiceError(ErrorCode.INVALID, "All items in one order must share a currency.")
     order = Order(
         user_id=user_id,
         provider=provider,
         idempotency_key=key,
-        total_cents=sum(b.price_cents for b in books),
+        total_cents=sum(line.book.price_cents for line in buying),
         currency=currencies.pop(),
+        created_at=now,
+        updated_at=now,
+        expires_at=now + pending_ttl,
     )
     session.add(order)
     await session.flush()
-    for book in books:
-        session.add(
-            OrderLine(
+    session.add_all(
+        OrderLine(
+            order_id=order.id,
+            audiobook_id=line.book.id,
+            title=line.book.title,
+            price_cents=line.book.price_cents,
+            currency=line.book.currency,
+            cart_price_cents=line.item.added_price_cents,
+            cart_currency=line.item.added_currency,
+        )
+        for line in buying
+    )
+    done = [line.book.id for line in lines if line.book.id in owned] + [line.book.id for line in buying]
+    await session.execute(
+        delete(CartItem).where(CartItem.cart_id == cart.id, CartItem.audiobook_id.in_(done))  # type: ignore[arg-type,attr-defined]
+    )
+    try:
+        payment = await gateway.create_payment(
+            PaymentRequest(
                 order_id=order.id,
-                audiobook_id=book.id,
-                title=book.title,
-                price_cents=book.price_cents,
-                currency=book.currency,
+                user_id=user_id,
+                customer_email=customer_email,
+                currency=order.currency,
+                total_cents=order.total_cents,
+                lines=[LineItem(line.book.title, line.book.price_cents) for line in buying],
+                expires_at=now + pending_ttl,
             )
         )
-    await session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))  # type: ignore[arg-type]
-    # The TEST provider settles at once; real providers settle from their webhook.
-    order.status = OrderStatus.PAID
-    order.paid_at = utcnow()
-    await grant(session, user_id, [b.id for b in books], order.id)
+    except PaymentError as exc:
+        raise ServiceError(ErrorCode.PAYMENT_PROVIDER_ERROR, str(exc), "provider") from exc
+    order.provider_reference = payment.provider_reference
+    order.payment_reference = payment.payment_reference
+    order.redirect_url = payment.redirect_url
+    if payment.paid:
+        order.status = OrderStatus.PAID
+        order.paid_at = now
+        order.expires_at = None
+        await grant(session, user_id, [line.book.id for line in buying], order.id)
+    else:
+        deadline = order.expires_at
+        assert deadline is not None
+
+        async def schedule() -> None:
+            _schedule_sweep(deadline)
+
+        after_commit(session, schedule)
     await session.flush()
-    payload = order_payload(order)
-
-    async def announce() -> None:
-        await events.publish([order_channel(order.id)], payload)
-
-    after_commit(session, announce)
+    _announce(session, events, order)
     return order
+
+
+async def expire_pending_orders(
+    session: AsyncSession, events: Publishes, now: datetime, *, user_id: uuid.UUID | None = None
+) -> list[uuid.UUID]:
+    """Cancel unpaid orders past their deadline (all, or one user's); returns their ids.
+
+    Runs at each checkout for that user and from the `expire_pending_orders` actor, which every
+    pending order schedules for its own deadline. A payment confirmed later still fulfils the order.
+    """
+    query = (
+        update(Order)
+        .where(Order.status == OrderStatus.PENDING, Order.expires_at <= now)  # type: ignore[operator]
+        .values(status=OrderStatus.CANCELLED, updated_at=now)
+        .returning(Order)
+        .execution_options(populate_existing=True)
+    )
+    if user_id is not None:
+        query = query.where(Order.user_id == user_id)
+    expired = list((await session.execute(query)).scalars())
+    for order in expired:
+        _announce(session, events, order)
+    if expired:
+        log.info("cancelled %d unpaid orders past their deadline", len(expired))
+    return [o.id for o in expired]
+
+
+async def _locked_order(session: AsyncSession, *conditions: Any) -> Order | None:
+    return (
+        await session.execute(
+            select(Order).where(*conditions).with_for_update().execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def _order_lines(session: AsyncSession, order_id: uuid.UUID) -> list[OrderLine]:
+    return (await lines_for_orders(session, [order_id]))[order_id]
+
+
+async def refund_order(
+    session: AsyncSession,
+    events: Publishes,
+    order_id: uuid.UUID,
+    *,
+    gateways: Mapping[PaymentProvider, PaymentGateway] | None = None,
+    now: datetime | None = None,
+) -> Order:
+    """Refund a paid order in full through its provider and revoke what it granted."""
+    now = now or utcnow()
+    order = await _locked_order(session, Order.id == order_id)
+    if order is None:
+        raise NotFound("Order", "orderId")
+    if order.status is not OrderStatus.PAID:
+        raise ServiceError(
+            ErrorCode.NOT_REFUNDABLE, f"Only paid orders can be refunded; this one is {order.status}.", "orderId"
+        )
+    gateway = (_TEST_ONLY if gateways is None else gateways).get(order.provider)
+    if gateway is None:
+        raise ServiceError(
+            ErrorCode.UNSUPPORTED_PROVIDER, f"Payment provider {order.provider} is not enabled.", "orderId"
+        )
+    try:
+        # the provider call is idempotent per order, so a retry after a failed commit refunds once
+        result = await gateway.refund(
+            RefundRequest(order.id, order.payment_reference, order.total_cents, order.currency)
+        )
+    except PaymentError as exc:
+        raise ServiceError(ErrorCode.PAYMENT_PROVIDER_ERROR, str(exc), "orderId") from exc
+    order.refund_reference = result.reference
+    await _mark_refunded(session, events, order, now)
+    return order
+
+
+async def _mark_refunded(session: AsyncSession, events: Publishes, order: Order, now: datetime) -> None:
+    order.refunded_at = now
+    await revoke_for_order(session, order.id)
+    await _set_status(session, events, order, OrderStatus.REFUNDED, now)
+
+
+async def _mark_paid(
+    session: AsyncSession, events: Publishes, order: Order, event: PaymentEvent, now: datetime
+) -> bool:
+    if order.status in (OrderStatus.PAID, OrderStatus.REFUNDED):
+        return False
+    if event.amount_cents is not None and (event.amount_cents, event.currency) != (order.total_cents, order.currency):
+        log.error(
+            "payment event %s for order %s: paid %s %s, expected %s %s",
+            event.event_id, order.id, event.amount_cents, event.currency, order.total_cents, order.currency,
+        )  # fmt: skip
+        raise ServiceError(ErrorCode.INVALID, "The paid amount does not match the order.")
+    order.paid_at = now
+    order.provider_reference = order.provider_reference or event.provider_reference
+    order.payment_reference = event.payment_reference or order.payment_reference
+    lines = await _order_lines(session, order.id)
+    await grant(session, order.user_id, [line.audiobook_id for line in lines], order.id)
+    await _set_status(session, events, order, OrderStatus.PAID, now)
+    return True
+
+
+async def apply_payment_event(
+    session: AsyncSession, events: Publishes, event: PaymentEvent, *, now: datetime | None = None
+) -> str:
+    """Apply a verified provider event exactly once: 'applied', 'unchanged', 'duplicate' or 'ignored'.
+
+    The order row is locked and the event id recorded in the same transaction as the change, so
+    redelivered or concurrent copies of one event, and different events for one payment, fulfil once.
+    An event for an order we do not know raises `NotFound` and leaves nothing behind.
+    """
+    now = now or utcnow()
+    if event.kind is EventKind.IGNORED:
+        return "ignored"
+    if event.order_id is not None:
+        order = await _locked_order(session, Order.id == event.order_id, Order.provider == event.provider)
+    elif event.provider_reference is not None:
+        order = await _locked_order(
+            session, Order.provider == event.provider, Order.provider_reference == event.provider_reference
+        )
+    elif event.payment_reference is not None:
+        order = await _locked_order(
+            session, Order.provider == event.provider, Order.payment_reference == event.payment_reference
+        )
+    else:
+        order = None
+    if order is None or (
+        event.provider_reference is not None
+        and order.provider_reference is not None
+        and event.provider_reference != order.provider_reference
+    ):
+        raise NotFound("Order")
+    recorded = await session.execute(
+        insert(PaymentEventRecord)
+        .values(
+            provider=event.provider,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            order_id=order.id,
+            processed_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(PaymentEventRecord.event_id)
+    )
+    if recorded.scalar_one_or_none() is None:
+        return "duplicate"
+    changed = False
+    if event.kind is EventKind.PAID:
+        changed = await _mark_paid(session, events, order, event, now)
+    elif event.kind is EventKind.FAILED and order.status is OrderStatus.PENDING:
+        await _set_status(session, events, order, OrderStatus.FAILED, now)
+        changed = True
+    elif event.kind is EventKind.EXPIRED and order.status is OrderStatus.PENDING:
+        await _set_status(session, events, order, OrderStatus.CANCELLED, now)
+        changed = True
+    elif event.kind in (EventKind.REFUNDED, EventKind.REFUND) and order.status is OrderStatus.PAID:
+        full = event.kind is EventKind.REFUNDED or (
+            event.amount_cents is not None and event.amount_cents >= order.total_cents
+        )
+        if full:  # a partial refund keeps the books: it is a goodwill credit, not a return
+            await _mark_refunded(session, events, order, now)
+            changed = True
+    return "applied" if changed else "unchanged"
 
 
 async def get_order(session: AsyncSession, order_id: uuid.UUID, *, viewer_id: uuid.UUID, admin: bool) -> Order:

@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.mutations.commerce import merge_guest_cart
 from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import decode_id
 from audiocity.graphql.types.common import Role
@@ -62,6 +63,7 @@ class AccountMutations:
                 result = await accounts.register(
                     s, input.email, input.password, input.display_name, ctx.resources.token_config
                 )
+                await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
         except ServiceError as exc:
             return AuthPayload(errors=[user_error(exc)])
         return AuthPayload.signed_in(result)
@@ -72,6 +74,7 @@ class AccountMutations:
         try:
             async with ctx.session() as s:
                 result = await accounts.login(s, email, password, ctx.resources.token_config)
+                await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
         except ServiceError as exc:
             return AuthPayload(errors=[user_error(exc)])
         return AuthPayload.signed_in(result)

@@ -1,13 +1,24 @@
-"""Cart and checkout."""
+"""Cart, checkout and refunds.
+
+Anonymous clients shop with a guest cart: the first `addToCart` without a (known) `X-Cart-Token`
+header returns `guestToken`; the client sends it back as `X-Cart-Token` on later requests. A
+signed-in request that carries the header (sign-in itself, or any cart operation) merges that
+guest cart into the user's cart.
+"""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from audiocity import payments
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import UserError, user_error
-from audiocity.graphql.permissions import require_user
+from audiocity.graphql.permissions import optional_user, require_admin, require_user
 from audiocity.graphql.relay import decode_id
 from audiocity.graphql.types.commerce import Cart, Order, Payment
 from audiocity.graphql.types.common import PaymentProvider
@@ -16,10 +27,28 @@ from audiocity.services import cart as cart_service
 from audiocity.services import orders
 from audiocity.services.errors import ServiceError
 
+CART_TOKEN_HEADER = "x-cart-token"
+
+
+def guest_token(ctx: Context) -> str | None:
+    token = ctx.request.headers.get(CART_TOKEN_HEADER)
+    return (token.strip() or None) if token else None
+
+
+async def merge_guest_cart(ctx: Context, session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Fold the request's guest cart (if any) into the user's cart; a sign-in calls this too."""
+    token = guest_token(ctx)
+    if token:
+        await cart_service.merge_guest_cart(session, user_id, token)
+
 
 @strawberry.type
 class CartPayload:
     cart: Cart | None = None
+    guest_token: str | None = strawberry.field(
+        default=None,
+        description="Set when this call started a guest cart: send it as the `X-Cart-Token` header from now on.",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -35,30 +64,63 @@ class CheckoutInput:
 class CheckoutPayload:
     order: Order | None = None
     payment: Payment | None = None
+    price_changed: bool = strawberry.field(
+        default=False, description="A price changed since the book was added to the cart; the order uses the new one."
+    )
+    notices: list[str] = strawberry.field(default_factory=list, description="What the buyer should be told.")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.type
+class RefundOrderPayload:
+    order: Order | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _format(cents: int, currency: str) -> str:
+    return f"{cents / 100:.2f} {currency}"
+
+
 async def _cart(info: Info[Context, None], action: str, audiobook_id: strawberry.ID | None) -> CartPayload:
-    user = await require_user(info)
+    user = await optional_user(info)
+    ctx = info.context
+    token = guest_token(ctx)
+    book_id = decode_id(audiobook_id, "Audiobook") if audiobook_id is not None else None
+    new_token: str | None = None
     try:
-        async with info.context.session() as s:
-            if action == "add":
-                assert audiobook_id is not None
-                cart = await cart_service.add_to_cart(s, user.id, decode_id(audiobook_id, "Audiobook"))
-            elif action == "remove":
-                assert audiobook_id is not None
-                cart = await cart_service.remove_from_cart(s, user.id, decode_id(audiobook_id, "Audiobook"))
+        async with ctx.session() as s:
+            if user is not None:
+                await merge_guest_cart(ctx, s, user.id)
+                if action == "add":
+                    assert book_id is not None
+                    cart = await cart_service.add_to_cart(s, user.id, book_id)
+                elif action == "remove":
+                    assert book_id is not None
+                    cart = await cart_service.remove_from_cart(s, user.id, book_id)
+                else:
+                    cart = await cart_service.clear_cart(s, user.id)
+            elif action == "add":
+                assert book_id is not None
+                guest = await cart_service.add_to_guest_cart(s, token, book_id)
+                cart, new_token = guest.cart, guest.new_token
             else:
-                cart = await cart_service.clear_cart(s, user.id)
-            books = await cart_service.cart_books(s, cart.id)
+                found = (
+                    await cart_service.remove_from_guest_cart(s, token, book_id)
+                    if action == "remove" and book_id is not None
+                    else await cart_service.clear_guest_cart(s, token)
+                )
+                if found is None:
+                    return CartPayload()
+                cart = found
+            lines = await cart_service.cart_lines(s, cart.id)
     except ServiceError as exc:
         return CartPayload(errors=[user_error(exc)])
-    return CartPayload(cart=Cart.build(cart, books))
+    return CartPayload(cart=Cart.build(cart, lines), guest_token=new_token)
 
 
 @strawberry.type
 class CommerceMutations:
-    @strawberry.mutation
+    @strawberry.mutation(description="Add an audiobook to the viewer's cart (a guest cart when anonymous).")
     async def add_to_cart(self, info: Info[Context, None], audiobook_id: strawberry.ID) -> CartPayload:
         return await _cart(info, "add", audiobook_id)
 
@@ -70,20 +132,54 @@ class CommerceMutations:
     async def clear_cart(self, info: Info[Context, None]) -> CartPayload:
         return await _cart(info, "clear", None)
 
-    @strawberry.mutation(description="Turn the cart into an order at current catalog prices.")
+    @strawberry.mutation(
+        description="Turn the cart into an order at current catalog prices (sign-in required). With TEST the "
+        "order is paid at once; with STRIPE follow `payment.redirectUrl`, the order is paid when Stripe confirms."
+    )
     async def checkout(self, info: Info[Context, None], input: CheckoutInput) -> CheckoutPayload:
         user = await require_user(info)
-        res = info.context.resources
+        ctx = info.context
         try:
-            async with info.context.session() as s:
+            async with ctx.session() as s:
+                await merge_guest_cart(ctx, s, user.id)
                 order = await orders.checkout(
-                    s, res.events, user_id=user.id, provider=PaymentProviderModel(input.provider),
+                    s,
+                    ctx.resources.events,
+                    user_id=user.id,
+                    provider=PaymentProviderModel(input.provider),
                     idempotency_key=input.idempotency_key,
-                )  # fmt: skip
-                lines = await orders.lines_for_orders(s, [order.id])
+                    gateways=payments.get_gateways(ctx.settings),
+                    customer_email=user.email,
+                    pending_ttl=timedelta(seconds=ctx.settings.order_pending_ttl_seconds),
+                )
+                lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
         except ServiceError as exc:
             return CheckoutPayload(errors=[user_error(exc)])
+        notices = [
+            f"The price of “{line.title}” changed from {_format(line.cart_price_cents, line.cart_currency)} "
+            f"to {_format(line.price_cents, line.currency)} since you added it to your cart."
+            for line in lines
+            if line.price_changed and line.cart_price_cents is not None and line.cart_currency
+        ]
+        built = Order.build(order, lines)
         return CheckoutPayload(
-            order=Order.build(order, lines[order.id]),
-            payment=Payment(provider=order.provider, redirect_url=None, client_secret=None),
+            order=built,
+            payment=Payment(provider=order.provider, redirect_url=order.redirect_url, client_secret=None),
+            price_changed=built.price_changed,
+            notices=notices,
         )
+
+    @strawberry.mutation(description="Refund a paid order in full through its provider and revoke the books (admin).")
+    async def refund_order(self, info: Info[Context, None], order_id: strawberry.ID) -> RefundOrderPayload:
+        await require_admin(info)
+        ctx = info.context
+        oid = decode_id(order_id, "Order")
+        try:
+            async with ctx.session() as s:
+                order = await orders.refund_order(
+                    s, ctx.resources.events, oid, gateways=payments.get_gateways(ctx.settings)
+                )
+                lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
+        except ServiceError as exc:
+            return RefundOrderPayload(errors=[user_error(exc)])
+        return RefundOrderPayload(order=Order.build(order, lines))

@@ -1,4 +1,4 @@
-"""Cart and orders of the viewer (admins see all orders)."""
+"""Cart and orders of the viewer (admins see all orders); anonymous clients see their guest cart."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from strawberry.types import Info
 
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import bad_input
-from audiocity.graphql.permissions import require_user
+from audiocity.graphql.mutations.commerce import guest_token, merge_guest_cart
+from audiocity.graphql.permissions import optional_user, require_user
 from audiocity.graphql.relay import Connection, decode_id
 from audiocity.graphql.types.commerce import Cart, Order
 from audiocity.services import cart as cart_service
@@ -42,15 +43,30 @@ async def _order(info: Info[Context, None], id: strawberry.ID) -> Order | None:
     return Order.build(order, lines[order.id])
 
 
+async def _cart(info: Info[Context, None]) -> Cart | None:
+    user = await optional_user(info)
+    ctx = info.context
+    async with ctx.session() as s:
+        if user is not None:
+            await merge_guest_cart(ctx, s, user.id)
+            cart = await cart_service.cart_for_user(s, user.id)
+        else:
+            found = await cart_service.guest_cart(s, guest_token(ctx))
+            if found is None:
+                return None
+            cart = found
+        lines = await cart_service.cart_lines(s, cart.id)
+    return Cart.build(cart, lines)
+
+
 @strawberry.type
 class CommerceQueries:
-    @strawberry.field(description="The viewer's cart.")
-    async def cart(self, info: Info[Context, None]) -> Cart:
-        user = await require_user(info)
-        async with info.context.session() as s:
-            cart = await cart_service.cart_for_user(s, user.id)
-            books = await cart_service.cart_books(s, cart.id)
-        return Cart.build(cart, books)
+    @strawberry.field(
+        description="The viewer's cart; for anonymous clients the guest cart named by the `X-Cart-Token` "
+        "header, or null when there is none yet."
+    )
+    async def cart(self, info: Info[Context, None]) -> Cart | None:
+        return await _cart(info)
 
     @strawberry.field(description="The viewer's orders, newest first; admins see everyone's.")
     async def orders(
@@ -58,6 +74,6 @@ class CommerceQueries:
     ) -> Connection[Order]:
         return await _orders_page(info, first, after)
 
-    @strawberry.field
+    @strawberry.field(description="One order: the viewer's own (admins: anyone's); null if not found.")
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
         return await _order(info, id)

@@ -1,3 +1,5 @@
+"""Cart, orders and payments as clients see them."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,36 +13,57 @@ from audiocity.graphql.context import Context
 from audiocity.graphql.relay import Node, to_global_id
 from audiocity.graphql.types.audiobook import Audiobook
 from audiocity.graphql.types.common import Money, OrderStatus, PaymentProvider
+from audiocity.services.cart import CartLine as CartLineModel
+
+
+def _money(cents: int | None, currency: str | None) -> Money | None:
+    return Money(amount_cents=cents, currency=currency) if cents is not None and currency else None
 
 
 @strawberry.type
 class CartLine:
     audiobook: Audiobook
     price: Money = strawberry.field(description="Today's catalog price; checkout charges this.")
+    price_when_added: Money | None = strawberry.field(description="The price when the book was added to the cart.")
+    price_changed: bool = strawberry.field(description="The price changed since the book was added.")
+    available: bool = strawberry.field(description="Still for sale; unavailable lines are left out of checkout.")
+    added_at: datetime
 
 
-@strawberry.type(description="Digital goods: each audiobook at most once, no quantities.")
+@strawberry.type(
+    description="Digital goods: each audiobook at most once, no quantities. Anonymous clients get a guest "
+    "cart named by the `X-Cart-Token` request header (the token comes back as `guestToken` on the first add)."
+)
 class Cart(Node):
     lines: list[CartLine]
-    subtotal: list[Money] = strawberry.field(description="One amount per currency in the cart.")
+    subtotal: list[Money] = strawberry.field(description="One amount per currency, over the lines for sale.")
     total_quantity: int
+    is_guest: bool
 
     @classmethod
-    def build(cls, cart: models.Cart, books: list[models.Audiobook]) -> Cart:
+    def build(cls, cart: models.Cart, lines: list[CartLineModel]) -> Cart:
         totals: dict[str, int] = {}
-        for b in books:
-            totals[b.currency] = totals.get(b.currency, 0) + b.price_cents
+        for line in lines:
+            if line.book.published:
+                totals[line.book.currency] = totals.get(line.book.currency, 0) + line.book.price_cents
         return cls(
             id=to_global_id("Cart", cart.id),
             lines=[
                 CartLine(
-                    audiobook=Audiobook.from_model(b),
-                    price=Money(amount_cents=b.price_cents, currency=b.currency),
+                    audiobook=Audiobook.from_model(line.book),
+                    price=Money(amount_cents=line.book.price_cents, currency=line.book.currency),
+                    price_when_added=_money(line.item.added_price_cents, line.item.added_currency),
+                    price_changed=line.item.added_price_cents is not None
+                    and (line.item.added_price_cents, line.item.added_currency)
+                    != (line.book.price_cents, line.book.currency),
+                    available=line.book.published,
+                    added_at=line.item.added_at,
                 )
-                for b in books
+                for line in lines
             ],
             subtotal=[Money(amount_cents=v, currency=k) for k, v in sorted(totals.items())],
-            total_quantity=len(books),
+            total_quantity=len(lines),
+            is_guest=cart.user_id is None,
         )
 
 
@@ -48,13 +71,32 @@ class Cart(Node):
 class OrderLine:
     audiobook_db_id: strawberry.Private[uuid.UUID]
     title: str
-    price: Money
+    price: Money = strawberry.field(description="What was charged: the catalog price at checkout.")
+    price_in_cart: Money | None = strawberry.field(description="The price shown when the book was added to the cart.")
+    price_changed: bool = strawberry.field(description="The catalog price changed between add-to-cart and checkout.")
 
     @strawberry.field
     async def audiobook(self, info: Info[Context, None]) -> Audiobook | None:
         loaders = await info.context.loaders()
         book = await loaders.audiobooks.load(self.audiobook_db_id)
         return Audiobook.from_model(book) if book else None
+
+    @classmethod
+    def build(cls, line: models.OrderLine) -> OrderLine:
+        return cls(
+            audiobook_db_id=line.audiobook_id,
+            title=line.title,
+            price=Money(amount_cents=line.price_cents, currency=line.currency),
+            price_in_cart=_money(line.cart_price_cents, line.cart_currency),
+            price_changed=line.price_changed,
+        )
+
+
+@strawberry.type(description="What the client does next to pay; the TEST provider needs nothing.")
+class Payment:
+    provider: PaymentProvider  # type: ignore[valid-type]
+    redirect_url: str | None = strawberry.field(description="Send the buyer here (Stripe Checkout).")
+    client_secret: str | None
 
 
 @strawberry.type
@@ -64,32 +106,31 @@ class Order(Node):
     provider: PaymentProvider  # type: ignore[valid-type]
     total: Money
     lines: list[OrderLine]
+    price_changed: bool = strawberry.field(description="Some price changed between add-to-cart and checkout.")
+    payment: Payment | None = strawberry.field(description="How to pay, while the order is pending.")
     created_at: datetime
     paid_at: datetime | None
+    expires_at: datetime | None = strawberry.field(description="A pending order is cancelled if unpaid by then.")
+    refunded_at: datetime | None
+    updated_at: datetime | None
 
     @classmethod
     def build(cls, order: models.Order, lines: list[models.OrderLine]) -> Order:
+        pending = order.status is models.OrderStatus.PENDING
         return cls(
             id=to_global_id("Order", order.id),
             db_id=order.id,
             status=order.status,
             provider=order.provider,
             total=Money(amount_cents=order.total_cents, currency=order.currency),
-            lines=[
-                OrderLine(
-                    audiobook_db_id=line.audiobook_id,
-                    title=line.title,
-                    price=Money(amount_cents=line.price_cents, currency=line.currency),
-                )
-                for line in lines
-            ],
+            lines=[OrderLine.build(line) for line in lines],
+            price_changed=any(line.price_changed for line in lines),
+            payment=Payment(provider=order.provider, redirect_url=order.redirect_url, client_secret=None)
+            if pending
+            else None,
             created_at=order.created_at,
             paid_at=order.paid_at,
+            expires_at=order.expires_at if pending else None,
+            refunded_at=order.refunded_at,
+            updated_at=order.updated_at,
         )
-
-
-@strawberry.type(description="What the client does next to pay; the TEST provider needs nothing.")
-class Payment:
-    provider: PaymentProvider  # type: ignore[valid-type]
-    redirect_url: str | None
-    client_secret: str | None
