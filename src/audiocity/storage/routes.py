@@ -12,9 +12,12 @@ from starlette.routing import Route
 
 from audiocity.storage.base import ObjectNotFound
 from audiocity.storage.local import LocalStorage, iter_file
-from audiocity.storage.signing import content_disposition, is_expired, verify
+from audiocity.storage.signing import DownloadGrant, content_disposition, is_expired, verify
 
+# (key, signed user id) -> may this still be served? Checked on every request, after the signature.
 Authorize = Callable[[str, str | None], Awaitable[bool]]
+# (grant, first byte, last byte inclusive) -> None: told about each GET about to be served (the audit).
+OnServed = Callable[[DownloadGrant, int, int], Awaitable[None]]
 
 _RANGE = re.compile(r"bytes\s*=\s*(\d*)\s*-\s*(\d*)", re.ASCII | re.IGNORECASE)
 
@@ -47,10 +50,13 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
     return start, min(int(last), size - 1) if last else size - 1
 
 
-def file_routes(storage: LocalStorage, authorize: Authorize | None = None) -> list[Route]:
+def file_routes(
+    storage: LocalStorage, authorize: Authorize | None = None, on_served: OnServed | None = None
+) -> list[Route]:
     """`GET`/`HEAD /files/{key}` for links made by `LocalStorage.signed_download_url`.
 
-    `authorize(key, user_id)` lets the app refuse a still-valid link, e.g. after a refund.
+    `authorize(key, user_id)` lets the app refuse a still-valid link, e.g. after a refund;
+    `on_served(grant, start, end)` records each GET that is about to be served.
     """
 
     async def download(request: Request) -> Response:
@@ -99,6 +105,12 @@ def file_routes(storage: LocalStorage, authorize: Authorize | None = None) -> li
         if request.method == "HEAD":
             file.close()
             return Response(status_code=status_code, headers=headers)
+        if on_served is not None:
+            try:
+                await on_served(grant, start, end)
+            except BaseException:
+                file.close()
+                raise
         return StreamingResponse(iter_file(file, start, end), status_code=status_code, headers=headers)
 
     return [Route("/files/{key:path}", download, methods=["GET", "HEAD"], name="storage_file")]

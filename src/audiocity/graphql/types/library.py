@@ -1,12 +1,24 @@
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
 
-from audiocity.graphql.types.audiobook import Audiobook
+from audiocity import bundles, models
+from audiocity.graphql.types.audiobook import Audiobook, AudioFile
 from audiocity.graphql.types.common import DownloadKind
+from audiocity.services import library
 from audiocity.services.library import DownloadLink as DownloadLinkModel
+from audiocity.services.library import LibraryOrder as LibraryOrderModel
+from audiocity.storage import Storage
+
+LibraryOrder = strawberry.enum(
+    LibraryOrderModel,
+    name="LibraryOrder",
+    description="RECENTLY_LISTENED is 'continue listening': last listened first, then never-listened books.",
+)
 
 
 @strawberry.type(description="A signed link that stops working at `expiresAt`.")
@@ -28,10 +40,111 @@ class DownloadLink:
         )
 
 
+@strawberry.type(description="Where the viewer is in a book: across its files in play order, and within one.")
+class ListeningProgress:
+    position_seconds: float = strawberry.field(description="From the start of the first file.")
+    duration_seconds: float = strawberry.field(description="All files together.")
+    file_index: int | None = strawberry.field(description="0-based index of the current file in play order.")
+    file: AudioFile | None
+    offset_seconds: float = strawberry.field(description="Position within the current file.")
+    percent: float = strawberry.field(description="0 to 100.")
+    finished: bool = strawberry.field(description="Within 10 seconds of the end.")
+    updated_at: datetime
+
+    @classmethod
+    def from_model(cls, p: library.Progress) -> ListeningProgress:
+        return cls(
+            position_seconds=p.position_seconds,
+            duration_seconds=p.duration_seconds,
+            file_index=p.file_index,
+            file=AudioFile.from_model(p.file) if p.file is not None else None,
+            offset_seconds=p.offset_seconds,
+            percent=p.percent,
+            finished=p.finished,
+            updated_at=p.updated_at,
+        )
+
+
+@dataclass(frozen=True)
+class LinkMinter:
+    """What minting links needs; links are minted only when `downloads` or `bundle` is asked for."""
+
+    storage: Storage
+    secret: str
+    base_url: str
+    ttl_seconds: int
+    user_id: uuid.UUID
+
+
 @strawberry.type
 class LibraryItem:
     audiobook: Audiobook
     purchased_at: datetime
-    downloads: list[DownloadLink] = strawberry.field(
-        description="Each audio file in play order, then the transcript as text and as WebVTT."
-    )
+    progress: ListeningProgress | None = strawberry.field(description="Null until the viewer saves a position.")
+    book: strawberry.Private[models.Audiobook]
+    files: strawberry.Private[list[models.AudioFile]]
+    transcript_bytes: strawberry.Private[dict[str, int] | None]
+    minter: strawberry.Private[LinkMinter]
+
+    @strawberry.field(description="Each audio file in play order, then the transcript as text and as WebVTT.")
+    def downloads(self) -> list[DownloadLink]:
+        m = self.minter
+        links = library.download_links(
+            m.storage,
+            user_id=m.user_id,
+            book=self.book,
+            files=self.files,
+            ttl_seconds=m.ttl_seconds,
+            transcript_bytes=self.transcript_bytes,
+        )
+        return [DownloadLink.from_model(link) for link in links]
+
+    @strawberry.field(description="One ZIP of all the downloads (audio stored as is); null when there is nothing yet.")
+    def bundle(self) -> DownloadLink | None:
+        members = bundles.members_for(self.book, self.files, self.transcript_bytes)
+        if not members:
+            return None
+        m = self.minter
+        name = bundles.bundle_file_name(self.book)
+        signed = bundles.bundle_url(
+            m.base_url,
+            m.secret,
+            audiobook_id=str(self.book.id),
+            user_id=str(m.user_id),
+            filename=name,
+            expires_in=m.ttl_seconds,
+        )
+        return DownloadLink(
+            kind=models.DownloadKind.BUNDLE,
+            file_name=name,
+            url=signed.url,
+            expires_at=signed.expires_at,
+            size_bytes=float(bundles.zip_size(members)),
+        )
+
+
+@strawberry.type
+class DownloadKindCount:
+    kind: DownloadKind  # type: ignore[valid-type]
+    download_count: int
+
+
+@strawberry.type(description="Download audit counts for one audiobook (admins).")
+class DownloadStats:
+    audiobook: Audiobook
+    request_count: int = strawberry.field(description="Every served request, ranged ones included.")
+    download_count: int = strawberry.field(description="Requests from byte 0: whole downloads and first plays.")
+    unique_users: int
+    last_downloaded_at: datetime | None
+    by_kind: list[DownloadKindCount]
+
+    @classmethod
+    def build(cls, book: models.Audiobook, stats: library.DownloadStats) -> DownloadStats:
+        return cls(
+            audiobook=Audiobook.from_model(book),
+            request_count=stats.request_count,
+            download_count=stats.download_count,
+            unique_users=stats.unique_users,
+            last_downloaded_at=stats.last_downloaded_at,
+            by_kind=[DownloadKindCount(kind=k, download_count=n) for k, n in sorted(stats.by_kind.items())],
+        )
