@@ -12,10 +12,22 @@ from audiocity.runtime import redis_url
 
 
 def setup_broker(settings: Settings) -> RedisBroker:
-    """Create the broker, then declare the actors on it (actors bind to the current broker)."""
+    """Create the broker, then declare the actors on it (actors bind to the current broker).
+
+    A killed worker's unacknowledged messages go back to the queue when another worker's broker call
+    finds that worker's heartbeat older than `DRAMATIQ_HEARTBEAT_TIMEOUT_MS`; it looks on a random
+    `DRAMATIQ_MAINTENANCE_CHANCE` per million calls (Dramatiq's default, 0.1%, can leave a job
+    waiting for many minutes after a crash).
+    """
     broker = make_broker(redis_url(settings))
-    broker.add_middleware(CurrentMessage())
+    broker.heartbeat_timeout = settings.dramatiq_heartbeat_timeout_ms
+    broker.maintenance_chance = settings.dramatiq_maintenance_chance
+    if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
+        broker.add_middleware(CurrentMessage())
     import workers.actors  # noqa: F401  (declares the actors)
+    from workers.uploads import start_upload_cleanup  # declares the upload sweeper
+
+    start_upload_cleanup(broker)  # starts (or joins) its periodic chain
 
     return broker
 

@@ -22,6 +22,11 @@ from .audiobooks import (
     AudiobooksAudiobooksPageInfo,
 )
 from .base_model import BaseModel, Upload
+from .cancel_upload import (
+    CancelUpload,
+    CancelUploadCancelUpload,
+    CancelUploadCancelUploadErrors,
+)
 from .checkout import (
     Checkout,
     CheckoutCheckout,
@@ -33,16 +38,31 @@ from .checkout import (
     CheckoutCheckoutPayment,
 )
 from .client import AudioCityClient
+from .complete_upload import (
+    CompleteUpload,
+    CompleteUploadCompleteUpload,
+    CompleteUploadCompleteUploadAudioFile,
+    CompleteUploadCompleteUploadErrors,
+    CompleteUploadCompleteUploadJob,
+)
 from .create_audiobook import (
     CreateAudiobook,
     CreateAudiobookCreateAudiobook,
     CreateAudiobookCreateAudiobookAudiobook,
     CreateAudiobookCreateAudiobookErrors,
 )
+from .delete_audio_file import (
+    DeleteAudioFile,
+    DeleteAudioFileDeleteAudioFile,
+    DeleteAudioFileDeleteAudioFileAudiobook,
+    DeleteAudioFileDeleteAudioFileAudiobookFiles,
+    DeleteAudioFileDeleteAudioFileErrors,
+)
 from .enums import (
     AudiobookSort,
     DownloadKind,
     JobStatus,
+    LibraryOrder,
     OrderStatus,
     PaymentProvider,
     Role,
@@ -57,7 +77,13 @@ from .exceptions import (
     GraphQLClientInvalidResponseError,
 )
 from .fragments import AudiobookSummary, AudiobookSummaryPrice
-from .input_types import AudiobookFilter, AudiobookInput, CheckoutInput, RegisterInput
+from .input_types import (
+    AudiobookFilter,
+    AudiobookInput,
+    CheckoutInput,
+    RegisterInput,
+    StartUploadInput,
+)
 from .job_updates import JobUpdates, JobUpdatesJobUpdates, JobUpdatesJobUpdatesJob
 from .jobs import Jobs, JobsJobs, JobsJobsEdges, JobsJobsEdgesNode
 from .library import (
@@ -87,6 +113,19 @@ from .register import (
     RegisterRegister,
     RegisterRegisterErrors,
     RegisterRegisterUser,
+)
+from .reorder_audio_files import (
+    ReorderAudioFiles,
+    ReorderAudioFilesReorderAudioFiles,
+    ReorderAudioFilesReorderAudioFilesAudiobook,
+    ReorderAudioFilesReorderAudioFilesAudiobookFiles,
+    ReorderAudioFilesReorderAudioFilesErrors,
+)
+from .start_upload import (
+    StartUpload,
+    StartUploadStartUpload,
+    StartUploadStartUploadErrors,
+    StartUploadStartUploadUpload,
 )
 from .upload_audio_file import (
     UploadAudioFile,
@@ -121,6 +160,9 @@ __all__ = [
     "AudiobooksAudiobooksEdgesNode",
     "AudiobooksAudiobooksPageInfo",
     "BaseModel",
+    "CancelUpload",
+    "CancelUploadCancelUpload",
+    "CancelUploadCancelUploadErrors",
     "Checkout",
     "CheckoutCheckout",
     "CheckoutCheckoutErrors",
@@ -130,10 +172,20 @@ __all__ = [
     "CheckoutCheckoutOrderTotal",
     "CheckoutCheckoutPayment",
     "CheckoutInput",
+    "CompleteUpload",
+    "CompleteUploadCompleteUpload",
+    "CompleteUploadCompleteUploadAudioFile",
+    "CompleteUploadCompleteUploadErrors",
+    "CompleteUploadCompleteUploadJob",
     "CreateAudiobook",
     "CreateAudiobookCreateAudiobook",
     "CreateAudiobookCreateAudiobookAudiobook",
     "CreateAudiobookCreateAudiobookErrors",
+    "DeleteAudioFile",
+    "DeleteAudioFileDeleteAudioFile",
+    "DeleteAudioFileDeleteAudioFileAudiobook",
+    "DeleteAudioFileDeleteAudioFileAudiobookFiles",
+    "DeleteAudioFileDeleteAudioFileErrors",
     "DownloadKind",
     "GraphQLClientError",
     "GraphQLClientGraphQLError",
@@ -155,6 +207,7 @@ __all__ = [
     "LibraryLibraryEdgesNodeAudiobook",
     "LibraryLibraryEdgesNodeDownloads",
     "LibraryLibraryPageInfo",
+    "LibraryOrder",
     "Login",
     "LoginLogin",
     "LoginLoginErrors",
@@ -175,7 +228,17 @@ __all__ = [
     "RegisterRegister",
     "RegisterRegisterErrors",
     "RegisterRegisterUser",
+    "ReorderAudioFiles",
+    "ReorderAudioFilesReorderAudioFiles",
+    "ReorderAudioFilesReorderAudioFilesAudiobook",
+    "ReorderAudioFilesReorderAudioFilesAudiobookFiles",
+    "ReorderAudioFilesReorderAudioFilesErrors",
     "Role",
+    "StartUpload",
+    "StartUploadInput",
+    "StartUploadStartUpload",
+    "StartUploadStartUploadErrors",
+    "StartUploadStartUploadUpload",
     "TranscriptStatus",
     "Upload",
     "UploadAudioFile",

@@ -6,10 +6,13 @@ from .async_base_client import AsyncBaseClient
 from .audiobook import Audiobook
 from .audiobooks import Audiobooks
 from .base_model import UNSET, UnsetType, Upload
+from .cancel_upload import CancelUpload
 from .checkout import Checkout
+from .complete_upload import CompleteUpload
 from .create_audiobook import CreateAudiobook
+from .delete_audio_file import DeleteAudioFile
 from .enums import JobStatus
-from .input_types import AudiobookInput, CheckoutInput, RegisterInput
+from .input_types import AudiobookInput, CheckoutInput, RegisterInput, StartUploadInput
 from .job_updates import JobUpdates
 from .jobs import Jobs
 from .library import Library
@@ -18,6 +21,8 @@ from .me import Me
 from .publish_audiobook import PublishAudiobook
 from .refresh_token import RefreshToken
 from .register import Register
+from .reorder_audio_files import ReorderAudioFiles
+from .start_upload import StartUpload
 from .upload_audio_file import UploadAudioFile
 
 
@@ -529,3 +534,149 @@ class AudioCityClient(AsyncBaseClient):
             query=query, operation_name="JobUpdates", variables=variables, **kwargs
         ):
             yield JobUpdates.model_validate(data)
+
+    async def start_upload(self, input: StartUploadInput, **kwargs: Any) -> StartUpload:
+        query = gql("""
+            mutation StartUpload($input: StartUploadInput!) {
+              startUpload(input: $input) {
+                upload {
+                  id
+                  url
+                  method
+                  headers
+                  expiresAt
+                  sizeBytes
+                  chunkSize
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="StartUpload", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return StartUpload.model_validate(data)
+
+    async def complete_upload(self, upload_id: str, **kwargs: Any) -> CompleteUpload:
+        query = gql("""
+            mutation CompleteUpload($uploadId: ID!) {
+              completeUpload(uploadId: $uploadId) {
+                audioFile {
+                  id
+                  position
+                  fileName
+                  contentType
+                  sizeBytes
+                  durationSeconds
+                  codec
+                }
+                job {
+                  id
+                  status
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"uploadId": upload_id}
+        response = await self.execute(
+            query=query, operation_name="CompleteUpload", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return CompleteUpload.model_validate(data)
+
+    async def cancel_upload(self, upload_id: str, **kwargs: Any) -> CancelUpload:
+        query = gql("""
+            mutation CancelUpload($uploadId: ID!) {
+              cancelUpload(uploadId: $uploadId) {
+                cancelled
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"uploadId": upload_id}
+        response = await self.execute(
+            query=query, operation_name="CancelUpload", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return CancelUpload.model_validate(data)
+
+    async def reorder_audio_files(
+        self, audiobook_id: str, file_ids: list[str], **kwargs: Any
+    ) -> ReorderAudioFiles:
+        query = gql("""
+            mutation ReorderAudioFiles($audiobookId: ID!, $fileIds: [ID!]!) {
+              reorderAudioFiles(audiobookId: $audiobookId, fileIds: $fileIds) {
+                audiobook {
+                  id
+                  durationSeconds
+                  files {
+                    id
+                    position
+                    fileName
+                    durationSeconds
+                  }
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "audiobookId": audiobook_id,
+            "fileIds": file_ids,
+        }
+        response = await self.execute(
+            query=query,
+            operation_name="ReorderAudioFiles",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return ReorderAudioFiles.model_validate(data)
+
+    async def delete_audio_file(self, id: str, **kwargs: Any) -> DeleteAudioFile:
+        query = gql("""
+            mutation DeleteAudioFile($id: ID!) {
+              deleteAudioFile(id: $id) {
+                audiobook {
+                  id
+                  durationSeconds
+                  files {
+                    id
+                    position
+                    fileName
+                    durationSeconds
+                  }
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="DeleteAudioFile", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DeleteAudioFile.model_validate(data)

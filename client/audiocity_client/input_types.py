@@ -39,3 +39,15 @@ class RegisterInput(BaseModel):
     email: str
     password: str
     display_name: Optional[str] = Field(alias="displayName", default=None)
+
+
+class StartUploadInput(BaseModel):
+    """The file about to be uploaded; `md5` / `crc32c` (hex or base64) are checked at the end."""
+
+    audiobook_id: str = Field(alias="audiobookId")
+    file_name: str = Field(alias="fileName")
+    content_type: str = Field(alias="contentType")
+    size_bytes: float = Field(alias="sizeBytes")
+    "Exact size in bytes (a Float: files can exceed 2^31)."
+    md_5: Optional[str] = Field(alias="md5", default=None)
+    crc_32_c: Optional[str] = Field(alias="crc32c", default=None)

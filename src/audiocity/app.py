@@ -18,28 +18,41 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from audiocity import jobs, migrate
+from audiocity import downloads, jobs, migrate
 from audiocity.auth.tokens import InvalidToken, decode_access_token
 from audiocity.config import Settings, get_settings
 from audiocity.db import make_engine, make_sessionmaker
 from audiocity.events import EventBus
 from audiocity.graphql.context import Context, Resources
 from audiocity.graphql.schema import build_schema
+from audiocity.graphql.sockets import LegacyWSHandler, TransportWSHandler
 from audiocity.observability import RequestContextMiddleware, metrics
 from audiocity.runtime import database_url, redis_url
 from audiocity.storage import get_storage
 from audiocity.storage.local import LocalStorage
 from audiocity.storage.routes import file_routes
+from audiocity.storage.upload_routes import upload_routes
+from audiocity.webhooks import stripe_webhook
 
 log = logging.getLogger(__name__)
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    """GraphQL over HTTP and WebSocket; a socket authenticates once, from `connection_init`.
+
+    The socket handlers (graphql/sockets.py) add server pings, closing when the token expires and
+    dropping subscribers that fall behind.
+    """
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, resources: Resources) -> None:
+        interval = resources.settings.ws_keep_alive_seconds
         super().__init__(
             build_schema(),
-            keep_alive=True,
-            keep_alive_interval=15,
+            keep_alive=interval > 0,
+            keep_alive_interval=interval,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             multipart_uploads_enabled=True,
         )
@@ -123,9 +136,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
+        *upload_routes(storage),  # local storage only: resumable uploads, the GCS way
+        Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
     ]
+    guard = downloads.Downloads(lambda: state.resources)  # entitlement on every use, and the audit
+    routes.append(Route("/bundles/{audiobook_id}", guard.bundle, methods=["GET", "HEAD"], name="bundle"))
     if isinstance(storage, LocalStorage):
-        routes.append(Mount("", routes=file_routes(storage)))
+        routes.append(Mount("", routes=file_routes(storage, authorize=guard.authorize, on_served=guard.record)))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -36,6 +36,20 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = Field(None, alias="STRIPE_API_KEY")
     stripe_webhook_secret: str | None = Field(None, alias="STRIPE_WEBHOOK_SECRET")
     stripe_api_base: str | None = Field(None, alias="STRIPE_API_BASE")
+    test_payments_enabled: bool | None = Field(
+        None,
+        alias="TEST_PAYMENTS_ENABLED",
+        description="Offer the TEST provider (paid at once); defaults to on only while Stripe is not configured.",
+    )
+    checkout_success_url: str | None = Field(
+        None, alias="CHECKOUT_SUCCESS_URL", description="Where Stripe Checkout returns after payment."
+    )
+    checkout_cancel_url: str | None = Field(
+        None, alias="CHECKOUT_CANCEL_URL", description="Where Stripe Checkout returns when the buyer gives up."
+    )
+    order_pending_ttl_seconds: int = Field(
+        3600, alias="ORDER_PENDING_TTL_SECONDS", description="Unpaid orders are cancelled after this long."
+    )
 
     google_client_id: str | None = Field(None, alias="GOOGLE_CLIENT_ID")
     google_client_secret: str | None = Field(None, alias="GOOGLE_CLIENT_SECRET")
@@ -47,7 +61,35 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(900, alias="ACCESS_TOKEN_TTL_SECONDS")
     refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, alias="REFRESH_TOKEN_TTL_SECONDS")
     download_url_ttl_seconds: int = Field(900, alias="DOWNLOAD_URL_TTL_SECONDS")
-    max_inline_upload_bytes: int = Field(100 * 1024 * 1024, alias="MAX_INLINE_UPLOAD_BYTES")
+    max_inline_upload_bytes: int = Field(
+        100 * 1024 * 1024, alias="MAX_INLINE_UPLOAD_BYTES", description="Cap for uploadAudioFile (multipart)."
+    )
+    max_upload_bytes: int = Field(4 * 1024**3, alias="MAX_UPLOAD_BYTES", description="Largest audio file accepted.")
+    max_files_per_book: int = Field(200, alias="MAX_FILES_PER_BOOK")
+    allowed_audio_containers: str = Field(
+        "mp3,mp4,m4a,ogg,flac,wav,aac,webm,matroska",
+        alias="ALLOWED_AUDIO_CONTAINERS",
+        description="Comma-separated ffmpeg demuxer names.",
+    )
+    allowed_audio_codecs: str = Field(
+        "mp3,aac,opus,vorbis,flac,alac,pcm_s16le,pcm_s24le,pcm_s32le,pcm_f32le",
+        alias="ALLOWED_AUDIO_CODECS",
+        description="Comma-separated ffmpeg codec names.",
+    )
+    upload_session_ttl_seconds: int = Field(
+        24 * 3600, alias="UPLOAD_SESSION_TTL_SECONDS", description="startUpload sessions expire after this long."
+    )
+    upload_chunk_bytes: int = Field(
+        8 * 1024 * 1024, alias="UPLOAD_CHUNK_BYTES", description="Suggested chunk size (a multiple of 256 KiB)."
+    )
+    upload_cleanup_interval_seconds: int = Field(
+        300, alias="UPLOAD_CLEANUP_INTERVAL_SECONDS", description="How often workers expire abandoned uploads."
+    )
+    upload_retention_seconds: int = Field(
+        7 * 24 * 3600,
+        alias="UPLOAD_RETENTION_SECONDS",
+        description="Closed upload sessions are kept this long after expiry (GCS session URLs live a week).",
+    )
     chunk_seconds: int = Field(600, alias="TRANSCRIPTION_CHUNK_SECONDS")
     transcription_concurrency: int = Field(4, alias="TRANSCRIPTION_CONCURRENCY")
     local_whisper_threads: int = Field(2, alias="LOCAL_WHISPER_THREADS")
@@ -58,6 +100,36 @@ class Settings(BaseSettings):
         description="Run actors inside `serve`; defaults to on when REDIS_URL is unset.",
     )
     job_max_retries: int = Field(3, alias="JOB_MAX_RETRIES")
+    job_retry_min_backoff_ms: int = Field(
+        5_000, alias="JOB_RETRY_MIN_BACKOFF_MS", description="First retry delay; doubles per retry, with jitter."
+    )
+    job_retry_max_backoff_ms: int = Field(600_000, alias="JOB_RETRY_MAX_BACKOFF_MS")
+    openai_timeout_seconds: float = Field(
+        300.0, alias="OPENAI_TIMEOUT_SECONDS", description="Per request; a 10-minute chunk can take a minute or two."
+    )
+    summary_section_chars: int = Field(
+        12_000, alias="SUMMARY_SECTION_CHARS", description="The summary and tags come from this much of the opening."
+    )
+    dramatiq_heartbeat_timeout_ms: int = Field(
+        60_000,
+        alias="DRAMATIQ_HEARTBEAT_TIMEOUT_MS",
+        description="A worker silent this long is dead: its unacknowledged messages go back to the queue.",
+    )
+    dramatiq_maintenance_chance: int = Field(
+        10_000,
+        alias="DRAMATIQ_MAINTENANCE_CHANCE",
+        description="Per million broker calls, how often to look for dead workers' messages (1% by default).",
+    )
+    ws_keep_alive_seconds: float = Field(
+        15.0,
+        alias="WS_KEEP_ALIVE_SECONDS",
+        description="Protocol-level pings on subscription sockets; 0 turns them off.",
+    )
+    subscription_queue_size: int = Field(
+        256,
+        alias="SUBSCRIPTION_QUEUE_SIZE",
+        description="Events buffered per subscriber before it is dropped as too slow.",
+    )
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
     @property

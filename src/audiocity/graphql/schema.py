@@ -14,6 +14,7 @@ from audiocity.graphql.errors import PUBLIC_CODES
 from audiocity.graphql.mutations.accounts import AccountMutations
 from audiocity.graphql.mutations.catalog import CatalogMutations
 from audiocity.graphql.mutations.commerce import CommerceMutations
+from audiocity.graphql.mutations.library import LibraryMutations
 from audiocity.graphql.mutations.uploads import UploadMutations
 from audiocity.graphql.queries import Query
 from audiocity.graphql.relay import Node
@@ -28,7 +29,7 @@ MASKED_MESSAGE = "Unexpected error."
 
 
 @strawberry.type
-class Mutation(AccountMutations, CatalogMutations, UploadMutations, CommerceMutations):
+class Mutation(AccountMutations, CatalogMutations, UploadMutations, CommerceMutations, LibraryMutations):
     pass
 
 

@@ -20,6 +20,11 @@ from audiocity.models.commerce import (
     PaymentProvider,
 )
 from audiocity.models.job import Job, JobKind, JobStatus
+from audiocity.models.library import DownloadEvent as DownloadEvent
+from audiocity.models.library import DownloadKind as DownloadKind
+from audiocity.models.library import ListeningProgress as ListeningProgress
+from audiocity.models.upload import UploadSession as UploadSession
+from audiocity.models.upload import UploadStatus as UploadStatus
 from audiocity.models.user import RefreshToken, Role, User
 
 __all__ = [
