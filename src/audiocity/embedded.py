@@ -81,13 +81,19 @@ def _socket_path(redis_dir: Path) -> Path:
 
 def _ping(socket: Path) -> bool:
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     if not socket.exists():
         return False
+    # One attempt: a stale socket left by a crashed server must answer "no" at once, not after retries.
+    client = redis.Redis(unix_socket_path=str(socket), socket_timeout=1, retry=Retry(NoBackoff(), 0))
     try:
-        return bool(redis.Redis(unix_socket_path=str(socket), socket_timeout=1).ping())
-    except redis.RedisError:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
         return False
+    finally:
+        client.close()
 
 
 def start_redis(data_dir: Path) -> EmbeddedRedis:
