@@ -11,7 +11,7 @@ from audiocity.services.errors import ServiceError
 UserErrorCode = strawberry.enum(ServiceErrorCode, name="UserErrorCode", description="Why an input was refused.")
 
 # Top-level errors carrying these codes are meant for clients and are never masked.
-PUBLIC_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND"}
+PUBLIC_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "UNAVAILABLE", "SUBSCRIBER_TOO_SLOW"}
 
 
 @strawberry.type(description="A problem with the input of a mutation; `field` names the input at fault.")
