@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
-from audiocity import migrate
+from audiocity import jobs, migrate
 from audiocity.db import async_url, make_sessionmaker
 from audiocity.embedded import start_postgres, start_redis
 
@@ -102,6 +103,15 @@ async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
     async with sessions() as s:
         yield s
         await s.rollback()
+
+
+@pytest.fixture
+def broker(redis_url: str) -> Iterator[RedisBroker]:
+    """The app's Dramatiq broker on the test Redis, with an empty queue before and after the test."""
+    broker = jobs.make_broker(redis_url)
+    broker.flush(jobs.QUEUE)
+    yield broker
+    broker.flush(jobs.QUEUE)
 
 
 FIXTURES = Path(__file__).parent / "fixtures"

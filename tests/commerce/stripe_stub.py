@@ -8,7 +8,6 @@ Only the two endpoints AudioCity calls exist: Checkout Sessions and Refunds.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -18,11 +17,12 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.threaded_server import ThreadedServer
 
 
 @dataclass
@@ -89,13 +89,11 @@ def _refund(form: dict[str, str]) -> tuple[int, dict[str, Any]]:
 class StripeStub:
     def __init__(self) -> None:
         self._state = _State()
-        self._port = 0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http = ThreadedServer(_app(self._state), "stripe-stub")
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        return f"http://127.0.0.1:{self._http.port}"
 
     @property
     def requests(self) -> list[StripeRequest]:
@@ -111,28 +109,10 @@ class StripeStub:
             self._state.failures.append((status, message))
 
     def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(_app(self._state), log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="stripe-stub", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the Stripe stub did not start")
-            time.sleep(0.01)
+        self._http.start()
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+        self._http.stop()
 
     def __enter__(self) -> StripeStub:
         self.start()

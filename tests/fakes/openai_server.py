@@ -15,7 +15,6 @@ import asyncio
 import hashlib
 import io
 import json
-import socket
 import threading
 import time
 from collections import deque
@@ -25,13 +24,14 @@ from types import TracebackType
 from typing import Any, Literal
 
 import av
-import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from tests.fakes.threaded_server import ThreadedServer
 
 Endpoint = Literal["transcriptions", "chat"]
 # "slow", "drop", "malformed", "quota" (429 insufficient_quota), "refusal" (chat only),
@@ -118,9 +118,7 @@ class FakeOpenAI:
             self._state.transcript_for = transcript_for
         if summary_for is not None:
             self._state.summary_for = summary_for
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._port = 0
+        self._http = ThreadedServer(build_app(self._state), "fake-openai", timeout_graceful_shutdown=1)
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -211,40 +209,15 @@ class FakeOpenAI:
 
     @property
     def base_url(self) -> str:
-        if not self._port:
+        if not self._http.port:
             raise RuntimeError("FakeOpenAI is not started")
-        return f"http://127.0.0.1:{self._port}/v1"
+        return f"http://127.0.0.1:{self._http.port}/v1"
 
     def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            build_app(self._state),
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-openai", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("FakeOpenAI did not start")
-            time.sleep(0.01)
+        self._http.start()
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        self._http.stop()
 
     def __enter__(self) -> FakeOpenAI:
         self.start()

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import dramatiq
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import select
@@ -28,39 +26,11 @@ from audiocity.services import audio_files, catalog
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.storage.local import LocalStorage
 from tests.conftest import FIXTURES
+from tests.fakes.recording import RecordingPublisher, queued_messages
 from tests.services.factories import make_book
 
 SPEECH = FIXTURES / "speech"
 RIVER, LIGHTHOUSE, LIBRARY = SPEECH / "river.mp3", SPEECH / "lighthouse.mp3", SPEECH / "library.mp3"
-QUEUE_KEY = f"audiocity:{jobs.QUEUE}"  # RedisBroker keeps message ids in the list "<namespace>:<queue>"
-
-
-class RecordingPublisher:
-    """A `Publishes` that remembers what would have gone out over Redis pub/sub."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[list[str], dict[str, Any]]] = []
-
-    async def publish(self, channels: list[str], payload: dict[str, Any]) -> None:
-        self.calls.append((channels, payload))
-
-
-@pytest.fixture
-def broker(redis_url: str) -> Iterator[RedisBroker]:
-    broker = jobs.make_broker(redis_url)
-    broker.flush(jobs.QUEUE)
-    yield broker
-    broker.flush(jobs.QUEUE)
-
-
-def queued_messages(broker: RedisBroker) -> list[dramatiq.Message[Any]]:
-    """The messages waiting on the queue, read the way the Redis broker stores them."""
-    messages = []
-    for message_id in broker.client.lrange(QUEUE_KEY, 0, -1):
-        data = broker.client.hget(f"{QUEUE_KEY}.msgs", message_id)
-        assert isinstance(data, bytes), f"message {message_id!r} has no body"
-        messages.append(dramatiq.Message.decode(data))
-    return messages
 
 
 @pytest.fixture

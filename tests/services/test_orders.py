@@ -38,15 +38,8 @@ from audiocity.services import cart, catalog, entitlements, orders
 from audiocity.services.catalog import AudiobookInput
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.pagination import encode_cursor
+from tests.fakes.recording import RecordingPublisher
 from tests.services.factories import make_book, make_published_book, make_user
-
-
-class RecordingPublisher:
-    def __init__(self) -> None:
-        self.calls: list[tuple[list[str], dict[str, Any]]] = []
-
-    async def publish(self, channels: list[str], payload: dict[str, Any]) -> None:
-        self.calls.append((channels, payload))
 
 
 async def cart_ids(session: AsyncSession, user: User) -> list[uuid.UUID]:

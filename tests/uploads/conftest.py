@@ -2,49 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import dramatiq
 import pytest
-from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from audiocity import jobs
 from audiocity.db import session_scope
 from audiocity.models import Audiobook, Role, User
 from audiocity.storage.local import LocalStorage
+from tests.fakes.recording import RecordingPublisher
 from tests.services.factories import make_book, make_user
-
-QUEUE_KEY = f"audiocity:{jobs.QUEUE}"
-
-
-class RecordingPublisher:
-    """A `Publishes` that remembers what would have gone out over Redis pub/sub."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[list[str], dict[str, Any]]] = []
-
-    async def publish(self, channels: list[str], payload: dict[str, Any]) -> None:
-        self.calls.append((channels, payload))
-
-
-@pytest.fixture
-def broker(redis_url: str) -> Iterator[RedisBroker]:
-    broker = jobs.make_broker(redis_url)
-    broker.flush(jobs.QUEUE)
-    yield broker
-    broker.flush(jobs.QUEUE)
-
-
-def queued_messages(broker: RedisBroker) -> list[dramatiq.Message[Any]]:
-    messages = []
-    for message_id in broker.client.lrange(QUEUE_KEY, 0, -1):
-        data = broker.client.hget(f"{QUEUE_KEY}.msgs", message_id)
-        assert isinstance(data, bytes)
-        messages.append(dramatiq.Message.decode(data))
-    return messages
 
 
 @pytest.fixture

@@ -32,10 +32,11 @@ from audiocity.storage import Storage
 from audiocity.storage.gcs import GCSStorage
 from audiocity.storage.local import LocalStorage
 from tests.conftest import FIXTURES
+from tests.fakes.recording import RecordingPublisher, queued_messages
 from tests.fixtures.audio import tone_file, truncated_copy
 from tests.storage.gcs_emulator import gcs_emulator
 from tests.uploads import resumable
-from tests.uploads.conftest import RecordingPublisher, queued_messages, stored_files
+from tests.uploads.conftest import stored_files
 
 SPEECH = FIXTURES / "speech"
 RIVER, LIGHTHOUSE = SPEECH / "river.mp3", SPEECH / "lighthouse.mp3"
