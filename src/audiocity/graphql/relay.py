@@ -7,8 +7,10 @@ import uuid
 from typing import Generic, TypeVar
 
 import strawberry
+from graphql import GraphQLError
 
 from audiocity.graphql.errors import bad_input
+from audiocity.services.errors import ErrorCode, ServiceError
 
 T = TypeVar("T")
 
@@ -70,3 +72,11 @@ class Connection(Generic[T]):
             ),
             total_count=total_count,
         )
+
+
+def input_id(global_id: str, expected: str, field: str) -> uuid.UUID:
+    """`decode_id` for mutation inputs: a malformed ID is a `UserError` in the payload, as the contract asks."""
+    try:
+        return from_global_id(global_id, expected)[1]
+    except GraphQLError as exc:
+        raise ServiceError(ErrorCode.INVALID, exc.message, field) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -66,7 +67,8 @@ async def create_user(
         raise ServiceError(ErrorCode.INVALID, "Display name is too long.", "displayName")
     if await get_user_by_email(session, email):
         raise ServiceError(ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
-    user = User(email=email, password_hash=hash_password(password), display_name=name, role=role)
+    password_hash = await asyncio.to_thread(hash_password, password)  # argon2 is slow on purpose: not on the loop
+    user = User(email=email, password_hash=password_hash, display_name=name, role=role)
     session.add(user)
     try:
         async with session.begin_nested():
@@ -99,7 +101,8 @@ async def register(
 
 async def login(session: AsyncSession, email: str, password: str, config: TokenConfig) -> SignedIn:
     user = await get_user_by_email(session, email)
-    if not verify_password(user.password_hash if user else None, password) or user is None:
+    valid = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+    if not valid or user is None:
         raise ServiceError(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password.")
     return await issue_tokens(session, user, config)
 
@@ -150,6 +153,6 @@ async def ensure_admin(session: AsyncSession, email: str, password: str) -> User
         return await create_user(session, email, password, None, Role.ADMIN)
     _check_password(password)
     existing.role = Role.ADMIN
-    existing.password_hash = hash_password(password)
+    existing.password_hash = await asyncio.to_thread(hash_password, password)
     await session.flush()
     return existing

@@ -17,8 +17,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audiocity.models import Audiobook, Cart, CartItem, Entitlement, utcnow
-from audiocity.services.entitlements import is_entitled
+from audiocity.models import Audiobook, Cart, CartItem, utcnow
+from audiocity.services.entitlements import is_entitled, owned_book_ids
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 
 GUEST_TOKEN_MAX_LENGTH = 200
@@ -174,17 +174,7 @@ async def merge_guest_cart(session: AsyncSession, user_id: uuid.UUID, token: str
     cart = await cart_for_user(session, user_id, lock=True)
     lines = await cart_lines(session, guest.id)
     book_ids = [line.book.id for line in lines]
-    owned = set(
-        (
-            await session.execute(
-                select(Entitlement.audiobook_id).where(
-                    Entitlement.user_id == user_id,
-                    Entitlement.audiobook_id.in_(book_ids),  # type: ignore[attr-defined]
-                    Entitlement.revoked_at.is_(None),  # type: ignore[union-attr]
-                )
-            )
-        ).scalars()
-    )
+    owned = await owned_book_ids(session, user_id, book_ids)
     wanted = [line for line in lines if line.book.published and line.book.id not in owned]
     merged: list[uuid.UUID] = []
     if wanted:

@@ -230,15 +230,23 @@ def _cursor_value(book: Audiobook, sort: Sort) -> Any:
     return book.price_cents
 
 
+def search_conditions(search: str | None) -> list[Any]:
+    """The full-text match shared by the catalog and the library: English stems, or exact words (names)."""
+    if not search or not search.strip():
+        return []
+    vector: Any = Audiobook.search_vector
+    return [
+        or_(
+            vector.op("@@")(func.websearch_to_tsquery("english", search.strip())),
+            vector.op("@@")(func.websearch_to_tsquery("simple", search.strip())),
+        )
+    ]
+
+
 def _filters(search: str | None, flt: CatalogFilter | None, include_drafts: bool) -> list[Any]:
-    conditions: list[Any] = []
+    conditions: list[Any] = search_conditions(search)
     if not include_drafts:
         conditions.append(Audiobook.published.is_(True))  # type: ignore[attr-defined]
-    if search and search.strip():
-        query = func.websearch_to_tsquery("english", search.strip())
-        simple = func.websearch_to_tsquery("simple", search.strip())
-        vector: Any = Audiobook.search_vector
-        conditions.append(or_(vector.op("@@")(query), vector.op("@@")(simple)))
     if flt is None:
         return conditions
     if flt.category:

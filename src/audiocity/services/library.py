@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, and_, func, literal, or_, select, tuple_
+from sqlalchemy import DateTime, and_, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,8 @@ from audiocity.models import (
     utcnow,
 )
 from audiocity.services import entitlements
+from audiocity.services.audio_files import files_of_book
+from audiocity.services.catalog import search_conditions
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.pagination import Page, decode_cursor, encode_cursor, page_size
 from audiocity.storage import Storage
@@ -121,19 +123,6 @@ def _active(user_id: uuid.UUID) -> list[Any]:
     return [Entitlement.user_id == user_id, Entitlement.revoked_at.is_(None)]  # type: ignore[union-attr]
 
 
-def _search(search: str | None) -> list[Any]:
-    """The catalog's full-text match (English stems, or exact words such as names)."""
-    if not search or not search.strip():
-        return []
-    vector: Any = Audiobook.search_vector
-    return [
-        or_(
-            vector.op("@@")(func.websearch_to_tsquery("english", search.strip())),
-            vector.op("@@")(func.websearch_to_tsquery("simple", search.strip())),
-        )
-    ]
-
-
 def _decode_library_cursor(after: str, order: LibraryOrder) -> list[Any]:
     values = decode_cursor(after)
     try:
@@ -161,7 +150,7 @@ async def list_library(
     the never-listened ones by purchase date.
     """
     limit = page_size(first)
-    conditions = [*_active(user_id), *_search(search)]
+    conditions = [*_active(user_id), *search_conditions(search)]
     listened = func.coalesce(ListeningProgress.updated_at, literal(_NEVER, DateTime(timezone=True)))
     keys: list[Any] = [Entitlement.granted_at, Audiobook.id]
     if order is LibraryOrder.RECENTLY_LISTENED:
@@ -419,13 +408,6 @@ def locate(saved: ListeningProgress, files: list[AudioFile]) -> Progress:
     )
 
 
-async def files_of(session: AsyncSession, audiobook_id: uuid.UUID) -> list[AudioFile]:
-    rows = await session.execute(
-        select(AudioFile).where(AudioFile.audiobook_id == audiobook_id).order_by(AudioFile.position)
-    )
-    return list(rows.scalars())
-
-
 async def save_progress(
     session: AsyncSession, *, user_id: uuid.UUID, audiobook_id: uuid.UUID, position_seconds: float
 ) -> tuple[ListeningProgress, list[AudioFile]]:
@@ -436,7 +418,7 @@ async def save_progress(
         raise NotFound("Audiobook", "audiobookId")
     if not await may_download(session, user_id, audiobook_id):
         raise ServiceError(ErrorCode.NOT_OWNED, "You do not own this audiobook.", "audiobookId")
-    files = await files_of(session, audiobook_id)
+    files = await files_of_book(session, audiobook_id)
     total = sum(max(f.duration_seconds, 0.0) for f in files)
     position = min(position_seconds, total) if total > 0 else position_seconds
     now = utcnow()
@@ -465,5 +447,5 @@ async def bundle_contents(session: AsyncSession, audiobook_id: uuid.UUID) -> Bun
     book = await session.get(Audiobook, audiobook_id)
     if book is None:
         return None
-    files = await files_of(session, audiobook_id)
+    files = await files_of_book(session, audiobook_id)
     return BundleContents(book, files, book.transcript_status == TranscriptStatus.READY)

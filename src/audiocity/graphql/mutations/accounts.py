@@ -9,7 +9,7 @@ from audiocity.graphql.context import Context
 from audiocity.graphql.errors import UserError, user_error
 from audiocity.graphql.mutations.commerce import merge_guest_cart
 from audiocity.graphql.permissions import require_admin
-from audiocity.graphql.relay import decode_id
+from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.common import Role
 from audiocity.graphql.types.user import User
 from audiocity.models import Role as RoleModel
@@ -105,7 +105,7 @@ class AccountMutations:
         await require_admin(info)
         try:
             async with info.context.session() as s:
-                user = await accounts.set_role(s, decode_id(user_id, "User"), RoleModel(role))
+                user = await accounts.set_role(s, input_id(user_id, "User", "userId"), RoleModel(role))
         except ServiceError as exc:
             return SetUserRolePayload(errors=[user_error(exc)])
         return SetUserRolePayload(user=User.from_model(user))

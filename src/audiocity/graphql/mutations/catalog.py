@@ -8,7 +8,7 @@ from strawberry.types import Info
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import UserError, user_error
 from audiocity.graphql.permissions import require_admin
-from audiocity.graphql.relay import decode_id
+from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.audiobook import Audiobook
 from audiocity.services import catalog
 from audiocity.services.catalog import AudiobookInput as AudiobookData
@@ -64,7 +64,7 @@ class CatalogMutations:
         await require_admin(info)
         try:
             async with info.context.session() as s:
-                book = await catalog.update_audiobook(s, decode_id(id, "Audiobook"), input.to_data())
+                book = await catalog.update_audiobook(s, input_id(id, "Audiobook", "id"), input.to_data())
         except ServiceError as exc:
             return AudiobookPayload(errors=[user_error(exc)])
         return AudiobookPayload(audiobook=Audiobook.from_model(book))
@@ -76,7 +76,7 @@ class CatalogMutations:
         await require_admin(info)
         try:
             async with info.context.session() as s:
-                book = await catalog.publish_audiobook(s, decode_id(id, "Audiobook"), published)
+                book = await catalog.publish_audiobook(s, input_id(id, "Audiobook", "id"), published)
         except ServiceError as exc:
             return AudiobookPayload(errors=[user_error(exc)])
         return AudiobookPayload(audiobook=Audiobook.from_model(book))
@@ -87,7 +87,7 @@ class CatalogMutations:
         storage = info.context.resources.storage
         try:
             async with info.context.session() as s:
-                keys = await catalog.delete_audiobook(s, decode_id(id, "Audiobook"))
+                keys = await catalog.delete_audiobook(s, input_id(id, "Audiobook", "id"))
         except ServiceError as exc:
             return DeleteAudiobookPayload(errors=[user_error(exc)])
         for key in keys:

@@ -19,7 +19,7 @@ from audiocity import payments
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import UserError, user_error
 from audiocity.graphql.permissions import optional_user, require_admin, require_user
-from audiocity.graphql.relay import decode_id
+from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.commerce import Cart, Order, Payment
 from audiocity.graphql.types.common import PaymentProvider
 from audiocity.models import PaymentProvider as PaymentProviderModel
@@ -85,9 +85,9 @@ async def _cart(info: Info[Context, None], action: str, audiobook_id: strawberry
     user = await optional_user(info)
     ctx = info.context
     token = guest_token(ctx)
-    book_id = decode_id(audiobook_id, "Audiobook") if audiobook_id is not None else None
     new_token: str | None = None
     try:
+        book_id = input_id(audiobook_id, "Audiobook", "audiobookId") if audiobook_id is not None else None
         async with ctx.session() as s:
             if user is not None:
                 await merge_guest_cart(ctx, s, user.id)
@@ -173,8 +173,8 @@ class CommerceMutations:
     async def refund_order(self, info: Info[Context, None], order_id: strawberry.ID) -> RefundOrderPayload:
         await require_admin(info)
         ctx = info.context
-        oid = decode_id(order_id, "Order")
         try:
+            oid = input_id(order_id, "Order", "orderId")
             async with ctx.session() as s:
                 order = await orders.refund_order(
                     s, ctx.resources.events, oid, gateways=payments.get_gateways(ctx.settings)

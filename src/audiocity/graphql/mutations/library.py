@@ -8,7 +8,7 @@ from strawberry.types import Info
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import UserError, user_error
 from audiocity.graphql.permissions import require_admin, require_user
-from audiocity.graphql.relay import decode_id
+from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.audiobook import Audiobook
 from audiocity.graphql.types.library import ListeningProgress
 from audiocity.services import library
@@ -36,8 +36,8 @@ class LibraryMutations:
         self, info: Info[Context, None], audiobook_id: strawberry.ID, position_seconds: float
     ) -> SaveProgressPayload:
         user = await require_user(info)
-        book_id = decode_id(audiobook_id, "Audiobook")
         try:
+            book_id = input_id(audiobook_id, "Audiobook", "audiobookId")
             async with info.context.session() as s:
                 saved, files = await library.save_progress(
                     s, user_id=user.id, audiobook_id=book_id, position_seconds=position_seconds
@@ -51,9 +51,9 @@ class LibraryMutations:
         self, info: Info[Context, None], user_id: strawberry.ID, audiobook_id: strawberry.ID
     ) -> GrantAudiobookPayload:
         await require_admin(info)
-        uid = decode_id(user_id, "User")
-        book_id = decode_id(audiobook_id, "Audiobook")
         try:
+            uid = input_id(user_id, "User", "userId")
+            book_id = input_id(audiobook_id, "Audiobook", "audiobookId")
             async with info.context.session() as s:
                 book = await library.grant_audiobook(s, uid, book_id)
         except ServiceError as exc:

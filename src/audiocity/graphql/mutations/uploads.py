@@ -12,7 +12,7 @@ from strawberry.types import Info
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import UserError, user_error
 from audiocity.graphql.permissions import require_admin
-from audiocity.graphql.relay import decode_id
+from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile
 from audiocity.graphql.types.job import Job
 from audiocity.graphql.types.upload import UploadTarget
@@ -92,7 +92,6 @@ class UploadMutations:
     ) -> UploadAudioFilePayload:
         await require_admin(info)
         res = info.context.resources
-        book_id = decode_id(audiobook_id, "Audiobook")
         if not isinstance(file, UploadFile):
             return UploadAudioFilePayload(
                 errors=[UserError(code=ErrorCode.INVALID, field="file", message="Send the file as multipart.")]
@@ -101,6 +100,7 @@ class UploadMutations:
         if file.size is not None and file.size > limit:
             return UploadAudioFilePayload(errors=[_too_large(limit)])
         try:
+            book_id = input_id(audiobook_id, "Audiobook", "audiobookId")
             async with info.context.session() as s:
                 audio_file, job = await audio_files.store_audio_file(
                     s, res.storage, res.events, audiobook_id=book_id,
@@ -117,22 +117,21 @@ class UploadMutations:
     async def start_upload(self, info: Info[Context, None], input: StartUploadInput) -> StartUploadPayload:
         user = await require_admin(info)
         res = info.context.resources
-        book_id = decode_id(input.audiobook_id, "Audiobook")
         if not float(input.size_bytes).is_integer():
             return StartUploadPayload(
                 errors=[
                     UserError(code=ErrorCode.INVALID, field="sizeBytes", message="sizeBytes must be a whole number.")
                 ]
             )
-        request = uploads.UploadRequest(
-            audiobook_id=book_id,
-            file_name=input.file_name,
-            content_type=input.content_type,
-            size_bytes=int(input.size_bytes),
-            md5=input.md5,
-            crc32c=input.crc32c,
-        )
         try:
+            request = uploads.UploadRequest(
+                audiobook_id=input_id(input.audiobook_id, "Audiobook", "audiobookId"),
+                file_name=input.file_name,
+                content_type=input.content_type,
+                size_bytes=int(input.size_bytes),
+                md5=input.md5,
+                crc32c=input.crc32c,
+            )
             async with info.context.session() as s:
                 started = await uploads.start_upload(
                     s, res.storage, request, user_id=user.id, limits=AudioLimits.from_settings(res.settings),
@@ -156,7 +155,7 @@ class UploadMutations:
         try:
             async with info.context.session() as s:
                 done = await uploads.complete_upload(
-                    s, res.storage, res.events, upload_id=decode_id(upload_id, "Upload"), user_id=user.id,
+                    s, res.storage, res.events, upload_id=input_id(upload_id, "Upload", "uploadId"), user_id=user.id,
                     limits=AudioLimits.from_settings(res.settings),
                 )  # fmt: skip
         except ServiceError as exc:
@@ -175,7 +174,9 @@ class UploadMutations:
         res = info.context.resources
         try:
             async with info.context.session() as s:
-                await uploads.cancel_upload(s, res.storage, upload_id=decode_id(upload_id, "Upload"), user_id=user.id)
+                await uploads.cancel_upload(
+                    s, res.storage, upload_id=input_id(upload_id, "Upload", "uploadId"), user_id=user.id
+                )
         except ServiceError as exc:
             return CancelUploadPayload(errors=[user_error(exc)])
         return CancelUploadPayload(cancelled=True)
@@ -186,12 +187,11 @@ class UploadMutations:
     ) -> AudioFilesPayload:
         await require_admin(info)
         res = info.context.resources
-        book_id = decode_id(audiobook_id, "Audiobook")
         try:
+            book_id = input_id(audiobook_id, "Audiobook", "audiobookId")
+            file_uuids = [input_id(i, "AudioFile", "fileIds") for i in file_ids]
             async with info.context.session() as s:
-                await audio_files.reorder_audio_files(
-                    s, res.events, book_id, [decode_id(i, "AudioFile") for i in file_ids]
-                )
+                await audio_files.reorder_audio_files(s, res.events, book_id, file_uuids)
                 book = await catalog.get_audiobook(s, book_id, include_drafts=True)
         except ServiceError as exc:
             return AudioFilesPayload(errors=[user_error(exc)])
@@ -203,7 +203,7 @@ class UploadMutations:
         res = info.context.resources
         try:
             async with info.context.session() as s:
-                book = await audio_files.delete_audio_file(s, res.storage, res.events, decode_id(id, "AudioFile"))
+                book = await audio_files.delete_audio_file(s, res.storage, res.events, input_id(id, "AudioFile", "id"))
         except ServiceError as exc:
             return AudioFilesPayload(errors=[user_error(exc)])
         return AudioFilesPayload(audiobook=Audiobook.from_model(book))
@@ -217,7 +217,7 @@ class UploadMutations:
         try:
             async with info.context.session() as s:
                 job = await audio_files.start_transcription(
-                    s, res.events, decode_id(audiobook_id, "Audiobook"), force=force
+                    s, res.events, input_id(audiobook_id, "Audiobook", "audiobookId"), force=force
                 )
         except ServiceError as exc:
             return StartTranscriptionPayload(errors=[user_error(exc)])

@@ -11,9 +11,10 @@ from audiocity.graphql.queries.catalog import _audiobook
 from audiocity.graphql.queries.commerce import _order
 from audiocity.graphql.queries.jobs import _job
 from audiocity.graphql.relay import Node, decode_id, from_global_id
-from audiocity.graphql.types.audiobook import AudioFile
+from audiocity.graphql.types.audiobook import AudioFile, Category
 from audiocity.graphql.types.user import User
 from audiocity.models import AudioFile as AudioFileModel
+from audiocity.models import Category as CategoryModel
 from audiocity.services import catalog
 from audiocity.services.accounts import get_user
 from audiocity.services.errors import NotFound
@@ -53,4 +54,8 @@ class AccountQueries:
                 except NotFound:
                     return None
             return AudioFile.from_model(f)
+        if type_name == "Category":
+            async with info.context.resources.sessions() as s:
+                category = await s.get(CategoryModel, decode_id(id, "Category"))
+            return Category.from_model(category) if category else None
         return None
