@@ -61,6 +61,8 @@ from .delete_audio_file import (
 from .enums import (
     AudiobookSort,
     DownloadKind,
+    JobKind,
+    JobStage,
     JobStatus,
     LibraryOrder,
     OrderStatus,
@@ -192,6 +194,8 @@ __all__ = [
     "GraphQLClientGraphQLMultiError",
     "GraphQLClientHttpError",
     "GraphQLClientInvalidResponseError",
+    "JobKind",
+    "JobStage",
     "JobStatus",
     "JobUpdates",
     "JobUpdatesJobUpdates",

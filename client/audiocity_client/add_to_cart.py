@@ -1,4 +1,4 @@
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import Field
 
@@ -33,7 +33,7 @@ class AddToCartAddToCartCartLinesAudiobook(BaseModel):
 
 class AddToCartAddToCartCartLinesPrice(BaseModel):
     amount_cents: int = Field(alias="amountCents")
-    currency: str
+    currency: Any
 
 
 class AddToCartAddToCartErrors(BaseModel):

@@ -1,4 +1,4 @@
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import Field
 
@@ -25,7 +25,7 @@ class CheckoutCheckoutOrder(BaseModel):
 
 class CheckoutCheckoutOrderTotal(BaseModel):
     amount_cents: int = Field(alias="amountCents")
-    currency: str
+    currency: Any
 
 
 class CheckoutCheckoutOrderLines(BaseModel):
@@ -35,7 +35,7 @@ class CheckoutCheckoutOrderLines(BaseModel):
 
 class CheckoutCheckoutOrderLinesPrice(BaseModel):
     amount_cents: int = Field(alias="amountCents")
-    currency: str
+    currency: Any
 
 
 class CheckoutCheckoutPayment(BaseModel):

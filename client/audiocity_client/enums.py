@@ -16,6 +16,22 @@ class DownloadKind(str, Enum):
     BUNDLE = "BUNDLE"
 
 
+class JobKind(str, Enum):
+    TRANSCRIBE = "TRANSCRIBE"
+
+
+class JobStage(str, Enum):
+    QUEUED = "QUEUED"
+    PREPARING = "PREPARING"
+    TRANSCRIBING = "TRANSCRIBING"
+    STITCHING = "STITCHING"
+    SUMMARIZING = "SUMMARIZING"
+    RETRYING = "RETRYING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
 class JobStatus(str, Enum):
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import Field
 
@@ -27,7 +27,7 @@ class AudiobookSummary(BaseModel):
 
 class AudiobookSummaryPrice(BaseModel):
     amount_cents: int = Field(alias="amountCents")
-    currency: str
+    currency: Any
 
 
 AudiobookSummary.model_rebuild()

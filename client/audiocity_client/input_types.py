@@ -1,4 +1,4 @@
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import Field
 
@@ -7,47 +7,77 @@ from .enums import PaymentProvider
 
 
 class AudiobookFilter(BaseModel):
+    """Narrow the catalog; every field set must match."""
+
     category: Optional[str] = None
+    "A category slug."
     author: Optional[str] = None
+    "An author's name, exactly."
     narrator: Optional[str] = None
+    "A narrator's name, exactly."
     language: Optional[str] = None
+    "A language tag, e.g. `en`."
     tag: Optional[str] = None
+    "One of the AI-written tags."
 
 
 class AudiobookInput(BaseModel):
     """Unset fields are left unchanged by `updateAudiobook`."""
 
     title: Optional[str] = None
+    "The title; required on create."
     subtitle: Optional[str] = None
+    "The subtitle."
     description: Optional[str] = None
+    "The publisher's description."
     authors: Optional[list[str]] = None
+    "Authors, in credit order."
     narrators: Optional[list[str]] = None
+    "Narrators, in credit order."
     categories: Optional[list[str]] = None
+    "Category names; missing ones are created."
     language: Optional[str] = None
+    "BCP 47 language tag, e.g. `en`."
     price_cents: Optional[int] = Field(alias="priceCents", default=None)
-    currency: Optional[str] = None
+    "Price in minor units."
+    currency: Optional[Any] = None
+    "Currency of the price."
     cover_url: Optional[str] = Field(alias="coverUrl", default=None)
+    "Cover image URL."
 
 
 class CheckoutInput(BaseModel):
+    """How to pay for the cart."""
+
     provider: PaymentProvider = PaymentProvider.TEST
+    "Who takes the money."
     idempotency_key: str = Field(alias="idempotencyKey")
     "Any unique string per purchase attempt; repeating it returns the same order."
 
 
 class RegisterInput(BaseModel):
+    """A new customer account."""
+
     email: str
+    "Sign-in email; must be unused."
     password: str
+    "At least 8 characters."
     display_name: Optional[str] = Field(alias="displayName", default=None)
+    "Shown to others; defaults from the email."
 
 
 class StartUploadInput(BaseModel):
     """The file about to be uploaded; `md5` / `crc32c` (hex or base64) are checked at the end."""
 
     audiobook_id: str = Field(alias="audiobookId")
+    "The audiobook the file is appended to."
     file_name: str = Field(alias="fileName")
+    "The file's name, kept for downloads."
     content_type: str = Field(alias="contentType")
+    "MIME type, e.g. `audio/mpeg`."
     size_bytes: float = Field(alias="sizeBytes")
     "Exact size in bytes (a Float: files can exceed 2^31)."
     md_5: Optional[str] = Field(alias="md5", default=None)
+    "MD5 of the whole file, hex or base64."
     crc_32_c: Optional[str] = Field(alias="crc32c", default=None)
+    "CRC32C of the whole file, hex or base64."

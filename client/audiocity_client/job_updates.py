@@ -3,7 +3,7 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import JobStatus
+from .enums import JobStage, JobStatus
 
 
 class JobUpdates(BaseModel):
@@ -13,7 +13,7 @@ class JobUpdates(BaseModel):
 class JobUpdatesJobUpdates(BaseModel):
     status: JobStatus
     progress: float
-    stage: str
+    stage: JobStage
     message: Optional[str]
     sequence: int
     job: "JobUpdatesJobUpdatesJob"

@@ -4,7 +4,7 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import JobStatus
+from .enums import JobStage, JobStatus
 
 
 class Jobs(BaseModel):
@@ -23,7 +23,7 @@ class JobsJobsEdges(BaseModel):
 class JobsJobsEdgesNode(BaseModel):
     id: str
     status: JobStatus
-    stage: str
+    stage: JobStage
     progress: float
     error: Optional[str]
     attempts: int

@@ -120,6 +120,17 @@ def export_schema() -> None:
     sys.stdout.write(build_schema().as_str() + "\n")
 
 
+def check_schema() -> int:
+    from pathlib import Path
+
+    from audiocity.schema_changes import check
+
+    problems = check(Path.cwd())
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="audiocity", description="AudioCity audiobook store backend")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -131,11 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--password", required=True)
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     commands.add_parser("seed-demo", help="create a few demo audiobooks")
+    commands.add_parser("check-schema", help="fail on breaking changes since schema.released.graphql not in CHANGELOG")
     args = parser.parse_args(argv)
 
     if args.command == "export-schema":
         export_schema()
         return 0
+    if args.command == "check-schema":
+        return check_schema()
     settings = get_settings()
     _logging(settings)
     if args.command == "serve":

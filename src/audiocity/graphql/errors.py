@@ -10,15 +10,48 @@ from audiocity.services.errors import ServiceError
 
 UserErrorCode = strawberry.enum(ServiceErrorCode, name="UserErrorCode", description="Why an input was refused.")
 
+_CODE_DESCRIPTIONS = {
+    "INVALID": "The input breaks a rule; `message` says which.",
+    "NOT_FOUND": "Nothing has that ID (or the viewer may not see it).",
+    "EMAIL_TAKEN": "An account with that email exists.",
+    "INVALID_CREDENTIALS": "Wrong email or password.",
+    "WEAK_PASSWORD": "The password is too short or too common.",
+    "INVALID_TOKEN": "The token is malformed, expired or revoked.",
+    "NOT_AUDIO": "The file is not audio that can be decoded.",
+    "FILE_TOO_LARGE": "The file exceeds the size limit.",
+    "UNSUPPORTED_FORMAT": "The container or codec is not accepted.",
+    "TOO_MANY_FILES": "The audiobook has the most files allowed.",
+    "SIZE_MISMATCH": "The stored object's size differs from the announced size.",
+    "CHECKSUM_MISMATCH": "The stored object's checksum differs from the announced one.",
+    "UPLOAD_INCOMPLETE": "Not all bytes have arrived yet; resume the upload.",
+    "UPLOAD_EXPIRED": "The upload session expired; start again.",
+    "UPLOAD_CLOSED": "The upload was already completed or cancelled.",
+    "UPLOAD_NOT_OWNED": "The upload was started by someone else.",
+    "EMPTY_CART": "There is nothing for sale in the cart.",
+    "ALREADY_IN_CART": "The audiobook is in the cart already.",
+    "ALREADY_OWNED": "The viewer owns the audiobook already.",
+    "NOT_PUBLISHED": "The audiobook is not for sale.",
+    "UNSUPPORTED_PROVIDER": "That payment provider is not enabled.",
+    "PAYMENT_PROVIDER_ERROR": "The payment provider refused or failed; try again later.",
+    "NOT_REFUNDABLE": "Only paid orders can be refunded.",
+    "JOB_RUNNING": "A job for the audiobook is already queued or running.",
+    "NO_AUDIO_FILES": "The audiobook has no audio to transcribe.",
+    "NOT_OWNED": "The viewer does not own the audiobook.",
+}
+for _value in UserErrorCode.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = _CODE_DESCRIPTIONS.get(_value.name)
+
+ERRORS = "Why the input was refused; empty on success."
+
 # Top-level errors carrying these codes are meant for clients and are never masked.
 PUBLIC_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "UNAVAILABLE", "SUBSCRIBER_TOO_SLOW"}
 
 
 @strawberry.type(description="A problem with the input of a mutation; `field` names the input at fault.")
 class UserError:
-    code: UserErrorCode  # type: ignore[valid-type]
-    field: str | None
-    message: str
+    code: UserErrorCode = strawberry.field(description="What went wrong, for programs.")  # type: ignore[valid-type]
+    field: str | None = strawberry.field(description="The input at fault, e.g. `email`; null for the whole input.")
+    message: str = strawberry.field(description="What went wrong, for people.")
 
 
 def user_error(exc: ServiceError) -> UserError:

@@ -37,28 +37,28 @@ def decode_id(global_id: str, expected: str) -> uuid.UUID:
 
 @strawberry.interface(description="An object with a globally unique ID, fetchable with `node(id:)`.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Globally unique; pass it to `node(id:)`.")
 
 
-@strawberry.type
+@strawberry.type(description="Where a page sits in the whole list (Relay cursor connections).")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="More items follow; pass `endCursor` as `after`.")
+    has_previous_page: bool = strawberry.field(description="Always false: pages go forward only.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item; null on an empty page.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item; null on an empty page.")
 
 
-@strawberry.type
+@strawberry.type(description="One item of a page with its cursor.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(description="Opaque; pass it as `after` to continue after this item.")
+    node: T = strawberry.field(description="The item.")
 
 
-@strawberry.type
+@strawberry.type(description="One page of a list (Relay cursor connection).")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
-    total_count: int
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page, in order.")
+    page_info: PageInfo = strawberry.field(description="How to fetch the next page.")
+    total_count: int = strawberry.field(description="Items in the whole list, over all pages.")
 
     @classmethod
     def build(cls, nodes: list[T], cursors: list[str], has_next_page: bool, total_count: int) -> Connection[T]:

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
@@ -23,12 +22,13 @@ from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category
 from audiocity.graphql.types.commerce import Cart, Order
 from audiocity.graphql.types.job import Job
 from audiocity.graphql.types.user import User
+from graphql import GraphQLError
 
 log = logging.getLogger("audiocity.graphql")
 MASKED_MESSAGE = "Unexpected error."
 
 
-@strawberry.type
+@strawberry.type(description="Everything clients can change; bad input comes back as `errors` in the payload.")
 class Mutation(AccountMutations, CatalogMutations, UploadMutations, CommerceMutations, LibraryMutations):
     pass
 

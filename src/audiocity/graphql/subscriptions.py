@@ -13,10 +13,9 @@ import random
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
-from graphql import GraphQLError
 from pydantic import ValidationError
 from strawberry.types import Info
 
@@ -41,6 +40,7 @@ from audiocity.models import Order as OrderModel
 from audiocity.services import jobs as job_service
 from audiocity.services import orders
 from audiocity.services.errors import NotFound
+from graphql import GraphQLError
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ async def _order_row(info: Info[Context, None], order_id: uuid.UUID, user_id: uu
             return None
 
 
-@strawberry.type
+@strawberry.type(description="Live updates over WebSocket (graphql-transport-ws or the legacy graphql-ws).")
 class Subscription:
     @strawberry.subscription(
         description=(
@@ -170,8 +170,13 @@ class Subscription:
     async def job_updates(
         self,
         info: Info[Context, None],
-        job_id: strawberry.ID | None = None,
-        audiobook_id: strawberry.ID | None = None,
+        job_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Follow this job (give this or `audiobookId`).")
+        ] = None,
+        audiobook_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Follow the latest job of this audiobook (give this or `jobId`)."),
+        ] = None,
     ) -> AsyncGenerator[JobEvent, None]:
         await require_admin(info)
         if (job_id is None) == (audiobook_id is None):
@@ -202,7 +207,11 @@ class Subscription:
                     job = _parse_job(payload)
 
     @strawberry.subscription(description="The order now, then each time its status changes (the order's owner).")
-    async def order_updates(self, info: Info[Context, None], order_id: strawberry.ID) -> AsyncGenerator[Order, None]:
+    async def order_updates(
+        self,
+        info: Info[Context, None],
+        order_id: Annotated[strawberry.ID, strawberry.argument(description="One of the viewer's orders.")],
+    ) -> AsyncGenerator[Order, None]:
         user = await require_user(info)
         oid = decode_id(order_id, "Order")
         async with _subscribe(info, order_channel(oid)) as sub:

@@ -19,7 +19,7 @@ from audiocity.models.commerce import (
     OrderStatus,
     PaymentProvider,
 )
-from audiocity.models.job import Job, JobKind, JobStatus
+from audiocity.models.job import Job, JobKind, JobStage, JobStatus
 from audiocity.models.library import DownloadEvent as DownloadEvent
 from audiocity.models.library import DownloadKind as DownloadKind
 from audiocity.models.library import ListeningProgress as ListeningProgress
@@ -37,6 +37,7 @@ __all__ = [
     "Entitlement",
     "Job",
     "JobKind",
+    "JobStage",
     "JobStatus",
     "Order",
     "OrderLine",

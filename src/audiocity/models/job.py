@@ -30,6 +30,20 @@ class JobKind(enum.StrEnum):
     TRANSCRIBE = "TRANSCRIBE"
 
 
+class JobStage(enum.StrEnum):
+    """The values `Job.stage` takes (stored as plain text, so adding one needs no migration)."""
+
+    QUEUED = "queued"
+    PREPARING = "preparing"
+    TRANSCRIBING = "transcribing"
+    STITCHING = "stitching"
+    SUMMARIZING = "summarizing"
+    RETRYING = "retrying"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 class Job(SQLModel, table=True):
     __tablename__ = "jobs"
 

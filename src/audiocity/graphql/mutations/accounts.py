@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.errors import ERRORS, UserError, user_error
 from audiocity.graphql.mutations.commerce import merge_guest_cart
 from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import input_id
@@ -18,19 +20,23 @@ from audiocity.services.accounts import SignedIn
 from audiocity.services.errors import ServiceError
 
 
-@strawberry.input
+@strawberry.input(description="A new customer account.")
 class RegisterInput:
-    email: str
-    password: str
-    display_name: str | None = None
+    email: str = strawberry.field(description="Sign-in email; must be unused.")
+    password: str = strawberry.field(description="At least 8 characters.")
+    display_name: str | None = strawberry.field(default=None, description="Shown to others; defaults from the email.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a sign-in: the user and a fresh token pair.")
 class AuthPayload:
-    user: User | None = None
-    access_token: str | None = None
-    refresh_token: str | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    user: User | None = strawberry.field(default=None, description="The signed-in user.")
+    access_token: str | None = strawberry.field(
+        default=None, description="Send as `Authorization: Bearer <accessToken>`; short-lived."
+    )
+    refresh_token: str | None = strawberry.field(
+        default=None, description="Trade it for a new pair with `refreshToken` when the access token expires."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
     @classmethod
     def signed_in(cls, result: SignedIn) -> AuthPayload:
@@ -41,22 +47,26 @@ class AuthPayload:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `logout`.")
 class LogoutPayload:
-    ok: bool
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    ok: bool = strawberry.field(description="Always true: an unknown token is as good as revoked.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `setUserRole`.")
 class SetUserRolePayload:
-    user: User | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    user: User | None = strawberry.field(default=None, description="The user with the new role.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation(description="Create a customer account and sign in.")
-    async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
+    async def register(
+        self,
+        info: Info[Context, None],
+        input: Annotated[RegisterInput, strawberry.argument(description="The new account.")],
+    ) -> AuthPayload:
         ctx = info.context
         try:
             async with ctx.session() as s:
@@ -68,8 +78,13 @@ class AccountMutations:
             return AuthPayload(errors=[user_error(exc)])
         return AuthPayload.signed_in(result)
 
-    @strawberry.mutation
-    async def login(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
+    @strawberry.mutation(description="Sign in with email and password.")
+    async def login(
+        self,
+        info: Info[Context, None],
+        email: Annotated[str, strawberry.argument(description="The account's email (any case).")],
+        password: Annotated[str, strawberry.argument(description="The account's password.")],
+    ) -> AuthPayload:
         ctx = info.context
         try:
             async with ctx.session() as s:
@@ -80,7 +95,13 @@ class AccountMutations:
         return AuthPayload.signed_in(result)
 
     @strawberry.mutation(description="Trade a refresh token for a new pair; the old one stops working.")
-    async def refresh_token(self, info: Info[Context, None], refresh_token: str) -> AuthPayload:
+    async def refresh_token(
+        self,
+        info: Info[Context, None],
+        refresh_token: Annotated[
+            str, strawberry.argument(description="The refresh token from the last sign-in or refresh.")
+        ],
+    ) -> AuthPayload:
         ctx = info.context
         try:
             async with ctx.session() as s:
@@ -90,7 +111,11 @@ class AccountMutations:
         return AuthPayload.signed_in(result)
 
     @strawberry.mutation(description="Revoke a refresh token. Access tokens expire on their own.")
-    async def logout(self, info: Info[Context, None], refresh_token: str) -> LogoutPayload:
+    async def logout(
+        self,
+        info: Info[Context, None],
+        refresh_token: Annotated[str, strawberry.argument(description="The refresh token to revoke.")],
+    ) -> LogoutPayload:
         async with info.context.session() as s:
             await accounts.logout(s, refresh_token)
         return LogoutPayload(ok=True)
@@ -99,8 +124,8 @@ class AccountMutations:
     async def set_user_role(
         self,
         info: Info[Context, None],
-        user_id: strawberry.ID,
-        role: Role,  # type: ignore[valid-type]
+        user_id: Annotated[strawberry.ID, strawberry.argument(description="The user to change.")],
+        role: Annotated[Role, strawberry.argument(description="The new role.")],  # type: ignore[valid-type]
     ) -> SetUserRolePayload:
         await require_admin(info)
         try:

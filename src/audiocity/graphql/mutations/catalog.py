@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.errors import ERRORS, UserError, user_error
 from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.audiobook import Audiobook
+from audiocity.graphql.types.common import CurrencyCode
 from audiocity.services import catalog
 from audiocity.services.catalog import AudiobookInput as AudiobookData
 from audiocity.services.errors import ServiceError
@@ -17,38 +20,48 @@ from audiocity.services.errors import ServiceError
 
 @strawberry.input(description="Unset fields are left unchanged by `updateAudiobook`.")
 class AudiobookInput:
-    title: str | None = strawberry.UNSET
-    subtitle: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    authors: list[str] | None = strawberry.UNSET
-    narrators: list[str] | None = strawberry.UNSET
-    categories: list[str] | None = strawberry.UNSET
-    language: str | None = strawberry.UNSET
-    price_cents: int | None = strawberry.UNSET
-    currency: str | None = strawberry.UNSET
-    cover_url: str | None = strawberry.UNSET
+    title: str | None = strawberry.field(default=strawberry.UNSET, description="The title; required on create.")
+    subtitle: str | None = strawberry.field(default=strawberry.UNSET, description="The subtitle.")
+    description: str | None = strawberry.field(default=strawberry.UNSET, description="The publisher's description.")
+    authors: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Authors, in credit order.")
+    narrators: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Narrators, in credit order.")
+    categories: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Category names; missing ones are created."
+    )
+    language: str | None = strawberry.field(default=strawberry.UNSET, description="BCP 47 language tag, e.g. `en`.")
+    price_cents: int | None = strawberry.field(default=strawberry.UNSET, description="Price in minor units.")
+    currency: CurrencyCode | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="Currency of the price."
+    )
+    cover_url: str | None = strawberry.field(default=strawberry.UNSET, description="Cover image URL.")
 
     def to_data(self) -> AudiobookData:
         values = {k: (None if v is strawberry.UNSET else v) for k, v in vars(self).items()}
         return AudiobookData(**values)
 
 
-@strawberry.type
+@strawberry.type(description="The audiobook after the change.")
 class AudiobookPayload:
-    audiobook: Audiobook | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    audiobook: Audiobook | None = strawberry.field(default=None, description="The audiobook; null on errors.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `deleteAudiobook`.")
 class DeleteAudiobookPayload:
-    deleted_id: strawberry.ID | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The ID that was deleted.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
 @strawberry.type
 class CatalogMutations:
     @strawberry.mutation(description="Create a draft audiobook (admin).")
-    async def create_audiobook(self, info: Info[Context, None], input: AudiobookInput) -> AudiobookPayload:
+    async def create_audiobook(
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            AudiobookInput, strawberry.argument(description="The new audiobook's details; `title` is required.")
+        ],
+    ) -> AudiobookPayload:
         await require_admin(info)
         try:
             async with info.context.session() as s:
@@ -59,7 +72,10 @@ class CatalogMutations:
 
     @strawberry.mutation(description="Change an audiobook's details (admin).")
     async def update_audiobook(
-        self, info: Info[Context, None], id: strawberry.ID, input: AudiobookInput
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The audiobook to change.")],
+        input: Annotated[AudiobookInput, strawberry.argument(description="Only the fields set are changed.")],
     ) -> AudiobookPayload:
         await require_admin(info)
         try:
@@ -71,7 +87,12 @@ class CatalogMutations:
 
     @strawberry.mutation(description="Show or hide an audiobook in the catalog (admin).")
     async def publish_audiobook(
-        self, info: Info[Context, None], id: strawberry.ID, published: bool = True
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The audiobook to show or hide.")],
+        published: Annotated[
+            bool, strawberry.argument(description="True to show it in the catalog, false to hide it.")
+        ] = True,
     ) -> AudiobookPayload:
         await require_admin(info)
         try:
@@ -82,7 +103,11 @@ class CatalogMutations:
         return AudiobookPayload(audiobook=Audiobook.from_model(book))
 
     @strawberry.mutation(description="Delete an audiobook and its files (admin).")
-    async def delete_audiobook(self, info: Info[Context, None], id: strawberry.ID) -> DeleteAudiobookPayload:
+    async def delete_audiobook(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The audiobook to delete.")],
+    ) -> DeleteAudiobookPayload:
         await require_admin(info)
         storage = info.context.resources.storage
         try:

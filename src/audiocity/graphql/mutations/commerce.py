@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from strawberry.types import Info
 
 from audiocity import payments
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.errors import ERRORS, UserError, user_error
 from audiocity.graphql.permissions import optional_user, require_admin, require_user
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.commerce import Cart, Order, Payment
@@ -42,39 +43,41 @@ async def merge_guest_cart(ctx: Context, session: AsyncSession, user_id: uuid.UU
         await cart_service.merge_guest_cart(session, user_id, token)
 
 
-@strawberry.type
+@strawberry.type(description="The cart after the change.")
 class CartPayload:
-    cart: Cart | None = None
+    cart: Cart | None = strawberry.field(default=None, description="The cart; null when a guest has none.")
     guest_token: str | None = strawberry.field(
         default=None,
         description="Set when this call started a guest cart: send it as the `X-Cart-Token` header from now on.",
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="How to pay for the cart.")
 class CheckoutInput:
-    provider: PaymentProvider = PaymentProviderModel.TEST  # type: ignore[valid-type]
+    provider: PaymentProvider = strawberry.field(  # type: ignore[valid-type]
+        default=PaymentProviderModel.TEST, description="Who takes the money."
+    )
     idempotency_key: str = strawberry.field(
         description="Any unique string per purchase attempt; repeating it returns the same order."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `checkout`.")
 class CheckoutPayload:
-    order: Order | None = None
-    payment: Payment | None = None
+    order: Order | None = strawberry.field(default=None, description="The new (or repeated) order.")
+    payment: Payment | None = strawberry.field(default=None, description="What the client does next to pay.")
     price_changed: bool = strawberry.field(
         default=False, description="A price changed since the book was added to the cart; the order uses the new one."
     )
     notices: list[str] = strawberry.field(default_factory=list, description="What the buyer should be told.")
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `refundOrder`.")
 class RefundOrderPayload:
-    order: Order | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    order: Order | None = strawberry.field(default=None, description="The refunded order.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
 def _format(cents: int, currency: str) -> str:
@@ -121,14 +124,22 @@ async def _cart(info: Info[Context, None], action: str, audiobook_id: strawberry
 @strawberry.type
 class CommerceMutations:
     @strawberry.mutation(description="Add an audiobook to the viewer's cart (a guest cart when anonymous).")
-    async def add_to_cart(self, info: Info[Context, None], audiobook_id: strawberry.ID) -> CartPayload:
+    async def add_to_cart(
+        self,
+        info: Info[Context, None],
+        audiobook_id: Annotated[strawberry.ID, strawberry.argument(description="The audiobook to add.")],
+    ) -> CartPayload:
         return await _cart(info, "add", audiobook_id)
 
-    @strawberry.mutation
-    async def remove_from_cart(self, info: Info[Context, None], audiobook_id: strawberry.ID) -> CartPayload:
+    @strawberry.mutation(description="Take an audiobook out of the viewer's cart.")
+    async def remove_from_cart(
+        self,
+        info: Info[Context, None],
+        audiobook_id: Annotated[strawberry.ID, strawberry.argument(description="The audiobook to remove.")],
+    ) -> CartPayload:
         return await _cart(info, "remove", audiobook_id)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Empty the viewer's cart.")
     async def clear_cart(self, info: Info[Context, None]) -> CartPayload:
         return await _cart(info, "clear", None)
 
@@ -136,7 +147,9 @@ class CommerceMutations:
         description="Turn the cart into an order at current catalog prices (sign-in required). With TEST the "
         "order is paid at once; with STRIPE follow `payment.redirectUrl`, the order is paid when Stripe confirms."
     )
-    async def checkout(self, info: Info[Context, None], input: CheckoutInput) -> CheckoutPayload:
+    async def checkout(
+        self, info: Info[Context, None], input: Annotated[CheckoutInput, strawberry.argument(description="How to pay.")]
+    ) -> CheckoutPayload:
         user = await require_user(info)
         ctx = info.context
         try:
@@ -170,7 +183,11 @@ class CommerceMutations:
         )
 
     @strawberry.mutation(description="Refund a paid order in full through its provider and revoke the books (admin).")
-    async def refund_order(self, info: Info[Context, None], order_id: strawberry.ID) -> RefundOrderPayload:
+    async def refund_order(
+        self,
+        info: Info[Context, None],
+        order_id: Annotated[strawberry.ID, strawberry.argument(description="The paid order to refund.")],
+    ) -> RefundOrderPayload:
         await require_admin(info)
         ctx = info.context
         try:

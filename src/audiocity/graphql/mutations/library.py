@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.errors import ERRORS, UserError, user_error
 from audiocity.graphql.permissions import require_admin, require_user
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.audiobook import Audiobook
@@ -15,16 +17,16 @@ from audiocity.services import library
 from audiocity.services.errors import ServiceError
 
 
-@strawberry.type
+@strawberry.type(description="The result of `saveProgress`.")
 class SaveProgressPayload:
-    progress: ListeningProgress | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    progress: ListeningProgress | None = strawberry.field(default=None, description="The saved position.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `grantAudiobook`.")
 class GrantAudiobookPayload:
-    audiobook: Audiobook | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    audiobook: Audiobook | None = strawberry.field(default=None, description="The audiobook granted.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
 @strawberry.type
@@ -33,7 +35,12 @@ class LibraryMutations:
         description="Remember where the viewer is in an owned book, in seconds from the start of the first file."
     )
     async def save_progress(
-        self, info: Info[Context, None], audiobook_id: strawberry.ID, position_seconds: float
+        self,
+        info: Info[Context, None],
+        audiobook_id: Annotated[strawberry.ID, strawberry.argument(description="An audiobook the viewer owns.")],
+        position_seconds: Annotated[
+            float, strawberry.argument(description="Seconds from the start of the first file.")
+        ],
     ) -> SaveProgressPayload:
         user = await require_user(info)
         try:
@@ -48,7 +55,10 @@ class LibraryMutations:
 
     @strawberry.mutation(description="Give a user an audiobook without an order (admins); idempotent.")
     async def grant_audiobook(
-        self, info: Info[Context, None], user_id: strawberry.ID, audiobook_id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        user_id: Annotated[strawberry.ID, strawberry.argument(description="Who gets the audiobook.")],
+        audiobook_id: Annotated[strawberry.ID, strawberry.argument(description="The audiobook given.")],
     ) -> GrantAudiobookPayload:
         await require_admin(info)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import strawberry
 from starlette.datastructures import UploadFile
@@ -10,7 +11,7 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.errors import ERRORS, UserError, user_error
 from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile
@@ -23,52 +24,52 @@ from audiocity.services.errors import ErrorCode, ServiceError
 COPY_BLOCK = 1024 * 1024
 
 
-@strawberry.type
+@strawberry.type(description="The result of `uploadAudioFile`.")
 class UploadAudioFilePayload:
-    audio_file: AudioFile | None = None
-    job: Job | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    audio_file: AudioFile | None = strawberry.field(default=None, description="The stored audio file.")
+    job: Job | None = strawberry.field(default=None, description="The transcription job it queued.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The audiobook with its files after the change.")
 class AudioFilesPayload:
-    audiobook: Audiobook | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    audiobook: Audiobook | None = strawberry.field(default=None, description="The audiobook; null on errors.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `startTranscription`.")
 class StartTranscriptionPayload:
-    job: Job | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    job: Job | None = strawberry.field(default=None, description="The queued job.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
 @strawberry.input(description="The file about to be uploaded; `md5` / `crc32c` (hex or base64) are checked at the end.")
 class StartUploadInput:
-    audiobook_id: strawberry.ID
-    file_name: str
-    content_type: str
+    audiobook_id: strawberry.ID = strawberry.field(description="The audiobook the file is appended to.")
+    file_name: str = strawberry.field(description="The file's name, kept for downloads.")
+    content_type: str = strawberry.field(description="MIME type, e.g. `audio/mpeg`.")
     size_bytes: float = strawberry.field(description="Exact size in bytes (a Float: files can exceed 2^31).")
-    md5: str | None = None
-    crc32c: str | None = None
+    md5: str | None = strawberry.field(default=None, description="MD5 of the whole file, hex or base64.")
+    crc32c: str | None = strawberry.field(default=None, description="CRC32C of the whole file, hex or base64.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `startUpload`.")
 class StartUploadPayload:
-    upload: UploadTarget | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    upload: UploadTarget | None = strawberry.field(default=None, description="Where and how to send the bytes.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `completeUpload`.")
 class CompleteUploadPayload:
-    audio_file: AudioFile | None = None
-    job: Job | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    audio_file: AudioFile | None = strawberry.field(default=None, description="The new audio file.")
+    job: Job | None = strawberry.field(default=None, description="The transcription job it queued.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `cancelUpload`.")
 class CancelUploadPayload:
-    cancelled: bool = False
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    cancelled: bool = strawberry.field(default=False, description="The upload is cancelled and its bytes deleted.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
 async def _blocks(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -88,7 +89,12 @@ def _too_large(limit: int) -> UserError:
 class UploadMutations:
     @strawberry.mutation(description="Upload a small audio file inline (multipart) and append it to the book (admin).")
     async def upload_audio_file(
-        self, info: Info[Context, None], audiobook_id: strawberry.ID, file: Upload
+        self,
+        info: Info[Context, None],
+        audiobook_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The audiobook the file is appended to.")
+        ],
+        file: Annotated[Upload, strawberry.argument(description="The audio file, as a multipart part.")],
     ) -> UploadAudioFilePayload:
         await require_admin(info)
         res = info.context.resources
@@ -114,7 +120,11 @@ class UploadMutations:
     @strawberry.mutation(
         description="Open a resumable upload straight to storage for one audio file (admin); see `UploadTarget`."
     )
-    async def start_upload(self, info: Info[Context, None], input: StartUploadInput) -> StartUploadPayload:
+    async def start_upload(
+        self,
+        info: Info[Context, None],
+        input: Annotated[StartUploadInput, strawberry.argument(description="The file about to be uploaded.")],
+    ) -> StartUploadPayload:
         user = await require_admin(info)
         res = info.context.resources
         if not float(input.size_bytes).is_integer():
@@ -149,7 +159,11 @@ class UploadMutations:
             "book's last file, queuing transcription (admin). A refused upload is deleted."
         )
     )
-    async def complete_upload(self, info: Info[Context, None], upload_id: strawberry.ID) -> CompleteUploadPayload:
+    async def complete_upload(
+        self,
+        info: Info[Context, None],
+        upload_id: Annotated[strawberry.ID, strawberry.argument(description="`UploadTarget.id` from `startUpload`.")],
+    ) -> CompleteUploadPayload:
         user = await require_admin(info)
         res = info.context.resources
         try:
@@ -169,7 +183,11 @@ class UploadMutations:
         )
 
     @strawberry.mutation(description="Give up on an upload and delete whatever it stored (admin).")
-    async def cancel_upload(self, info: Info[Context, None], upload_id: strawberry.ID) -> CancelUploadPayload:
+    async def cancel_upload(
+        self,
+        info: Info[Context, None],
+        upload_id: Annotated[strawberry.ID, strawberry.argument(description="`UploadTarget.id` from `startUpload`.")],
+    ) -> CancelUploadPayload:
         user = await require_admin(info)
         res = info.context.resources
         try:
@@ -183,7 +201,14 @@ class UploadMutations:
 
     @strawberry.mutation(description="Set the play order: `fileIds` must list each of the book's files once.")
     async def reorder_audio_files(
-        self, info: Info[Context, None], audiobook_id: strawberry.ID, file_ids: list[strawberry.ID]
+        self,
+        info: Info[Context, None],
+        audiobook_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The audiobook whose files are reordered.")
+        ],
+        file_ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="Every file of the book once, in the new play order.")
+        ],
     ) -> AudioFilesPayload:
         await require_admin(info)
         res = info.context.resources
@@ -198,7 +223,11 @@ class UploadMutations:
         return AudioFilesPayload(audiobook=Audiobook.from_model(book))
 
     @strawberry.mutation(description="Remove an audio file and its stored object (admin).")
-    async def delete_audio_file(self, info: Info[Context, None], id: strawberry.ID) -> AudioFilesPayload:
+    async def delete_audio_file(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The audio file to remove.")],
+    ) -> AudioFilesPayload:
         await require_admin(info)
         res = info.context.resources
         try:
@@ -210,7 +239,12 @@ class UploadMutations:
 
     @strawberry.mutation(description="Queue transcription again, e.g. after a failure (admin).")
     async def start_transcription(
-        self, info: Info[Context, None], audiobook_id: strawberry.ID, force: bool = False
+        self,
+        info: Info[Context, None],
+        audiobook_id: Annotated[strawberry.ID, strawberry.argument(description="The audiobook to transcribe.")],
+        force: Annotated[
+            bool, strawberry.argument(description="Transcribe every file again, even chunks already done.")
+        ] = False,
     ) -> StartTranscriptionPayload:
         await require_admin(info)
         res = info.context.resources

@@ -11,6 +11,6 @@ from audiocity.graphql.queries.jobs import JobQueries
 from audiocity.graphql.queries.library import LibraryQueries
 
 
-@strawberry.type
+@strawberry.type(description="Everything clients can read.")
 class Query(AccountQueries, CatalogQueries, CommerceQueries, LibraryQueries, JobQueries):
     pass

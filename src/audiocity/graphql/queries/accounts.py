@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -27,7 +29,11 @@ class AccountQueries:
         return User.from_model(await require_user(info))
 
     @strawberry.field(description="Fetch any object by its global ID.")
-    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global ID from any object's `id`.")],
+    ) -> Node | None:
         type_name, _ = from_global_id(id)
         if type_name == "Audiobook":
             return await _audiobook(info, id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -16,13 +18,13 @@ from audiocity.services.catalog import CatalogFilter, Sort
 from audiocity.services.errors import NotFound, ServiceError
 
 
-@strawberry.input
+@strawberry.input(description="Narrow the catalog; every field set must match.")
 class AudiobookFilter:
-    category: str | None = strawberry.UNSET
-    author: str | None = strawberry.UNSET
-    narrator: str | None = strawberry.UNSET
-    language: str | None = strawberry.UNSET
-    tag: str | None = strawberry.UNSET
+    category: str | None = strawberry.field(default=strawberry.UNSET, description="A category slug.")
+    author: str | None = strawberry.field(default=strawberry.UNSET, description="An author's name, exactly.")
+    narrator: str | None = strawberry.field(default=strawberry.UNSET, description="A narrator's name, exactly.")
+    language: str | None = strawberry.field(default=strawberry.UNSET, description="A language tag, e.g. `en`.")
+    tag: str | None = strawberry.field(default=strawberry.UNSET, description="One of the AI-written tags.")
 
 
 def _plain(value: str | None) -> str | None:
@@ -46,11 +48,20 @@ class CatalogQueries:
     async def audiobooks(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
-        after: str | None = None,
-        search: str | None = None,
-        filter: AudiobookFilter | None = None,
-        sort: AudiobookSort = Sort.NEWEST,  # type: ignore[valid-type]
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Continue after this cursor (`pageInfo.endCursor`).")
+        ] = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Full-text search over title, authors, narrators, summary, tags and transcript."
+            ),
+        ] = None,
+        filter: Annotated[
+            AudiobookFilter | None, strawberry.argument(description="Only audiobooks matching every field set.")
+        ] = None,
+        sort: Annotated[AudiobookSort, strawberry.argument(description="The order of the results.")] = Sort.NEWEST,  # type: ignore[valid-type]
     ) -> Connection[Audiobook]:
         await optional_user(info)
         flt = None
@@ -73,8 +84,12 @@ class CatalogQueries:
         nodes = [Audiobook.from_model(b) for b in page.items]
         return Connection[Audiobook].build(nodes, page.cursors, page.has_next_page, page.total_count)
 
-    @strawberry.field
-    async def audiobook(self, info: Info[Context, None], id: strawberry.ID) -> Audiobook | None:
+    @strawberry.field(description="One audiobook; null if there is none the viewer may see.")
+    async def audiobook(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The audiobook's ID.")],
+    ) -> Audiobook | None:
         return await _audiobook(info, id)
 
     @strawberry.field(description="Categories with the number of audiobooks the viewer can see in each.")

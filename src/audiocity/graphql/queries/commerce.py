@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -70,10 +72,19 @@ class CommerceQueries:
 
     @strawberry.field(description="The viewer's orders, newest first; admins see everyone's.")
     async def orders(
-        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Continue after this cursor (`pageInfo.endCursor`).")
+        ] = None,
     ) -> Connection[Order]:
         return await _orders_page(info, first, after)
 
     @strawberry.field(description="One order: the viewer's own (admins: anyone's); null if not found.")
-    async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
+    async def order(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The order's ID.")],
+    ) -> Order | None:
         return await _order(info, id)

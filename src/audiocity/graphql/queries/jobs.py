@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -30,9 +32,11 @@ class JobQueries:
     async def jobs(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
-        after: str | None = None,
-        status: JobStatus | None = None,  # type: ignore[valid-type]
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Continue after this cursor (`pageInfo.endCursor`).")
+        ] = None,
+        status: Annotated[JobStatus | None, strawberry.argument(description="Only jobs with this status.")] = None,  # type: ignore[valid-type]
     ) -> Connection[Job]:
         await require_admin(info)
         async with info.context.resources.sessions() as s:
@@ -43,6 +47,8 @@ class JobQueries:
         nodes = [Job.from_model(j) for j in page.items]
         return Connection[Job].build(nodes, page.cursors, page.has_next_page, page.total_count)
 
-    @strawberry.field
-    async def job(self, info: Info[Context, None], id: strawberry.ID) -> Job | None:
+    @strawberry.field(description="One job; null if not found (admin).")
+    async def job(
+        self, info: Info[Context, None], id: Annotated[strawberry.ID, strawberry.argument(description="The job's ID.")]
+    ) -> Job | None:
         return await _job(info, id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -22,10 +24,17 @@ class LibraryQueries:
     async def library(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
-        after: str | None = None,
-        search: str | None = None,
-        order_by: LibraryOrder = LibraryOrderModel.RECENTLY_PURCHASED,  # type: ignore[valid-type]
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Continue after this cursor (`pageInfo.endCursor`).")
+        ] = None,
+        search: Annotated[
+            str | None, strawberry.argument(description="Full-text search within the viewer's audiobooks.")
+        ] = None,
+        order_by: Annotated[
+            LibraryOrder,  # type: ignore[valid-type]
+            strawberry.argument(description="The order of the results."),
+        ] = LibraryOrderModel.RECENTLY_PURCHASED,
     ) -> Connection[LibraryItem]:
         user = await require_user(info)
         res = info.context.resources
@@ -64,7 +73,11 @@ class LibraryQueries:
         return Connection[LibraryItem].build(nodes, page.cursors, page.has_next_page, page.total_count)
 
     @strawberry.field(description="How often an audiobook was downloaded (admins).")
-    async def download_stats(self, info: Info[Context, None], audiobook_id: strawberry.ID) -> DownloadStats:
+    async def download_stats(
+        self,
+        info: Info[Context, None],
+        audiobook_id: Annotated[strawberry.ID, strawberry.argument(description="The audiobook to count.")],
+    ) -> DownloadStats:
         await require_admin(info)
         book_id = decode_id(audiobook_id, "Audiobook")
         async with info.context.resources.sessions() as s:

@@ -15,13 +15,13 @@ from audiocity.graphql.types.common import Money, TranscriptStatus
 @strawberry.type(description="One audio file of an audiobook; `position` is its place in play order.")
 class AudioFile(Node):
     db_id: strawberry.Private[uuid.UUID]
-    position: int
-    file_name: str
-    content_type: str
+    position: int = strawberry.field(description="0-based place in play order.")
+    file_name: str = strawberry.field(description="The name it was uploaded with.")
+    content_type: str = strawberry.field(description="MIME type, e.g. `audio/mpeg`.")
     size_bytes: float = strawberry.field(description="Bytes (a Float: files can exceed 2^31).")
-    duration_seconds: float
-    codec: str | None
-    created_at: datetime
+    duration_seconds: float = strawberry.field(description="Length of the audio.")
+    codec: str | None = strawberry.field(description="The audio codec found when probing (ffmpeg name).")
+    created_at: datetime = strawberry.field(description="When the file was added.")
 
     @classmethod
     def from_model(cls, f: models.AudioFile) -> AudioFile:
@@ -38,35 +38,39 @@ class AudioFile(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description="A shelf of the catalog, e.g. Mystery.")
 class Category(Node):
-    name: str
-    slug: str
-    audiobook_count: int | None = None
+    name: str = strawberry.field(description="Display name.")
+    slug: str = strawberry.field(description="URL-safe name, unique; filter the catalog with it.")
+    audiobook_count: int | None = strawberry.field(
+        default=None, description="Published audiobooks in it (only in the `categories` list)."
+    )
 
     @classmethod
     def from_model(cls, c: models.Category, count: int | None = None) -> Category:
         return cls(id=to_global_id("Category", c.id), name=c.name, slug=c.slug, audiobook_count=count)
 
 
-@strawberry.type
+@strawberry.type(description="A title in the catalog: metadata, price, audio files and what the AI wrote.")
 class Audiobook(Node):
     db_id: strawberry.Private[uuid.UUID]
-    title: str
-    subtitle: str | None
-    description: str
-    authors: list[str]
-    narrators: list[str]
+    title: str = strawberry.field(description="The title.")
+    subtitle: str | None = strawberry.field(description="The subtitle, if any.")
+    description: str = strawberry.field(description="The publisher's description.")
+    authors: list[str] = strawberry.field(description="Authors, in credit order.")
+    narrators: list[str] = strawberry.field(description="Narrators, in credit order.")
     tags: list[str] = strawberry.field(description="Three lowercase tags written from the transcript.")
     summary: str | None = strawberry.field(description="One paragraph written from the transcript.")
-    language: str
-    price: Money
-    cover_url: str | None
-    duration_seconds: float
-    published: bool
-    transcript_status: TranscriptStatus  # type: ignore[valid-type]
-    created_at: datetime
-    updated_at: datetime | None
+    language: str = strawberry.field(description="BCP 47 language tag, e.g. `en`.")
+    price: Money = strawberry.field(description="The catalog price.")
+    cover_url: str | None = strawberry.field(description="Cover image URL.")
+    duration_seconds: float = strawberry.field(description="All audio files together.")
+    published: bool = strawberry.field(description="Visible to customers; drafts are seen by admins only.")
+    transcript_status: TranscriptStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Whether the transcript exists yet."
+    )
+    created_at: datetime = strawberry.field(description="When the audiobook was created.")
+    updated_at: datetime | None = strawberry.field(description="When its metadata last changed.")
 
     @classmethod
     def from_model(cls, b: models.Audiobook) -> Audiobook:
@@ -95,7 +99,7 @@ class Audiobook(Node):
         loaders = await info.context.loaders()
         return [AudioFile.from_model(f) for f in await loaders.files.load(self.db_id)]
 
-    @strawberry.field
+    @strawberry.field(description="The categories it is shelved in.")
     async def categories(self, info: Info[Context, None]) -> list[Category]:
         loaders = await info.context.loaders()
         return [Category.from_model(c) for c in await loaders.categories.load(self.db_id)]

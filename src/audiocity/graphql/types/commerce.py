@@ -20,14 +20,14 @@ def _money(cents: int | None, currency: str | None) -> Money | None:
     return Money(amount_cents=cents, currency=currency) if cents is not None and currency else None
 
 
-@strawberry.type
+@strawberry.type(description="One audiobook in a cart.")
 class CartLine:
-    audiobook: Audiobook
+    audiobook: Audiobook = strawberry.field(description="The audiobook.")
     price: Money = strawberry.field(description="Today's catalog price; checkout charges this.")
     price_when_added: Money | None = strawberry.field(description="The price when the book was added to the cart.")
     price_changed: bool = strawberry.field(description="The price changed since the book was added.")
     available: bool = strawberry.field(description="Still for sale; unavailable lines are left out of checkout.")
-    added_at: datetime
+    added_at: datetime = strawberry.field(description="When it was added.")
 
 
 @strawberry.type(
@@ -35,10 +35,10 @@ class CartLine:
     "cart named by the `X-Cart-Token` request header (the token comes back as `guestToken` on the first add)."
 )
 class Cart(Node):
-    lines: list[CartLine]
+    lines: list[CartLine] = strawberry.field(description="Audiobooks in the cart, oldest first.")
     subtotal: list[Money] = strawberry.field(description="One amount per currency, over the lines for sale.")
-    total_quantity: int
-    is_guest: bool
+    total_quantity: int = strawberry.field(description="Number of lines.")
+    is_guest: bool = strawberry.field(description="A guest cart; it merges into the user's cart on sign-in.")
 
     @classmethod
     def build(cls, cart: models.Cart, lines: list[CartLineModel]) -> Cart:
@@ -70,12 +70,12 @@ class Cart(Node):
 @strawberry.type(description="A line as it was at checkout: later catalog changes do not alter it.")
 class OrderLine:
     audiobook_db_id: strawberry.Private[uuid.UUID]
-    title: str
+    title: str = strawberry.field(description="The title at checkout.")
     price: Money = strawberry.field(description="What was charged: the catalog price at checkout.")
     price_in_cart: Money | None = strawberry.field(description="The price shown when the book was added to the cart.")
     price_changed: bool = strawberry.field(description="The catalog price changed between add-to-cart and checkout.")
 
-    @strawberry.field
+    @strawberry.field(description="The audiobook; null once it is deleted.")
     async def audiobook(self, info: Info[Context, None]) -> Audiobook | None:
         loaders = await info.context.loaders()
         book = await loaders.audiobooks.load(self.audiobook_db_id)
@@ -94,25 +94,25 @@ class OrderLine:
 
 @strawberry.type(description="What the client does next to pay; the TEST provider needs nothing.")
 class Payment:
-    provider: PaymentProvider  # type: ignore[valid-type]
+    provider: PaymentProvider = strawberry.field(description="Who takes the money.")  # type: ignore[valid-type]
     redirect_url: str | None = strawberry.field(description="Send the buyer here (Stripe Checkout).")
-    client_secret: str | None
+    client_secret: str | None = strawberry.field(description="For embedded payment forms; null when unused.")
 
 
-@strawberry.type
+@strawberry.type(description="A purchase: the cart as it was at checkout, and its payment state.")
 class Order(Node):
     db_id: strawberry.Private[uuid.UUID]
-    status: OrderStatus  # type: ignore[valid-type]
-    provider: PaymentProvider  # type: ignore[valid-type]
-    total: Money
-    lines: list[OrderLine]
+    status: OrderStatus = strawberry.field(description="Where the order is in its life.")  # type: ignore[valid-type]
+    provider: PaymentProvider = strawberry.field(description="Who takes the money.")  # type: ignore[valid-type]
+    total: Money = strawberry.field(description="What is charged for all lines.")
+    lines: list[OrderLine] = strawberry.field(description="The audiobooks bought.")
     price_changed: bool = strawberry.field(description="Some price changed between add-to-cart and checkout.")
     payment: Payment | None = strawberry.field(description="How to pay, while the order is pending.")
-    created_at: datetime
-    paid_at: datetime | None
+    created_at: datetime = strawberry.field(description="When the order was placed.")
+    paid_at: datetime | None = strawberry.field(description="When the payment arrived.")
     expires_at: datetime | None = strawberry.field(description="A pending order is cancelled if unpaid by then.")
-    refunded_at: datetime | None
-    updated_at: datetime | None
+    refunded_at: datetime | None = strawberry.field(description="When it was refunded.")
+    updated_at: datetime | None = strawberry.field(description="When its status last changed.")
 
     @classmethod
     def build(cls, order: models.Order, lines: list[models.OrderLine]) -> Order:

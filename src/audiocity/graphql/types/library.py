@@ -19,15 +19,20 @@ LibraryOrder = strawberry.enum(
     name="LibraryOrder",
     description="RECENTLY_LISTENED is 'continue listening': last listened first, then never-listened books.",
 )
+for _value in LibraryOrder.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = {
+        "RECENTLY_PURCHASED": "Most recently bought first.",
+        "RECENTLY_LISTENED": "Last listened first, then books never listened to.",
+    }[_value.name]
 
 
 @strawberry.type(description="A signed link that stops working at `expiresAt`.")
 class DownloadLink:
-    kind: DownloadKind  # type: ignore[valid-type]
-    file_name: str
-    url: str
-    expires_at: datetime
-    size_bytes: float | None
+    kind: DownloadKind = strawberry.field(description="What the link points at.")  # type: ignore[valid-type]
+    file_name: str = strawberry.field(description="The name to save it under.")
+    url: str = strawberry.field(description="Signed URL; a plain GET fetches it, ranges allowed.")
+    expires_at: datetime = strawberry.field(description="When the URL stops working.")
+    size_bytes: float | None = strawberry.field(description="Bytes, when known (a Float: files can exceed 2^31).")
 
     @classmethod
     def from_model(cls, link: DownloadLinkModel) -> DownloadLink:
@@ -45,11 +50,11 @@ class ListeningProgress:
     position_seconds: float = strawberry.field(description="From the start of the first file.")
     duration_seconds: float = strawberry.field(description="All files together.")
     file_index: int | None = strawberry.field(description="0-based index of the current file in play order.")
-    file: AudioFile | None
+    file: AudioFile | None = strawberry.field(description="The current file.")
     offset_seconds: float = strawberry.field(description="Position within the current file.")
     percent: float = strawberry.field(description="0 to 100.")
     finished: bool = strawberry.field(description="Within 10 seconds of the end.")
-    updated_at: datetime
+    updated_at: datetime = strawberry.field(description="When the position was saved.")
 
     @classmethod
     def from_model(cls, p: library.Progress) -> ListeningProgress:
@@ -76,10 +81,10 @@ class LinkMinter:
     user_id: uuid.UUID
 
 
-@strawberry.type
+@strawberry.type(description="An audiobook the viewer owns, with links to download it.")
 class LibraryItem:
-    audiobook: Audiobook
-    purchased_at: datetime
+    audiobook: Audiobook = strawberry.field(description="The audiobook.")
+    purchased_at: datetime = strawberry.field(description="When the viewer got it.")
     progress: ListeningProgress | None = strawberry.field(description="Null until the viewer saves a position.")
     book: strawberry.Private[models.Audiobook]
     files: strawberry.Private[list[models.AudioFile]]
@@ -123,20 +128,20 @@ class LibraryItem:
         )
 
 
-@strawberry.type
+@strawberry.type(description="Whole downloads of one kind.")
 class DownloadKindCount:
-    kind: DownloadKind  # type: ignore[valid-type]
-    download_count: int
+    kind: DownloadKind = strawberry.field(description="What was downloaded.")  # type: ignore[valid-type]
+    download_count: int = strawberry.field(description="Requests from byte 0.")
 
 
 @strawberry.type(description="Download audit counts for one audiobook (admins).")
 class DownloadStats:
-    audiobook: Audiobook
+    audiobook: Audiobook = strawberry.field(description="The audiobook counted.")
     request_count: int = strawberry.field(description="Every served request, ranged ones included.")
     download_count: int = strawberry.field(description="Requests from byte 0: whole downloads and first plays.")
-    unique_users: int
-    last_downloaded_at: datetime | None
-    by_kind: list[DownloadKindCount]
+    unique_users: int = strawberry.field(description="Distinct users who downloaded anything of it.")
+    last_downloaded_at: datetime | None = strawberry.field(description="The latest served request.")
+    by_kind: list[DownloadKindCount] = strawberry.field(description="Whole downloads per kind.")
 
     @classmethod
     def build(cls, book: models.Audiobook, stats: library.DownloadStats) -> DownloadStats:

@@ -23,11 +23,11 @@ from audiocity.storage import UploadTarget as StorageTarget
     )
 )
 class UploadTarget:
-    id: strawberry.ID
-    url: str
-    method: str
+    id: strawberry.ID = strawberry.field(description="The upload's ID: pass it to `completeUpload`.")
+    url: str = strawberry.field(description="Where to send the bytes (a resumable session URL).")
+    method: str = strawberry.field(description="The HTTP method for the chunks, `PUT`.")
     headers: JSON = strawberry.field(description="Extra request headers, as an object of names to values.")
-    expires_at: datetime
+    expires_at: datetime = strawberry.field(description="Finish the upload before then.")
     size_bytes: float = strawberry.field(description="The exact number of bytes to send.")
     chunk_size: int = strawberry.field(description="A good chunk size: a multiple of 262144 bytes.")
 

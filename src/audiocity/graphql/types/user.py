@@ -10,13 +10,13 @@ from audiocity.graphql.relay import Node, to_global_id
 from audiocity.graphql.types.common import Role
 
 
-@strawberry.type
+@strawberry.type(description="A person with an account.")
 class User(Node):
     db_id: strawberry.Private[uuid.UUID]
-    email: str
-    display_name: str
-    role: Role  # type: ignore[valid-type]
-    created_at: datetime
+    email: str = strawberry.field(description="Sign-in email, lowercased.")
+    display_name: str = strawberry.field(description="The name shown to others.")
+    role: Role = strawberry.field(description="What the user may do.")  # type: ignore[valid-type]
+    created_at: datetime = strawberry.field(description="When the account was created.")
 
     @classmethod
     def from_model(cls, user: models.User) -> User:
