@@ -14,6 +14,13 @@ from .audiobook import (
     AudiobookAudiobookCategories,
     AudiobookAudiobookFiles,
 )
+from .audiobook_page import (
+    AudiobookPage,
+    AudiobookPageAudiobooks,
+    AudiobookPageAudiobooksEdges,
+    AudiobookPageAudiobooksEdgesNode,
+    AudiobookPageAudiobooksPageInfo,
+)
 from .audiobooks import (
     Audiobooks,
     AudiobooksAudiobooks,
@@ -27,6 +34,15 @@ from .cancel_upload import (
     CancelUploadCancelUpload,
     CancelUploadCancelUploadErrors,
 )
+from .cart import (
+    Cart,
+    CartCart,
+    CartCartLines,
+    CartCartLinesAudiobook,
+    CartCartLinesPrice,
+    CartCartSubtotal,
+)
+from .categories import Categories, CategoriesCategories
 from .checkout import (
     Checkout,
     CheckoutCheckout,
@@ -36,6 +52,12 @@ from .checkout import (
     CheckoutCheckoutOrderLinesPrice,
     CheckoutCheckoutOrderTotal,
     CheckoutCheckoutPayment,
+)
+from .clear_cart import (
+    ClearCart,
+    ClearCartClearCart,
+    ClearCartClearCartCart,
+    ClearCartClearCartErrors,
 )
 from .client import AudioCityClient
 from .complete_upload import (
@@ -58,6 +80,17 @@ from .delete_audio_file import (
     DeleteAudioFileDeleteAudioFileAudiobookFiles,
     DeleteAudioFileDeleteAudioFileErrors,
 )
+from .delete_audiobook import (
+    DeleteAudiobook,
+    DeleteAudiobookDeleteAudiobook,
+    DeleteAudiobookDeleteAudiobookErrors,
+)
+from .download_stats import (
+    DownloadStats,
+    DownloadStatsDownloadStats,
+    DownloadStatsDownloadStatsAudiobook,
+    DownloadStatsDownloadStatsByKind,
+)
 from .enums import (
     AudiobookSort,
     DownloadKind,
@@ -78,13 +111,36 @@ from .exceptions import (
     GraphQLClientHttpError,
     GraphQLClientInvalidResponseError,
 )
-from .fragments import AudiobookSummary, AudiobookSummaryPrice
+from .fragments import (
+    AudiobookSummary,
+    AudiobookSummaryPrice,
+    OrderDetails,
+    OrderDetailsLines,
+    OrderDetailsLinesAudiobook,
+    OrderDetailsLinesPrice,
+    OrderDetailsTotal,
+)
+from .grant_audiobook import (
+    GrantAudiobook,
+    GrantAudiobookGrantAudiobook,
+    GrantAudiobookGrantAudiobookAudiobook,
+    GrantAudiobookGrantAudiobookErrors,
+)
 from .input_types import (
     AudiobookFilter,
     AudiobookInput,
     CheckoutInput,
     RegisterInput,
     StartUploadInput,
+)
+from .job import (
+    Job,
+    JobJob,
+    JobJobAudiobook,
+    JobJobResourceUsage,
+    JobJobResourceUsageSummary,
+    JobJobResourceUsageTimings,
+    JobJobResourceUsageTranscription,
 )
 from .job_updates import JobUpdates, JobUpdatesJobUpdates, JobUpdatesJobUpdatesJob
 from .jobs import Jobs, JobsJobs, JobsJobsEdges, JobsJobsEdgesNode
@@ -98,7 +154,27 @@ from .library import (
     LibraryLibraryPageInfo,
 )
 from .login import Login, LoginLogin, LoginLoginErrors, LoginLoginUser
+from .logout import Logout, LogoutLogout, LogoutLogoutErrors
 from .me import Me, MeMe
+from .node import (
+    Node,
+    NodeNodeAudiobook,
+    NodeNodeAudioFile,
+    NodeNodeCategory,
+    NodeNodeJob,
+    NodeNodeNode,
+    NodeNodeOrder,
+    NodeNodeUser,
+)
+from .order import Order, OrderOrder
+from .order_updates import OrderUpdates, OrderUpdatesOrderUpdates
+from .orders import (
+    Orders,
+    OrdersOrders,
+    OrdersOrdersEdges,
+    OrdersOrdersEdgesNode,
+    OrdersOrdersPageInfo,
+)
 from .publish_audiobook import (
     PublishAudiobook,
     PublishAudiobookPublishAudiobook,
@@ -110,11 +186,23 @@ from .refresh_token import (
     RefreshTokenRefreshToken,
     RefreshTokenRefreshTokenErrors,
 )
+from .refund_order import (
+    RefundOrder,
+    RefundOrderRefundOrder,
+    RefundOrderRefundOrderErrors,
+    RefundOrderRefundOrderOrder,
+)
 from .register import (
     Register,
     RegisterRegister,
     RegisterRegisterErrors,
     RegisterRegisterUser,
+)
+from .remove_from_cart import (
+    RemoveFromCart,
+    RemoveFromCartRemoveFromCart,
+    RemoveFromCartRemoveFromCartCart,
+    RemoveFromCartRemoveFromCartErrors,
 )
 from .reorder_audio_files import (
     ReorderAudioFiles,
@@ -123,11 +211,35 @@ from .reorder_audio_files import (
     ReorderAudioFilesReorderAudioFilesAudiobookFiles,
     ReorderAudioFilesReorderAudioFilesErrors,
 )
+from .save_progress import (
+    SaveProgress,
+    SaveProgressSaveProgress,
+    SaveProgressSaveProgressErrors,
+    SaveProgressSaveProgressProgress,
+)
+from .set_user_role import (
+    SetUserRole,
+    SetUserRoleSetUserRole,
+    SetUserRoleSetUserRoleErrors,
+    SetUserRoleSetUserRoleUser,
+)
+from .start_transcription import (
+    StartTranscription,
+    StartTranscriptionStartTranscription,
+    StartTranscriptionStartTranscriptionErrors,
+    StartTranscriptionStartTranscriptionJob,
+)
 from .start_upload import (
     StartUpload,
     StartUploadStartUpload,
     StartUploadStartUploadErrors,
     StartUploadStartUploadUpload,
+)
+from .update_audiobook import (
+    UpdateAudiobook,
+    UpdateAudiobookUpdateAudiobook,
+    UpdateAudiobookUpdateAudiobookAudiobook,
+    UpdateAudiobookUpdateAudiobookErrors,
 )
 from .upload_audio_file import (
     UploadAudioFile,
@@ -153,6 +265,11 @@ __all__ = [
     "AudiobookAudiobookFiles",
     "AudiobookFilter",
     "AudiobookInput",
+    "AudiobookPage",
+    "AudiobookPageAudiobooks",
+    "AudiobookPageAudiobooksEdges",
+    "AudiobookPageAudiobooksEdgesNode",
+    "AudiobookPageAudiobooksPageInfo",
     "AudiobookSort",
     "AudiobookSummary",
     "AudiobookSummaryPrice",
@@ -165,6 +282,14 @@ __all__ = [
     "CancelUpload",
     "CancelUploadCancelUpload",
     "CancelUploadCancelUploadErrors",
+    "Cart",
+    "CartCart",
+    "CartCartLines",
+    "CartCartLinesAudiobook",
+    "CartCartLinesPrice",
+    "CartCartSubtotal",
+    "Categories",
+    "CategoriesCategories",
     "Checkout",
     "CheckoutCheckout",
     "CheckoutCheckoutErrors",
@@ -174,6 +299,10 @@ __all__ = [
     "CheckoutCheckoutOrderTotal",
     "CheckoutCheckoutPayment",
     "CheckoutInput",
+    "ClearCart",
+    "ClearCartClearCart",
+    "ClearCartClearCartCart",
+    "ClearCartClearCartErrors",
     "CompleteUpload",
     "CompleteUploadCompleteUpload",
     "CompleteUploadCompleteUploadAudioFile",
@@ -188,12 +317,30 @@ __all__ = [
     "DeleteAudioFileDeleteAudioFileAudiobook",
     "DeleteAudioFileDeleteAudioFileAudiobookFiles",
     "DeleteAudioFileDeleteAudioFileErrors",
+    "DeleteAudiobook",
+    "DeleteAudiobookDeleteAudiobook",
+    "DeleteAudiobookDeleteAudiobookErrors",
     "DownloadKind",
+    "DownloadStats",
+    "DownloadStatsDownloadStats",
+    "DownloadStatsDownloadStatsAudiobook",
+    "DownloadStatsDownloadStatsByKind",
+    "GrantAudiobook",
+    "GrantAudiobookGrantAudiobook",
+    "GrantAudiobookGrantAudiobookAudiobook",
+    "GrantAudiobookGrantAudiobookErrors",
     "GraphQLClientError",
     "GraphQLClientGraphQLError",
     "GraphQLClientGraphQLMultiError",
     "GraphQLClientHttpError",
     "GraphQLClientInvalidResponseError",
+    "Job",
+    "JobJob",
+    "JobJobAudiobook",
+    "JobJobResourceUsage",
+    "JobJobResourceUsageSummary",
+    "JobJobResourceUsageTimings",
+    "JobJobResourceUsageTranscription",
     "JobKind",
     "JobStage",
     "JobStatus",
@@ -216,9 +363,34 @@ __all__ = [
     "LoginLogin",
     "LoginLoginErrors",
     "LoginLoginUser",
+    "Logout",
+    "LogoutLogout",
+    "LogoutLogoutErrors",
     "Me",
     "MeMe",
+    "Node",
+    "NodeNodeAudioFile",
+    "NodeNodeAudiobook",
+    "NodeNodeCategory",
+    "NodeNodeJob",
+    "NodeNodeNode",
+    "NodeNodeOrder",
+    "NodeNodeUser",
+    "Order",
+    "OrderDetails",
+    "OrderDetailsLines",
+    "OrderDetailsLinesAudiobook",
+    "OrderDetailsLinesPrice",
+    "OrderDetailsTotal",
+    "OrderOrder",
     "OrderStatus",
+    "OrderUpdates",
+    "OrderUpdatesOrderUpdates",
+    "Orders",
+    "OrdersOrders",
+    "OrdersOrdersEdges",
+    "OrdersOrdersEdgesNode",
+    "OrdersOrdersPageInfo",
     "PaymentProvider",
     "PublishAudiobook",
     "PublishAudiobookPublishAudiobook",
@@ -227,23 +399,47 @@ __all__ = [
     "RefreshToken",
     "RefreshTokenRefreshToken",
     "RefreshTokenRefreshTokenErrors",
+    "RefundOrder",
+    "RefundOrderRefundOrder",
+    "RefundOrderRefundOrderErrors",
+    "RefundOrderRefundOrderOrder",
     "Register",
     "RegisterInput",
     "RegisterRegister",
     "RegisterRegisterErrors",
     "RegisterRegisterUser",
+    "RemoveFromCart",
+    "RemoveFromCartRemoveFromCart",
+    "RemoveFromCartRemoveFromCartCart",
+    "RemoveFromCartRemoveFromCartErrors",
     "ReorderAudioFiles",
     "ReorderAudioFilesReorderAudioFiles",
     "ReorderAudioFilesReorderAudioFilesAudiobook",
     "ReorderAudioFilesReorderAudioFilesAudiobookFiles",
     "ReorderAudioFilesReorderAudioFilesErrors",
     "Role",
+    "SaveProgress",
+    "SaveProgressSaveProgress",
+    "SaveProgressSaveProgressErrors",
+    "SaveProgressSaveProgressProgress",
+    "SetUserRole",
+    "SetUserRoleSetUserRole",
+    "SetUserRoleSetUserRoleErrors",
+    "SetUserRoleSetUserRoleUser",
+    "StartTranscription",
+    "StartTranscriptionStartTranscription",
+    "StartTranscriptionStartTranscriptionErrors",
+    "StartTranscriptionStartTranscriptionJob",
     "StartUpload",
     "StartUploadInput",
     "StartUploadStartUpload",
     "StartUploadStartUploadErrors",
     "StartUploadStartUploadUpload",
     "TranscriptStatus",
+    "UpdateAudiobook",
+    "UpdateAudiobookUpdateAudiobook",
+    "UpdateAudiobookUpdateAudiobookAudiobook",
+    "UpdateAudiobookUpdateAudiobookErrors",
     "Upload",
     "UploadAudioFile",
     "UploadAudioFileUploadAudioFile",

@@ -4,25 +4,50 @@ from typing import Any, Optional, Union
 from .add_to_cart import AddToCart
 from .async_base_client import AsyncBaseClient
 from .audiobook import Audiobook
+from .audiobook_page import AudiobookPage
 from .audiobooks import Audiobooks
 from .base_model import UNSET, UnsetType, Upload
 from .cancel_upload import CancelUpload
+from .cart import Cart
+from .categories import Categories
 from .checkout import Checkout
+from .clear_cart import ClearCart
 from .complete_upload import CompleteUpload
 from .create_audiobook import CreateAudiobook
 from .delete_audio_file import DeleteAudioFile
-from .enums import JobStatus
-from .input_types import AudiobookInput, CheckoutInput, RegisterInput, StartUploadInput
+from .delete_audiobook import DeleteAudiobook
+from .download_stats import DownloadStats
+from .enums import AudiobookSort, JobStatus, Role
+from .grant_audiobook import GrantAudiobook
+from .input_types import (
+    AudiobookFilter,
+    AudiobookInput,
+    CheckoutInput,
+    RegisterInput,
+    StartUploadInput,
+)
+from .job import Job
 from .job_updates import JobUpdates
 from .jobs import Jobs
 from .library import Library
 from .login import Login
+from .logout import Logout
 from .me import Me
+from .node import Node
+from .order import Order
+from .order_updates import OrderUpdates
+from .orders import Orders
 from .publish_audiobook import PublishAudiobook
 from .refresh_token import RefreshToken
+from .refund_order import RefundOrder
 from .register import Register
+from .remove_from_cart import RemoveFromCart
 from .reorder_audio_files import ReorderAudioFiles
+from .save_progress import SaveProgress
+from .set_user_role import SetUserRole
+from .start_transcription import StartTranscription
 from .start_upload import StartUpload
+from .update_audiobook import UpdateAudiobook
 from .upload_audio_file import UploadAudioFile
 
 
@@ -126,6 +151,86 @@ class AudioCityClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return Me.model_validate(data)
+
+    async def logout(self, refresh_token: str, **kwargs: Any) -> Logout:
+        query = gql("""
+            mutation Logout($refreshToken: String!) {
+              logout(refreshToken: $refreshToken) {
+                ok
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"refreshToken": refresh_token}
+        response = await self.execute(
+            query=query, operation_name="Logout", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Logout.model_validate(data)
+
+    async def set_user_role(
+        self, user_id: str, role: Role, **kwargs: Any
+    ) -> SetUserRole:
+        query = gql("""
+            mutation SetUserRole($userId: ID!, $role: Role!) {
+              setUserRole(userId: $userId, role: $role) {
+                user {
+                  id
+                  email
+                  role
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"userId": user_id, "role": role}
+        response = await self.execute(
+            query=query, operation_name="SetUserRole", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return SetUserRole.model_validate(data)
+
+    async def node(self, id: str, **kwargs: Any) -> Node:
+        query = gql("""
+            query Node($id: ID!) {
+              node(id: $id) {
+                __typename
+                id
+                ... on Audiobook {
+                  title
+                }
+                ... on User {
+                  email
+                }
+                ... on Job {
+                  jobStatus: status
+                }
+                ... on Order {
+                  orderStatus: status
+                }
+                ... on Category {
+                  name
+                }
+                ... on AudioFile {
+                  fileName
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="Node", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Node.model_validate(data)
 
     async def audiobooks(
         self,
@@ -358,6 +463,155 @@ class AudioCityClient(AsyncBaseClient):
         data = self.get_data(response)
         return UploadAudioFile.model_validate(data)
 
+    async def audiobook_page(
+        self,
+        first: Union[Optional[int], UnsetType] = UNSET,
+        after: Union[Optional[str], UnsetType] = UNSET,
+        search: Union[Optional[str], UnsetType] = UNSET,
+        filter_: Union[Optional[AudiobookFilter], UnsetType] = UNSET,
+        sort: Union[Optional[AudiobookSort], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> AudiobookPage:
+        query = gql("""
+            query AudiobookPage($first: Int, $after: String, $search: String, $filter: AudiobookFilter, $sort: AudiobookSort) {
+              audiobooks(
+                first: $first
+                after: $after
+                search: $search
+                filter: $filter
+                sort: $sort
+              ) {
+                totalCount
+                pageInfo {
+                  hasNextPage
+                  endCursor
+                }
+                edges {
+                  cursor
+                  node {
+                    ...AudiobookSummary
+                  }
+                }
+              }
+            }
+
+            fragment AudiobookSummary on Audiobook {
+              id
+              title
+              subtitle
+              authors
+              narrators
+              tags
+              summary
+              language
+              price {
+                amountCents
+                currency
+              }
+              coverUrl
+              durationSeconds
+              published
+              transcriptStatus
+              owned
+              createdAt
+            }
+            """)
+        variables: dict[str, object] = {
+            "first": first,
+            "after": after,
+            "search": search,
+            "filter": filter_,
+            "sort": sort,
+        }
+        response = await self.execute(
+            query=query, operation_name="AudiobookPage", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return AudiobookPage.model_validate(data)
+
+    async def categories(self, **kwargs: Any) -> Categories:
+        query = gql("""
+            query Categories {
+              categories {
+                id
+                name
+                slug
+                audiobookCount
+              }
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = await self.execute(
+            query=query, operation_name="Categories", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Categories.model_validate(data)
+
+    async def update_audiobook(
+        self, id: str, input: AudiobookInput, **kwargs: Any
+    ) -> UpdateAudiobook:
+        query = gql("""
+            mutation UpdateAudiobook($id: ID!, $input: AudiobookInput!) {
+              updateAudiobook(id: $id, input: $input) {
+                audiobook {
+                  ...AudiobookSummary
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+
+            fragment AudiobookSummary on Audiobook {
+              id
+              title
+              subtitle
+              authors
+              narrators
+              tags
+              summary
+              language
+              price {
+                amountCents
+                currency
+              }
+              coverUrl
+              durationSeconds
+              published
+              transcriptStatus
+              owned
+              createdAt
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "input": input}
+        response = await self.execute(
+            query=query, operation_name="UpdateAudiobook", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UpdateAudiobook.model_validate(data)
+
+    async def delete_audiobook(self, id: str, **kwargs: Any) -> DeleteAudiobook:
+        query = gql("""
+            mutation DeleteAudiobook($id: ID!) {
+              deleteAudiobook(id: $id) {
+                deletedId
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="DeleteAudiobook", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DeleteAudiobook.model_validate(data)
+
     async def add_to_cart(self, audiobook_id: str, **kwargs: Any) -> AddToCart:
         query = gql("""
             mutation AddToCart($audiobookId: ID!) {
@@ -470,6 +724,259 @@ class AudioCityClient(AsyncBaseClient):
         data = self.get_data(response)
         return Library.model_validate(data)
 
+    async def cart(self, **kwargs: Any) -> Cart:
+        query = gql("""
+            query Cart {
+              cart {
+                id
+                totalQuantity
+                isGuest
+                lines {
+                  audiobook {
+                    id
+                    title
+                  }
+                  price {
+                    amountCents
+                    currency
+                  }
+                }
+                subtotal {
+                  amountCents
+                  currency
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = await self.execute(
+            query=query, operation_name="Cart", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Cart.model_validate(data)
+
+    async def remove_from_cart(
+        self, audiobook_id: str, **kwargs: Any
+    ) -> RemoveFromCart:
+        query = gql("""
+            mutation RemoveFromCart($audiobookId: ID!) {
+              removeFromCart(audiobookId: $audiobookId) {
+                cart {
+                  id
+                  totalQuantity
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"audiobookId": audiobook_id}
+        response = await self.execute(
+            query=query, operation_name="RemoveFromCart", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return RemoveFromCart.model_validate(data)
+
+    async def clear_cart(self, **kwargs: Any) -> ClearCart:
+        query = gql("""
+            mutation ClearCart {
+              clearCart {
+                cart {
+                  id
+                  totalQuantity
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = await self.execute(
+            query=query, operation_name="ClearCart", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return ClearCart.model_validate(data)
+
+    async def orders(
+        self,
+        first: Union[Optional[int], UnsetType] = UNSET,
+        after: Union[Optional[str], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> Orders:
+        query = gql("""
+            query Orders($first: Int, $after: String) {
+              orders(first: $first, after: $after) {
+                totalCount
+                pageInfo {
+                  hasNextPage
+                  endCursor
+                }
+                edges {
+                  node {
+                    ...OrderDetails
+                  }
+                }
+              }
+            }
+
+            fragment OrderDetails on Order {
+              id
+              status
+              provider
+              total {
+                amountCents
+                currency
+              }
+              lines {
+                title
+                price {
+                  amountCents
+                  currency
+                }
+                audiobook {
+                  id
+                }
+              }
+              createdAt
+              paidAt
+              refundedAt
+            }
+            """)
+        variables: dict[str, object] = {"first": first, "after": after}
+        response = await self.execute(
+            query=query, operation_name="Orders", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Orders.model_validate(data)
+
+    async def order(self, id: str, **kwargs: Any) -> Order:
+        query = gql("""
+            query Order($id: ID!) {
+              order(id: $id) {
+                ...OrderDetails
+              }
+            }
+
+            fragment OrderDetails on Order {
+              id
+              status
+              provider
+              total {
+                amountCents
+                currency
+              }
+              lines {
+                title
+                price {
+                  amountCents
+                  currency
+                }
+                audiobook {
+                  id
+                }
+              }
+              createdAt
+              paidAt
+              refundedAt
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="Order", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Order.model_validate(data)
+
+    async def refund_order(self, order_id: str, **kwargs: Any) -> RefundOrder:
+        query = gql("""
+            mutation RefundOrder($orderId: ID!) {
+              refundOrder(orderId: $orderId) {
+                order {
+                  ...OrderDetails
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+
+            fragment OrderDetails on Order {
+              id
+              status
+              provider
+              total {
+                amountCents
+                currency
+              }
+              lines {
+                title
+                price {
+                  amountCents
+                  currency
+                }
+                audiobook {
+                  id
+                }
+              }
+              createdAt
+              paidAt
+              refundedAt
+            }
+            """)
+        variables: dict[str, object] = {"orderId": order_id}
+        response = await self.execute(
+            query=query, operation_name="RefundOrder", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return RefundOrder.model_validate(data)
+
+    async def order_updates(
+        self, order_id: str, **kwargs: Any
+    ) -> AsyncIterator[OrderUpdates]:
+        query = gql("""
+            subscription OrderUpdates($orderId: ID!) {
+              orderUpdates(orderId: $orderId) {
+                ...OrderDetails
+              }
+            }
+
+            fragment OrderDetails on Order {
+              id
+              status
+              provider
+              total {
+                amountCents
+                currency
+              }
+              lines {
+                title
+                price {
+                  amountCents
+                  currency
+                }
+                audiobook {
+                  id
+                }
+              }
+              createdAt
+              paidAt
+              refundedAt
+            }
+            """)
+        variables: dict[str, object] = {"orderId": order_id}
+        async for data in self.execute_ws(
+            query=query, operation_name="OrderUpdates", variables=variables, **kwargs
+        ):
+            yield OrderUpdates.model_validate(data)
+
     async def jobs(
         self,
         first: Union[Optional[int], UnsetType] = UNSET,
@@ -534,6 +1041,170 @@ class AudioCityClient(AsyncBaseClient):
             query=query, operation_name="JobUpdates", variables=variables, **kwargs
         ):
             yield JobUpdates.model_validate(data)
+
+    async def job(self, id: str, **kwargs: Any) -> Job:
+        query = gql("""
+            query Job($id: ID!) {
+              job(id: $id) {
+                id
+                kind
+                status
+                stage
+                progress
+                message
+                error
+                attempts
+                chunksTotal
+                chunksDone
+                createdAt
+                startedAt
+                finishedAt
+                audiobook {
+                  id
+                  title
+                }
+                resourceUsage {
+                  transcription {
+                    provider
+                    model
+                    requests
+                    failedRequests
+                    audioSeconds
+                  }
+                  summary {
+                    provider
+                    model
+                    requests
+                    promptTokens
+                    completionTokens
+                  }
+                  timings {
+                    stage
+                    seconds
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="Job", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Job.model_validate(data)
+
+    async def start_transcription(
+        self, audiobook_id: str, force: bool, **kwargs: Any
+    ) -> StartTranscription:
+        query = gql("""
+            mutation StartTranscription($audiobookId: ID!, $force: Boolean! = false) {
+              startTranscription(audiobookId: $audiobookId, force: $force) {
+                job {
+                  id
+                  status
+                  stage
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"audiobookId": audiobook_id, "force": force}
+        response = await self.execute(
+            query=query,
+            operation_name="StartTranscription",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return StartTranscription.model_validate(data)
+
+    async def save_progress(
+        self, audiobook_id: str, position_seconds: float, **kwargs: Any
+    ) -> SaveProgress:
+        query = gql("""
+            mutation SaveProgress($audiobookId: ID!, $positionSeconds: Float!) {
+              saveProgress(audiobookId: $audiobookId, positionSeconds: $positionSeconds) {
+                progress {
+                  positionSeconds
+                  durationSeconds
+                  fileIndex
+                  offsetSeconds
+                  percent
+                  finished
+                  updatedAt
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "audiobookId": audiobook_id,
+            "positionSeconds": position_seconds,
+        }
+        response = await self.execute(
+            query=query, operation_name="SaveProgress", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return SaveProgress.model_validate(data)
+
+    async def grant_audiobook(
+        self, user_id: str, audiobook_id: str, **kwargs: Any
+    ) -> GrantAudiobook:
+        query = gql("""
+            mutation GrantAudiobook($userId: ID!, $audiobookId: ID!) {
+              grantAudiobook(userId: $userId, audiobookId: $audiobookId) {
+                audiobook {
+                  id
+                  title
+                  owned
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"userId": user_id, "audiobookId": audiobook_id}
+        response = await self.execute(
+            query=query, operation_name="GrantAudiobook", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return GrantAudiobook.model_validate(data)
+
+    async def download_stats(self, audiobook_id: str, **kwargs: Any) -> DownloadStats:
+        query = gql("""
+            query DownloadStats($audiobookId: ID!) {
+              downloadStats(audiobookId: $audiobookId) {
+                audiobook {
+                  id
+                }
+                requestCount
+                downloadCount
+                uniqueUsers
+                lastDownloadedAt
+                byKind {
+                  kind
+                  downloadCount
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"audiobookId": audiobook_id}
+        response = await self.execute(
+            query=query, operation_name="DownloadStats", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DownloadStats.model_validate(data)
 
     async def start_upload(self, input: StartUploadInput, **kwargs: Any) -> StartUpload:
         query = gql("""

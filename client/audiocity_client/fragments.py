@@ -4,7 +4,7 @@ from typing import Any, Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import TranscriptStatus
+from .enums import OrderStatus, PaymentProvider, TranscriptStatus
 
 
 class AudiobookSummary(BaseModel):
@@ -30,4 +30,36 @@ class AudiobookSummaryPrice(BaseModel):
     currency: Any
 
 
+class OrderDetails(BaseModel):
+    id: str
+    status: OrderStatus
+    provider: PaymentProvider
+    total: "OrderDetailsTotal"
+    lines: list["OrderDetailsLines"]
+    created_at: datetime = Field(alias="createdAt")
+    paid_at: Optional[datetime] = Field(alias="paidAt")
+    refunded_at: Optional[datetime] = Field(alias="refundedAt")
+
+
+class OrderDetailsTotal(BaseModel):
+    amount_cents: int = Field(alias="amountCents")
+    currency: Any
+
+
+class OrderDetailsLines(BaseModel):
+    title: str
+    price: "OrderDetailsLinesPrice"
+    audiobook: Optional["OrderDetailsLinesAudiobook"]
+
+
+class OrderDetailsLinesPrice(BaseModel):
+    amount_cents: int = Field(alias="amountCents")
+    currency: Any
+
+
+class OrderDetailsLinesAudiobook(BaseModel):
+    id: str
+
+
 AudiobookSummary.model_rebuild()
+OrderDetails.model_rebuild()

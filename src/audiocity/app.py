@@ -18,9 +18,11 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from audiocity import downloads, jobs, migrate
+from audiocity import downloads, graphiql, jobs, migrate
+from audiocity.admin_page import admin_routes
 from audiocity.auth.tokens import InvalidToken, decode_access_token
 from audiocity.config import Settings, get_settings
+from audiocity.cors import add_cors, parse_origins
 from audiocity.db import make_engine, make_sessionmaker
 from audiocity.events import EventBus
 from audiocity.graphql.context import Context, Resources
@@ -55,8 +57,12 @@ class GraphQLApp(GraphQL[Context, None]):
             keep_alive_interval=interval,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             multipart_uploads_enabled=True,
+            allowed_origins=parse_origins(resources.settings.cors_origins),  # WebSocket Origin check
         )
         self.resources = resources
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql.page(self.graphql_ide_html)  # assets from this app, not a CDN
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(resources=self.resources, request=request)
@@ -136,6 +142,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
+        *graphiql.asset_routes(),
+        *admin_routes(),
         *upload_routes(storage),  # local storage only: resumable uploads, the GCS way
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
     ]
@@ -145,4 +153,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Mount("", routes=file_routes(storage, authorize=guard.authorize, on_served=guard.record)))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware)
+    add_cors(app, parse_origins(settings.cors_origins), settings.cors_max_age)
     return app

@@ -120,6 +120,29 @@ def export_schema() -> None:
     sys.stdout.write(build_schema().as_str() + "\n")
 
 
+def register_operations(settings: Settings, files: list[str]) -> int:
+    """Store every operation of `files` (fragments may live in any of them) for allow-list mode."""
+    from pathlib import Path
+
+    import redis.asyncio as aioredis
+
+    from audiocity.graphql.allow_list import RegisteredOperations, operations_in
+    from audiocity.runtime import redis_url
+
+    documents = operations_in(Path(f).read_text() for f in files)
+
+    async def run() -> dict[str, str]:
+        client = aioredis.Redis.from_url(redis_url(settings))
+        try:
+            return await RegisteredOperations(client).register(documents)
+        finally:
+            await client.aclose()
+
+    for name, digest in sorted(asyncio.run(run()).items()):
+        print(f"{digest}  {name}")
+    return 0
+
+
 def check_schema() -> int:
     from pathlib import Path
 
@@ -142,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--password", required=True)
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     commands.add_parser("seed-demo", help="create a few demo audiobooks")
+    operations = commands.add_parser("operations", help="manage the registered operations of allow-list mode")
+    operations_commands = operations.add_subparsers(dest="operations_command", required=True)
+    register = operations_commands.add_parser("register", help="register the operations in .graphql files")
+    register.add_argument("files", nargs="+")
     commands.add_parser("check-schema", help="fail on breaking changes since schema.released.graphql not in CHANGELOG")
     args = parser.parse_args(argv)
 
@@ -160,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings)
     elif args.command == "create-admin":
         return create_admin(settings, args.email, args.password)
+    elif args.command == "operations":
+        return register_operations(settings, args.files)
     elif args.command == "seed-demo":
         from audiocity.seed import seed_demo
 

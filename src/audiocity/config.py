@@ -130,6 +130,17 @@ class Settings(BaseSettings):
         alias="SUBSCRIPTION_QUEUE_SIZE",
         description="Events buffered per subscriber before it is dropped as too slow.",
     )
+    cors_origins: str = Field(
+        "",
+        alias="CORS_ORIGINS",
+        description="Comma-separated origins (e.g. https://shop.example) whose pages may call the API; `*` for any.",
+    )
+    cors_max_age: int = Field(600, alias="CORS_MAX_AGE", description="Seconds browsers may cache a preflight.")
+    allowed_operations_only: bool = Field(
+        False,
+        alias="ALLOWED_OPERATIONS_ONLY",
+        description="Run only operations registered with `audiocity operations register` (production frontends).",
+    )
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
     @property

@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
+from audiocity.graphql.allow_list import AllowList
 from audiocity.graphql.errors import PUBLIC_CODES
 from audiocity.graphql.mutations.accounts import AccountMutations
 from audiocity.graphql.mutations.catalog import CatalogMutations
@@ -22,7 +24,6 @@ from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category
 from audiocity.graphql.types.commerce import Cart, Order
 from audiocity.graphql.types.job import Job
 from audiocity.graphql.types.user import User
-from graphql import GraphQLError
 
 log = logging.getLogger("audiocity.graphql")
 MASKED_MESSAGE = "Unexpected error."
@@ -61,5 +62,8 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[Node, Audiobook, AudioFile, Category, Job, Order, Cart, User],
-        extensions=[lambda: MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE)],
+        extensions=[
+            AllowList,
+            lambda: MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE),
+        ],
     )

@@ -24,7 +24,7 @@ E = TypeVar("E", bound=enum.Enum)
 def described(enum_cls: type[E], name: str, description: str, values: dict[str, str]) -> type[E]:
     """A GraphQL enum over a plain Python enum (models stay GraphQL-free), with a description per value.
 
-    A value missing from `values` stays undescribed, and tests/graphql/test_descriptions.py says so.
+    A value missing from `values` stays undescribed, and tests/api_schema/test_descriptions.py says so.
     """
     strawberry.enum(enum_cls, name=name, description=description)
     for value in enum_cls.__strawberry_definition__.values:  # type: ignore[attr-defined]

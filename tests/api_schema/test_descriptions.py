@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from audiocity.graphql.schema import build_schema as build_app_schema
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -11,6 +10,8 @@ from graphql import (
     GraphQLSchema,
     build_schema,
 )
+
+from audiocity.graphql.schema import build_schema as build_app_schema
 
 
 def undescribed(schema: GraphQLSchema) -> list[str]:
