@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from audiocity.graphql.allow_list import AllowList
@@ -22,6 +23,7 @@ from audiocity.graphql.relay import Node
 from audiocity.graphql.subscriptions import Subscription
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category
 from audiocity.graphql.types.commerce import Cart, Order
+from audiocity.graphql.types.common import CURRENCY_CODE_SCALAR, CurrencyCode
 from audiocity.graphql.types.job import Job
 from audiocity.graphql.types.user import User
 
@@ -62,6 +64,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[Node, Audiobook, AudioFile, Category, Job, Order, Cart, User],
+        config=StrawberryConfig(scalar_map={CurrencyCode: CURRENCY_CODE_SCALAR}),
         extensions=[
             AllowList,
             lambda: MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE),

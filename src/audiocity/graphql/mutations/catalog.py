@@ -30,9 +30,7 @@ class AudiobookInput:
     )
     language: str | None = strawberry.field(default=strawberry.UNSET, description="BCP 47 language tag, e.g. `en`.")
     price_cents: int | None = strawberry.field(default=strawberry.UNSET, description="Price in minor units.")
-    currency: CurrencyCode | None = strawberry.field(  # type: ignore[valid-type]
-        default=strawberry.UNSET, description="Currency of the price."
-    )
+    currency: CurrencyCode | None = strawberry.field(default=strawberry.UNSET, description="Currency of the price.")
     cover_url: str | None = strawberry.field(default=strawberry.UNSET, description="Cover image URL.")
 
     def to_data(self) -> AudiobookData:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import TypeVar
+from typing import NewType, TypeVar
 
 import strawberry
 
@@ -135,8 +135,8 @@ def _parse_currency(value: object) -> str:
     return value
 
 
-CurrencyCode = strawberry.scalar(
-    str,
+CurrencyCode = NewType("CurrencyCode", str)
+CURRENCY_CODE_SCALAR = strawberry.scalar(
     name="CurrencyCode",
     description="An ISO 4217 currency code: three capital letters such as `EUR` or `USD`.",
     specified_by_url="https://www.iso.org/iso-4217-currency-codes.html",
@@ -148,4 +148,4 @@ CurrencyCode = strawberry.scalar(
 @strawberry.type(description="An amount of money in minor units (cents) of an ISO 4217 currency.")
 class Money:
     amount_cents: int = strawberry.field(description="The amount in minor units, e.g. 1999 for 19.99.")
-    currency: CurrencyCode = strawberry.field(description="The currency of the amount.")  # type: ignore[valid-type]
+    currency: str = strawberry.field(graphql_type=CurrencyCode, description="The currency of the amount.")
