@@ -16,7 +16,7 @@ from tests.browser.conftest import StaticSite
 from tests.conftest import FIXTURES
 from tests.e2e.server import Server, run_server
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 ADMIN_PASSWORD = "admin password 1"
 SPEECH = FIXTURES / "speech" / "river.mp3"
 

@@ -121,7 +121,7 @@ async def main() -> None:
         found = await anon.audiobooks(first=50, search="Installed Client")
         assert any(e.node.id == book_id for e in found.audiobooks.edges)
         ok("audiobooks")
-        page = await anon.audiobook_page(first=5, filter=AudiobookFilter(author="A. Writer"))
+        page = await anon.audiobook_page(first=5, filter_=AudiobookFilter(author="A. Writer"))
         assert [e.node.id for e in page.audiobooks.edges] == [book_id]
         ok("audiobook_page")
         email = f"buyer-{uuid.uuid4().hex[:8]}@example.com"

@@ -24,7 +24,7 @@ ALL_OPERATIONS = {
     "update_audiobook", "upload_audio_file",
 }  # fmt: skip
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
