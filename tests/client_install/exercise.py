@@ -184,7 +184,8 @@ async def main() -> None:
     last = (await admin.audiobook(book_id)).audiobook.files[-1]
     assert (await admin.delete_audio_file(last.id)).delete_audio_file.errors == []
     ok("delete_audio_file")
-    assert (await admin.delete_audiobook(book_id)).delete_audiobook.deleted_id == book_id
+    spare = (await admin.create_audiobook(AudiobookInput(title="Spare", priceCents=100))).create_audiobook
+    assert (await admin.delete_audiobook(spare.audiobook.id)).delete_audiobook.deleted_id == spare.audiobook.id
     ok("delete_audiobook")
     await admin.http_client.aclose()
     await buyer.http_client.aclose()
