@@ -112,7 +112,7 @@ class AllowList(SchemaExtension):
         ctx = self.execution_context
         resources = ctx.context.resources
         if resources.settings.allowed_operations_only and ctx.graphql_document is not None:
-            store = RegisteredOperations(resources.events.client)
+            store = RegisteredOperations(resources.bus.client)  # the API container's Redis connection
             if not await store.allows(ctx.graphql_document, ctx.operation_name):
                 ctx.pre_execution_errors = [
                     GraphQLError(

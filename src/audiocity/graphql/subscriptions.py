@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
 from pydantic import ValidationError
 from strawberry.types import Info
 
@@ -40,7 +41,6 @@ from audiocity.models import Order as OrderModel
 from audiocity.services import jobs as job_service
 from audiocity.services import orders
 from audiocity.services.errors import NotFound
-from graphql import GraphQLError
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ async def _subscribe(info: Info[Context, None], channel: str) -> AsyncIterator[E
         if closer is not None:
             closer(TRY_AGAIN_LATER, TOO_SLOW_REASON)
 
-    events = info.context.resources.events
+    events = info.context.resources.bus
     try:
         async with events.subscribe(
             channel,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import ERRORS, UserError, user_error
+from audiocity.graphql.errors import ERRORS, UserError
+from audiocity.graphql.mutation import run
 from audiocity.graphql.mutations.commerce import merge_guest_cart
 from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import input_id
@@ -17,7 +19,6 @@ from audiocity.graphql.types.user import User
 from audiocity.models import Role as RoleModel
 from audiocity.services import accounts
 from audiocity.services.accounts import SignedIn
-from audiocity.services.errors import ServiceError
 
 
 @strawberry.input(description="A new customer account.")
@@ -68,15 +69,13 @@ class AccountMutations:
         input: Annotated[RegisterInput, strawberry.argument(description="The new account.")],
     ) -> AuthPayload:
         ctx = info.context
-        try:
-            async with ctx.session() as s:
-                result = await accounts.register(
-                    s, input.email, input.password, input.display_name, ctx.resources.token_config
-                )
-                await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
-        except ServiceError as exc:
-            return AuthPayload(errors=[user_error(exc)])
-        return AuthPayload.signed_in(result)
+
+        async def work(s: AsyncSession) -> AuthPayload:
+            result = await accounts.register(s, input.email, input.password, input.display_name, ctx.resources.tokens)
+            await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
+            return AuthPayload.signed_in(result)
+
+        return await run(ctx, AuthPayload, work)
 
     @strawberry.mutation(description="Sign in with email and password.")
     async def login(
@@ -86,13 +85,13 @@ class AccountMutations:
         password: Annotated[str, strawberry.argument(description="The account's password.")],
     ) -> AuthPayload:
         ctx = info.context
-        try:
-            async with ctx.session() as s:
-                result = await accounts.login(s, email, password, ctx.resources.token_config)
-                await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
-        except ServiceError as exc:
-            return AuthPayload(errors=[user_error(exc)])
-        return AuthPayload.signed_in(result)
+
+        async def work(s: AsyncSession) -> AuthPayload:
+            result = await accounts.login(s, email, password, ctx.resources.tokens)
+            await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
+            return AuthPayload.signed_in(result)
+
+        return await run(ctx, AuthPayload, work)
 
     @strawberry.mutation(description="Trade a refresh token for a new pair; the old one stops working.")
     async def refresh_token(
@@ -103,12 +102,11 @@ class AccountMutations:
         ],
     ) -> AuthPayload:
         ctx = info.context
-        try:
-            async with ctx.session() as s:
-                result = await accounts.refresh(s, refresh_token, ctx.resources.token_config)
-        except ServiceError as exc:
-            return AuthPayload(errors=[user_error(exc)])
-        return AuthPayload.signed_in(result)
+
+        async def work(s: AsyncSession) -> AuthPayload:
+            return AuthPayload.signed_in(await accounts.refresh(s, refresh_token, ctx.resources.tokens))
+
+        return await run(ctx, AuthPayload, work)
 
     @strawberry.mutation(description="Revoke a refresh token. Access tokens expire on their own.")
     async def logout(
@@ -128,9 +126,9 @@ class AccountMutations:
         role: Annotated[Role, strawberry.argument(description="The new role.")],  # type: ignore[valid-type]
     ) -> SetUserRolePayload:
         await require_admin(info)
-        try:
-            async with info.context.session() as s:
-                user = await accounts.set_role(s, input_id(user_id, "User", "userId"), RoleModel(role))
-        except ServiceError as exc:
-            return SetUserRolePayload(errors=[user_error(exc)])
-        return SetUserRolePayload(user=User.from_model(user))
+
+        async def work(s: AsyncSession) -> SetUserRolePayload:
+            user = await accounts.set_role(s, input_id(user_id, "User", "userId"), RoleModel(role))
+            return SetUserRolePayload(user=User.from_model(user))
+
+        return await run(info.context, SetUserRolePayload, work)

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-ASSETS_DIR = Path(__file__).parent / "static" / "graphiql"
+ASSETS_DIR = Path(__file__).parents[1] / "static" / "graphiql"
 ASSETS_PATH = "/graphiql/assets"
 _CDN = re.compile(r"https://unpkg\.com/")
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
