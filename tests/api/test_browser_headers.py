@@ -63,7 +63,17 @@ def test_responses_expose_the_headers_clients_read(client: TestClient) -> None:
     assert {"x-request-id", "etag", "range", "content-range"} <= exposed
 
 
-def test_graphiql_loads_pinned_assets_from_this_app_under_a_csp(client: TestClient) -> None:
+def test_graphiql_loads_pinned_assets_from_this_app_under_a_csp(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    settings = Settings(
+        AUDIOCITY_DATA_DIR=tmp_path, SECRET_KEY="k" * 40, DATABASE_URL=database_url, REDIS_URL=redis_url
+    )
+    with TestClient(create_app(settings)) as client:  # the GraphQL route needs the started app
+        _graphiql(client)
+
+
+def _graphiql(client: TestClient) -> None:
     page = client.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "unpkg.com" not in page.text
     csp = page.headers["content-security-policy"]
