@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -13,7 +14,9 @@ from audiocity.ai.base import Summarizer, Transcriber
 from audiocity.config import Settings, get_settings
 from audiocity.db import make_engine, make_sessionmaker
 from audiocity.events import Publisher
+from audiocity.mail import Mailer, make_mailer
 from audiocity.runtime import database_url, redis_url
+from audiocity.services.notices import NoticeConfig
 from audiocity.storage import Storage, get_storage
 
 
@@ -26,6 +29,17 @@ class Resources:
     events: Publisher
     transcriber: Transcriber
     summarizer: Summarizer
+    mailer: Mailer
+    notices: NoticeConfig
+
+
+def notice_config(settings: Settings) -> NoticeConfig:
+    return NoticeConfig(
+        password_reset_url=settings.resolved_password_reset_url,
+        password_reset_ttl=timedelta(seconds=settings.password_reset_ttl_seconds),
+        library_url=settings.resolved_library_url,
+        admin_alert_email=settings.admin_alert_email,
+    )
 
 
 _resources: dict[int, Resources] = {}
@@ -41,6 +55,8 @@ def build(settings: Settings) -> Resources:
         events=Publisher(aioredis.Redis.from_url(redis_url(settings))),
         transcriber=get_transcriber(settings),
         summarizer=get_summarizer(settings),
+        mailer=make_mailer(settings.smtp_url, settings.mail_from, settings.outbox_dir),
+        notices=notice_config(settings),
     )
 
 

@@ -65,7 +65,7 @@ from audiocity.events import audiobook_jobs_channel, job_channel
 from audiocity.models import AudioFile, Job, JobStatus, TranscriptChunk, TranscriptStatus
 from audiocity.services import audio_files as file_service
 from audiocity.services import jobs as job_service
-from audiocity.services import transcripts
+from audiocity.services import notices, transcripts
 from audiocity.services.library import transcript_key
 from audiocity.storage.base import ObjectNotFound
 from workers.locks import book_lock
@@ -503,6 +503,8 @@ class _Run:
         async with session_scope(self.res.sessions) as session:
             await job_service.add_timings(session, self.job_id, **self.timings)
             job = await _advance_in(session, self.job_id, **changes)
+            if changes.get("status") is JobStatus.FAILED:  # failed for good: tell the admins
+                notices.queue_notice(session, notices.NoticeKind.JOB_FAILED, str(self.job_id))
         await _publish(self.res, job)
 
     async def fail(self, error: str) -> None:

@@ -66,6 +66,7 @@ from .enums import (
     OrderStatus,
     PaymentProvider,
     Role,
+    SignInMethod,
     TranscriptStatus,
     UserErrorCode,
 )
@@ -83,6 +84,7 @@ from .input_types import (
     CheckoutInput,
     RegisterInput,
     StartUploadInput,
+    UpdateMeInput,
 )
 from .job_updates import JobUpdates, JobUpdatesJobUpdates, JobUpdatesJobUpdatesJob
 from .jobs import Jobs, JobsJobs, JobsJobsEdges, JobsJobsEdgesNode
@@ -234,12 +236,14 @@ __all__ = [
     "ReorderAudioFilesReorderAudioFilesAudiobookFiles",
     "ReorderAudioFilesReorderAudioFilesErrors",
     "Role",
+    "SignInMethod",
     "StartUpload",
     "StartUploadInput",
     "StartUploadStartUpload",
     "StartUploadStartUploadErrors",
     "StartUploadStartUploadUpload",
     "TranscriptStatus",
+    "UpdateMeInput",
     "Upload",
     "UploadAudioFile",
     "UploadAudioFileUploadAudioFile",

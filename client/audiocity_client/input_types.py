@@ -51,3 +51,7 @@ class StartUploadInput(BaseModel):
     "Exact size in bytes (a Float: files can exceed 2^31)."
     md_5: Optional[str] = Field(alias="md5", default=None)
     crc_32_c: Optional[str] = Field(alias="crc32c", default=None)
+
+
+class UpdateMeInput(BaseModel):
+    display_name: Optional[str] = Field(alias="displayName", default=None)

@@ -19,6 +19,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from audiocity import downloads, jobs, migrate
+from audiocity.auth.oidc import OidcProvider
 from audiocity.auth.tokens import InvalidToken, decode_access_token
 from audiocity.config import Settings, get_settings
 from audiocity.db import make_engine, make_sessionmaker
@@ -26,6 +27,7 @@ from audiocity.events import EventBus
 from audiocity.graphql.context import Context, Resources
 from audiocity.graphql.schema import build_schema
 from audiocity.graphql.sockets import LegacyWSHandler, TransportWSHandler
+from audiocity.http.google import google_sign_in_app
 from audiocity.observability import RequestContextMiddleware, metrics
 from audiocity.runtime import database_url, redis_url
 from audiocity.storage import get_storage
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     state = State()
     secret = settings.resolved_secret_key()
     storage = get_storage(settings)
+    oidc = OidcProvider(settings.oidc_discovery_url, settings.google_client_id) if settings.google_client_id else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             storage=storage,
             events=events,
             secret=secret,
+            oidc=oidc,
         )
         graphql_app.resources = state.resources
         app.state.resources = state.resources  # plain routes reach shared resources through the app
@@ -138,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql_app),
         *upload_routes(storage),  # local storage only: resumable uploads, the GCS way
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
+        Mount("/auth/google", app=google_sign_in_app(settings, secret, lambda: state.resources)),
     ]
     guard = downloads.Downloads(lambda: state.resources)  # entitlement on every use, and the audit
     routes.append(Route("/bundles/{audiobook_id}", guard.bundle, methods=["GET", "HEAD"], name="bundle"))

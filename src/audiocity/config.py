@@ -56,7 +56,37 @@ class Settings(BaseSettings):
     oidc_discovery_url: str = Field(
         "https://accounts.google.com/.well-known/openid-configuration", alias="OIDC_DISCOVERY_URL"
     )
+    sign_in_redirect_url: str | None = Field(
+        None,
+        alias="SIGN_IN_REDIRECT_URL",
+        description="Frontend page the Google redirect flow ends at, with `?code=` (or `?error=`); "
+        "defaults to PUBLIC_URL/signed-in.",
+    )
+    sign_in_code_ttl_seconds: int = Field(
+        120, alias="SIGN_IN_CODE_TTL_SECONDS", description="How long the one-time code of the redirect flow lives."
+    )
+    session_cookie_https_only: bool = Field(
+        False, alias="SESSION_COOKIE_SECURE", description="Mark the sign-in flow's state cookie Secure (HTTPS)."
+    )
+
     smtp_url: str | None = Field(None, alias="SMTP_URL")
+    mail_from: str = Field("AudioCity <no-reply@audiocity.localhost>", alias="MAIL_FROM")
+    mail_max_retries: int = Field(
+        10, alias="MAIL_MAX_RETRIES", description="Retries of a message after transient SMTP errors, with backoff."
+    )
+    password_reset_url: str | None = Field(
+        None,
+        alias="PASSWORD_RESET_URL",
+        description="Link template for reset emails; `{token}` is replaced. Defaults to "
+        "PUBLIC_URL/reset-password?token={token}.",
+    )
+    password_reset_ttl_seconds: int = Field(1800, alias="PASSWORD_RESET_TTL_SECONDS")
+    library_url: str | None = Field(
+        None, alias="LIBRARY_URL", description="Linked from receipts; defaults to PUBLIC_URL/library."
+    )
+    admin_alert_email: str | None = Field(
+        None, alias="ADMIN_ALERT_EMAIL", description="Where failed-job alerts go; defaults to every admin."
+    )
 
     access_token_ttl_seconds: int = Field(900, alias="ACCESS_TOKEN_TTL_SECONDS")
     refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, alias="REFRESH_TOKEN_TTL_SECONDS")
@@ -135,6 +165,26 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def google_sign_in_enabled(self) -> bool:
+        return bool(self.google_client_id)
+
+    @property
+    def resolved_password_reset_url(self) -> str:
+        return self.password_reset_url or f"{self.base_url}/reset-password?token={{token}}"
+
+    @property
+    def resolved_sign_in_redirect_url(self) -> str:
+        return self.sign_in_redirect_url or f"{self.base_url}/signed-in"
+
+    @property
+    def resolved_library_url(self) -> str:
+        return self.library_url or f"{self.base_url}/library"
 
     @property
     def run_in_process_worker(self) -> bool:

@@ -11,6 +11,8 @@ from dramatiq.middleware import AsyncIO
 
 QUEUE = "default"
 TRANSCRIBE_AUDIOBOOK = "transcribe_audiobook"
+SEND_NOTICE = "send_notice"  # builds an email from the database (workers/notices.py)
+SEND_EMAIL = "send_email"  # delivers a finished email, retrying transient SMTP errors
 
 _lock = threading.Lock()
 _brokers: dict[str, RedisBroker] = {}

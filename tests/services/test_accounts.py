@@ -132,12 +132,41 @@ async def test_refresh_rotates_the_token(session: AsyncSession) -> None:
     assert second.user.id == first.user.id
     assert second.refresh_token != first.refresh_token
     assert decode_access_token(CONFIG.secret, second.access_token).user_id == first.user.id
-    # the presented token is spent: using it again fails, the new one works
-    with pytest.raises(ServiceError) as exc:
-        await accounts.refresh(session, first.refresh_token, CONFIG)
-    assert exc.value.code is ErrorCode.INVALID_TOKEN
     third = await accounts.refresh(session, second.refresh_token, CONFIG)
     assert third.user.id == first.user.id
+
+
+async def test_reusing_a_rotated_token_revokes_the_whole_family(session: AsyncSession) -> None:
+    first = await accounts.register(session, unique_email(), PASSWORD, None, CONFIG)
+    other_sign_in = await accounts.login(session, first.user.email, PASSWORD, CONFIG)
+    second = await accounts.refresh(session, first.refresh_token, CONFIG)
+
+    with pytest.raises(ServiceError) as exc:
+        await accounts.refresh(session, first.refresh_token, CONFIG)  # a thief (or the victim) replays it
+
+    assert exc.value.code is ErrorCode.TOKEN_REUSED
+    assert "signed out" in exc.value.message
+    with pytest.raises(ServiceError) as exc:
+        await accounts.refresh(session, second.refresh_token, CONFIG)  # the newer token of the family died too
+    assert exc.value.code is ErrorCode.INVALID_TOKEN
+    # another sign-in of the same user is another family and lives on
+    assert (await accounts.refresh(session, other_sign_in.refresh_token, CONFIG)).user.id == first.user.id
+
+
+async def test_rotation_keeps_the_family_expiry(session: AsyncSession) -> None:
+    first = await accounts.register(session, unique_email(), PASSWORD, None, CONFIG)
+    tokens = [first.refresh_token]
+    for _ in range(3):
+        tokens.append((await accounts.refresh(session, tokens[-1], CONFIG)).refresh_token)
+
+    rows = [
+        (
+            await session.execute(select(RefreshToken).where(col(RefreshToken.token_hash) == hash_opaque_token(t)))
+        ).scalar_one()
+        for t in tokens
+    ]
+    assert len({r.family_id for r in rows}) == 1
+    assert len({r.expires_at for r in rows}) == 1  # the family's end does not move with rotation
 
 
 async def test_refresh_with_an_unknown_token_fails(session: AsyncSession) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
+from audiocity.auth.oidc import OidcProvider
 from audiocity.auth.tokens import InvalidToken, decode_access_token
 from audiocity.config import Settings
 from audiocity.db import session_scope
@@ -32,6 +33,7 @@ class Resources:
     storage: Storage
     events: EventBus
     secret: str
+    oidc: OidcProvider | None = None  # Google (or another OIDC provider) sign-in, when configured
 
     @property
     def token_config(self) -> TokenConfig:

@@ -15,6 +15,8 @@ from audiocity.graphql.mutations.accounts import AccountMutations
 from audiocity.graphql.mutations.catalog import CatalogMutations
 from audiocity.graphql.mutations.commerce import CommerceMutations
 from audiocity.graphql.mutations.library import LibraryMutations
+from audiocity.graphql.mutations.passwords import PasswordMutations
+from audiocity.graphql.mutations.sign_in import SignInMutations
 from audiocity.graphql.mutations.uploads import UploadMutations
 from audiocity.graphql.queries import Query
 from audiocity.graphql.relay import Node
@@ -29,7 +31,15 @@ MASKED_MESSAGE = "Unexpected error."
 
 
 @strawberry.type
-class Mutation(AccountMutations, CatalogMutations, UploadMutations, CommerceMutations, LibraryMutations):
+class Mutation(
+    AccountMutations,
+    PasswordMutations,
+    SignInMutations,
+    CatalogMutations,
+    UploadMutations,
+    CommerceMutations,
+    LibraryMutations,
+):
     pass
 
 

@@ -25,7 +25,7 @@ from audiocity.models.library import DownloadKind as DownloadKind
 from audiocity.models.library import ListeningProgress as ListeningProgress
 from audiocity.models.upload import UploadSession as UploadSession
 from audiocity.models.upload import UploadStatus as UploadStatus
-from audiocity.models.user import RefreshToken, Role, User
+from audiocity.models.user import PasswordResetToken, RefreshToken, Role, SignInCode, User
 
 __all__ = [
     "AudioFile",
@@ -41,9 +41,11 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "PasswordResetToken",
     "PaymentProvider",
     "RefreshToken",
     "Role",
+    "SignInCode",
     "Transcript",
     "TranscriptChunk",
     "TranscriptStatus",

@@ -42,6 +42,7 @@ from audiocity.payments.test import TestGateway
 from audiocity.services.cart import cart_for_user, cart_lines
 from audiocity.services.entitlements import grant, owned_book_ids, revoke_for_order
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
+from audiocity.services.notices import NoticeKind, queue_notice
 from audiocity.services.pagination import Page, decode_time_cursor, encode_cursor, page_size
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,7 @@ async def checkout(
         order.paid_at = now
         order.expires_at = None
         await grant(session, user_id, [line.book.id for line in buying], order.id)
+        queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
     else:
         deadline = order.expires_at
         assert deadline is not None
@@ -270,6 +272,7 @@ async def _mark_refunded(session: AsyncSession, events: Publishes, order: Order,
     order.refunded_at = now
     await revoke_for_order(session, order.id)
     await _set_status(session, events, order, OrderStatus.REFUNDED, now)
+    queue_notice(session, NoticeKind.ORDER_REFUNDED, str(order.id))
 
 
 async def _mark_paid(
@@ -289,6 +292,7 @@ async def _mark_paid(
     lines = await _order_lines(session, order.id)
     await grant(session, order.user_id, [line.audiobook_id for line in lines], order.id)
     await _set_status(session, events, order, OrderStatus.PAID, now)
+    queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
     return True
 
 

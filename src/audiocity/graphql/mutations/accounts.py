@@ -8,7 +8,7 @@ from strawberry.types import Info
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import UserError, user_error
 from audiocity.graphql.mutations.commerce import merge_guest_cart
-from audiocity.graphql.permissions import require_admin
+from audiocity.graphql.permissions import require_admin, require_user
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.common import Role
 from audiocity.graphql.types.user import User
@@ -47,6 +47,17 @@ class LogoutPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class UpdateMeInput:
+    display_name: str | None = None
+
+
+@strawberry.type
+class UpdateMePayload:
+    user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class SetUserRolePayload:
     user: User | None = None
@@ -79,21 +90,44 @@ class AccountMutations:
             return AuthPayload(errors=[user_error(exc)])
         return AuthPayload.signed_in(result)
 
-    @strawberry.mutation(description="Trade a refresh token for a new pair; the old one stops working.")
+    @strawberry.mutation(
+        description="Trade a refresh token for a new pair; the old one stops working. Presenting a token "
+        "that was already traded signs out its whole sign-in (`TOKEN_REUSED`)."
+    )
     async def refresh_token(self, info: Info[Context, None], refresh_token: str) -> AuthPayload:
         ctx = info.context
-        try:
-            async with ctx.session() as s:
+        async with ctx.session() as s:
+            try:
                 result = await accounts.refresh(s, refresh_token, ctx.resources.token_config)
-        except ServiceError as exc:
-            return AuthPayload(errors=[user_error(exc)])
+            except ServiceError as exc:  # caught inside the unit of work: a reuse's revocation must commit
+                return AuthPayload(errors=[user_error(exc)])
         return AuthPayload.signed_in(result)
 
-    @strawberry.mutation(description="Revoke a refresh token. Access tokens expire on their own.")
+    @strawberry.mutation(
+        description="End the sign-in this refresh token belongs to (every rotation of it). "
+        "Access tokens expire on their own."
+    )
     async def logout(self, info: Info[Context, None], refresh_token: str) -> LogoutPayload:
         async with info.context.session() as s:
             await accounts.logout(s, refresh_token)
         return LogoutPayload(ok=True)
+
+    @strawberry.mutation(description="Revoke every refresh token of the viewer: all devices sign out.")
+    async def logout_everywhere(self, info: Info[Context, None]) -> LogoutPayload:
+        user = await require_user(info)
+        async with info.context.session() as s:
+            await accounts.revoke_all(s, user.id)
+        return LogoutPayload(ok=True)
+
+    @strawberry.mutation(description="Change the viewer's own profile.")
+    async def update_me(self, info: Info[Context, None], input: UpdateMeInput) -> UpdateMePayload:
+        viewer = await require_user(info)
+        try:
+            async with info.context.session() as s:
+                user = await accounts.update_profile(s, viewer.id, input.display_name)
+        except ServiceError as exc:
+            return UpdateMePayload(errors=[user_error(exc)])
+        return UpdateMePayload(user=User.from_model(user))
 
     @strawberry.mutation(description="Make a user an admin or a customer (admin).")
     async def set_user_role(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
@@ -8,6 +9,13 @@ import strawberry
 from audiocity import models
 from audiocity.graphql.relay import Node, to_global_id
 from audiocity.graphql.types.common import Role
+from audiocity.services.accounts import sign_in_methods
+
+
+@strawberry.enum(description="A way the user can sign in.")
+class SignInMethod(enum.Enum):
+    PASSWORD = "PASSWORD"
+    GOOGLE = "GOOGLE"
 
 
 @strawberry.type
@@ -17,6 +25,9 @@ class User(Node):
     display_name: str
     role: Role  # type: ignore[valid-type]
     created_at: datetime
+    sign_in_methods: list[SignInMethod] = strawberry.field(
+        description="How this account signs in; a Google-only account gets a password through a reset email."
+    )
 
     @classmethod
     def from_model(cls, user: models.User) -> User:
@@ -27,4 +38,5 @@ class User(Node):
             display_name=user.display_name,
             role=user.role,
             created_at=user.created_at,
+            sign_in_methods=[SignInMethod(m) for m in sign_in_methods(user)],
         )

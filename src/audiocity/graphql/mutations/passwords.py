@@ -1,0 +1,62 @@
+"""Password reset by email, and changing a password while signed in."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from audiocity.graphql.context import Context
+from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.mutations.accounts import AuthPayload
+from audiocity.graphql.permissions import require_user
+from audiocity.services import accounts, notices
+from audiocity.services.errors import ServiceError
+
+RESET_ANSWER = "If an account uses this address, a link to choose a new password is on its way."
+
+
+@strawberry.type
+class RequestPasswordResetPayload:
+    ok: bool
+    message: str
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PasswordMutations:
+    @strawberry.mutation(
+        description="Email a single-use reset link. The answer is the same whether or not the address has an account."
+    )
+    async def request_password_reset(self, info: Info[Context, None], email: str) -> RequestPasswordResetPayload:
+        try:
+            notices.request_password_reset(email)  # the lookup happens in a worker: same answer, same time
+        except ServiceError as exc:  # a malformed address says nothing about accounts
+            return RequestPasswordResetPayload(ok=False, message=exc.message, errors=[user_error(exc)])
+        return RequestPasswordResetPayload(ok=True, message=RESET_ANSWER)
+
+    @strawberry.mutation(
+        description="Set a new password with the token from a reset email; every other session is signed out."
+    )
+    async def reset_password(self, info: Info[Context, None], token: str, new_password: str) -> AuthPayload:
+        ctx = info.context
+        try:
+            async with ctx.session() as s:
+                result = await accounts.reset_password(s, token, new_password, ctx.resources.token_config)
+        except ServiceError as exc:
+            return AuthPayload(errors=[user_error(exc)])
+        return AuthPayload.signed_in(result)
+
+    @strawberry.mutation(
+        description="Change the viewer's password; every session is signed out and this client gets new tokens."
+    )
+    async def change_password(self, info: Info[Context, None], current_password: str, new_password: str) -> AuthPayload:
+        viewer = await require_user(info)
+        ctx = info.context
+        try:
+            async with ctx.session() as s:
+                result = await accounts.change_password(
+                    s, viewer.id, current_password, new_password, ctx.resources.token_config
+                )
+        except ServiceError as exc:
+            return AuthPayload(errors=[user_error(exc)])
+        return AuthPayload.signed_in(result)
