@@ -1,7 +1,7 @@
 """A real `audiocity serve` with Google sign-in pointed at a loopback OIDC provider and mail in the outbox.
 
-Servers are module-scoped: each runs an in-process worker on the shared Redis queue, so two alive
-at once would take each other's email messages.
+One server for the package; its in-process worker takes the email messages from the shared Redis
+queue, so tests that need a server with other mail settings live in another package (tests/mail).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from audiocity.auth.tokens import create_access_token
+from audiocity.models import User
 from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server, run_server
 from tests.fakes.oidc_provider import CLIENT_ID, CLIENT_SECRET, FakeOidcProvider
@@ -32,7 +34,7 @@ def oidc() -> Iterator[FakeOidcProvider]:
         yield provider
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def app_server(
     tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str, oidc: FakeOidcProvider
 ) -> Iterator[Server]:
@@ -87,6 +89,11 @@ def body(message: EmailMessage, subtype: str) -> str:
     assert part is not None
     content: Any = part.get_content()  # type: ignore[attr-defined]
     return str(content)
+
+
+def client_for(server: Server, http: httpx.AsyncClient, user: User | None) -> GraphQLClient:
+    token = create_access_token(server.env["SECRET_KEY"], user.id, user.role.value, 900) if user else None
+    return GraphQLClient(http, server.graphql_url, token)
 
 
 async def register(gql: GraphQLClient, email_address: str, password: str) -> dict[str, Any]:
