@@ -19,13 +19,14 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from workers.resources import Resources
+from workers.resources import Resources, notice_config
 
 from audiocity.ai import get_summarizer, get_transcriber
 from audiocity.audio import probe, split_for_transcription
 from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.events import Publisher
+from audiocity.mail import make_mailer
 from audiocity.models import Audiobook, AudioFile, Job
 from audiocity.services import catalog
 from audiocity.services import jobs as job_service
@@ -145,6 +146,8 @@ class Harness:
             events=Publisher(self.redis),
             transcriber=get_transcriber(settings),
             summarizer=get_summarizer(settings),
+            mailer=make_mailer(None, settings.mail_from, settings.outbox_dir),
+            notices=notice_config(settings),
         )
         self.made.append(res)
         return res

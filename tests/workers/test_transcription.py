@@ -17,12 +17,13 @@ from audiocity.ai.base import first_section
 from audiocity.ai.openai_provider import prompt_tail
 from audiocity.db import session_scope
 from audiocity.events import Publisher
-from audiocity.jobs import QUEUE, make_broker
+from audiocity.jobs import QUEUE, SEND_NOTICE, make_broker
 from audiocity.models import Audiobook, JobStatus, TranscriptStatus
 from audiocity.services import audio_files as file_service
 from audiocity.services import transcripts
 from audiocity.services.library import transcript_key
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
+from tests.fakes.recording import queued_messages
 from tests.workers.conftest import (
     CHUNK_SECONDS,
     ExpectedChunk,
@@ -219,18 +220,25 @@ async def test_when_retries_run_out_the_job_fails_and_start_transcription_resume
 
 
 async def test_a_permanent_failure_fails_at_once(
-    harness: Harness, fake: FakeOpenAI, sources: list[Path], tmp_path: Path
+    harness: Harness, fake: FakeOpenAI, sources: list[Path], tmp_path: Path, redis_url: str
 ) -> None:
     expected = expected_chunks(sources, tmp_path)
     fake.fail_file(expected[3].sha1, "400")
     book_id = await harness.book(sources)
     job_id = await harness.queue(book_id)
 
-    await run_transcription(harness.resources(JOB_MAX_RETRIES=5, TRANSCRIPTION_CONCURRENCY=1), job_id)
+    broker = make_broker(with_db(redis_url, 11))
+    broker.flush_all()
+    try:
+        await run_transcription(harness.resources(JOB_MAX_RETRIES=5, TRANSCRIPTION_CONCURRENCY=1), job_id)
+        alerts = [(m.actor_name, m.args) for m in queued_messages(broker)]
+    finally:
+        broker.flush_all()
 
     job = await harness.job(job_id)
     assert job.status == JobStatus.FAILED
     assert job.error == "'part-2.wav', chunk 1 (0:00-0:03): OpenAI request failed (HTTP 400): Injected fault 400."
+    assert alerts == [(SEND_NOTICE, ("job_failed", job_id))]  # the admins hear of it once the row is FAILED
     assert job.attempts == 1 and job.chunks_done == len(transcriptions(fake)) - 1
     assert fake.requests_for("chat") == []
 
