@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ssl
 from collections import deque
 from email.message import EmailMessage
 from typing import Any
@@ -46,16 +47,30 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth
 
 
 class SmtpServer:
-    def __init__(self, *, require_auth: bool = True) -> None:
+    """Plain by default; `starttls` offers (and requires) STARTTLS, `implicit_tls` speaks TLS from the start."""
+
+    def __init__(
+        self,
+        *,
+        require_auth: bool = True,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.inbox = Inbox()
         self.port = free_port()
+        extra: dict[str, Any] = {}
+        if starttls is not None:
+            extra.update(tls_context=starttls, require_starttls=True)
+        if implicit_tls is not None:
+            extra.update(ssl_context=implicit_tls, server_hostname="127.0.0.1")
         self.controller = Controller(
             self.inbox,
             hostname="127.0.0.1",
             port=self.port,
             authenticator=_authenticate,
             auth_required=require_auth,
-            auth_require_tls=False,  # loopback test server without a certificate
+            auth_require_tls=False,  # the plain loopback server has no certificate
+            **extra,
         )
 
     @property

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from tests.accounts.conftest import body, client_for
 from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server, free_port, run_server
 from tests.mail.smtp_server import SmtpServer
+from tests.mail.tls import make_certificates
 from tests.services.factories import make_published_book, make_user, unique
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
@@ -85,6 +87,20 @@ async def test_smtp_failures_are_sorted_into_transient_and_permanent(smtp: SmtpS
         await mailer.send(MESSAGE)
     with pytest.raises(TransientMailError):  # nobody listening
         await SmtpMailer(f"smtp://127.0.0.1:{free_port()}", "shop@audiocity.test", timeout=5).send(MESSAGE)
+
+
+async def test_starttls_and_implicit_tls(tmp_path: Path) -> None:
+    certificates = make_certificates(tmp_path)
+    with SmtpServer(starttls=certificates.server) as server:
+        url = server.url.replace("smtp://", "smtp+starttls://")
+        await SmtpMailer(url, "shop@audiocity.test", tls_context=certificates.client).send(MESSAGE)
+        assert len(server.inbox.to("reader@example.com")) == 1
+        with pytest.raises(TransientMailError):  # a certificate nobody vouches for is refused
+            await SmtpMailer(url, "shop@audiocity.test", timeout=5).send(MESSAGE)
+    with SmtpServer(implicit_tls=certificates.server) as server:
+        url = server.url.replace("smtp://", "smtps://")
+        await SmtpMailer(url, "shop@audiocity.test", tls_context=certificates.client).send(MESSAGE)
+        assert len(server.inbox.to("reader@example.com")) == 1
 
 
 async def test_a_checkout_sends_a_receipt_and_a_refund_sends_a_notice(
