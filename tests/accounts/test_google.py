@@ -133,7 +133,7 @@ async def test_bad_id_tokens_are_refused(app_server: Server, oidc: FakeOidcProvi
     google_user(oidc)
     now = int(time.time())
     impostor = new_key()
-    impostor_same_kid = type(impostor).generate_key(2048, parameters={"kid": oidc.keys[0].kid})
+    impostor_same_kid = type(impostor).generate_key(2048, parameters={"kid": str(oidc.keys[0].kid)})
     cases = {
         "expired": oidc.id_token(iat=now - 7200, exp=now - 3600),
         "wrong audience": oidc.id_token(aud="someone-else.apps.example"),

@@ -40,7 +40,7 @@ async def test_a_failed_job_alerts_every_admin(session: AsyncSession) -> None:
     message = await build_notice(session, NoticeKind.JOB_FAILED, str(job.id), CONFIG)
 
     assert message is not None
-    every_admin = (await session.execute(select(User.email).where(col(User.role) == Role.ADMIN))).scalars().all()
+    every_admin = (await session.execute(select(col(User.email)).where(col(User.role) == Role.ADMIN))).scalars().all()
     assert set(message.to) == set(every_admin) and {a.email for a in admins} <= set(message.to)
     assert "The <Lighthouse>" in message.subject
     assert "Gave up after 4 attempts: 503" in message.text
