@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import dramatiq.broker
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,6 +69,9 @@ def queue_notice(session: AsyncSession, kind: NoticeKind, key: str) -> None:
     """Send the notice once the surrounding transaction commits (never for a rolled-back change)."""
 
     async def send() -> None:
+        if dramatiq.broker.global_broker is None:  # no broker in this process (scripts, unit tests)
+            log.warning("no broker: %s notice for %s not sent", kind.value, key)
+            return
         jobs.enqueue(jobs.SEND_NOTICE, kind.value, key)
 
     after_commit(session, send)
