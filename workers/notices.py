@@ -11,7 +11,7 @@ from typing import Any
 
 import dramatiq
 
-from audiocity import jobs
+from audiocity import tasks
 from audiocity.config import get_settings
 from audiocity.db import after_commit, session_scope
 from audiocity.mail import Email, PermanentMailError, TransientMailError
@@ -26,7 +26,7 @@ def _transient(retries: int, exc: BaseException) -> bool:
     return isinstance(exc, TransientMailError) and retries < _settings.mail_max_retries
 
 
-@dramatiq.actor(actor_name=jobs.SEND_NOTICE, max_retries=3, min_backoff=5_000, time_limit=120_000)
+@dramatiq.actor(actor_name=tasks.SEND_NOTICE, max_retries=3, min_backoff=5_000, time_limit=120_000)
 async def send_notice(kind: str, key: str) -> None:
     res = resources.current()
     async with session_scope(res.sessions) as session:
@@ -35,13 +35,13 @@ async def send_notice(kind: str, key: str) -> None:
             payload = email.to_dict()
 
             async def deliver() -> None:
-                jobs.enqueue(jobs.SEND_EMAIL, payload)
+                tasks.send(tasks.SEND_EMAIL, payload)
 
             after_commit(session, deliver)
 
 
 @dramatiq.actor(
-    actor_name=jobs.SEND_EMAIL,
+    actor_name=tasks.SEND_EMAIL,
     max_retries=_settings.mail_max_retries,
     retry_when=_transient,
     min_backoff=10_000,

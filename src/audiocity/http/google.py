@@ -10,23 +10,22 @@ the frontend trades for tokens with the `exchangeSignInCode` mutation, or with `
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import ASGIApp
 
 from audiocity.auth.oidc import InvalidIdToken, ProviderUnavailable
 from audiocity.config import Settings
 from audiocity.db import session_scope
-from audiocity.graphql.context import Resources
+from audiocity.http.container import resources
 from audiocity.services import accounts
 from audiocity.services.errors import ServiceError
 
@@ -41,8 +40,8 @@ def _with_query(url: str, **params: str) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def google_sign_in_app(settings: Settings, secret: str, resources: Callable[[], Resources | None]) -> Starlette:
-    """The two routes, wrapped in the session middleware that holds the flow's state."""
+def google_routes(settings: Settings) -> list[Route]:
+    """The two routes, each wrapped in the session middleware that holds the flow's state."""
     oauth = OAuth()
     if settings.google_client_id:
         oauth.register(
@@ -70,8 +69,8 @@ def google_sign_in_app(settings: Settings, secret: str, resources: Callable[[], 
 
     async def callback(request: Request) -> Response:
         client: Any = oauth.create_client("google")
-        res = resources()
-        if client is None or res is None or res.oidc is None:
+        res = resources(request)
+        if client is None or res.oidc is None:
             return PlainTextResponse("Google sign-in is not configured.", status_code=404)
         try:
             token = await client.authorize_access_token(request)
@@ -93,17 +92,18 @@ def google_sign_in_app(settings: Settings, secret: str, resources: Callable[[], 
             return fail(exc.code.value.lower(), exc.message)
         return RedirectResponse(_with_query(frontend, code=code), status_code=303)
 
-    return Starlette(
-        routes=[Route("/login", login), Route("/callback", callback)],
-        middleware=[
-            Middleware(
-                SessionMiddleware,
-                secret_key=secret,
-                session_cookie=STATE_COOKIE,
-                max_age=600,
-                path="/auth/google",
-                same_site="lax",  # the provider sends the browser back with a top-level GET
-                https_only=settings.session_cookie_https_only,
-            )
-        ],
-    )
+    def with_session(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+        return SessionMiddleware(
+            request_response(endpoint),
+            secret_key=settings.resolved_secret_key(),
+            session_cookie=STATE_COOKIE,
+            max_age=600,
+            path="/auth/google",
+            same_site="lax",  # the provider sends the browser back with a top-level GET
+            https_only=settings.session_cookie_https_only,
+        )
+
+    return [
+        Route("/auth/google/login", with_session(login)),
+        Route(CALLBACK_PATH, with_session(callback)),
+    ]

@@ -15,18 +15,11 @@ from sqlmodel import col
 
 from audiocity.auth.oidc import Identity
 from audiocity.auth.passwords import hash_password, verify_password
-from audiocity.auth.tokens import create_access_token, hash_opaque_token, new_opaque_token
+from audiocity.auth.tokens import TokenConfig, create_access_token, hash_opaque_token, new_opaque_token
 from audiocity.models import PasswordResetToken, RefreshToken, Role, SignInCode, User, utcnow
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 
 MIN_PASSWORD_LENGTH = 8
-
-
-@dataclass(frozen=True)
-class TokenConfig:
-    secret: str
-    access_ttl_seconds: int
-    refresh_ttl_seconds: int
 
 
 @dataclass(frozen=True)

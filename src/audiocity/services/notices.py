@@ -14,13 +14,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-import dramatiq.broker
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from audiocity import jobs
+from audiocity import tasks
 from audiocity.db import after_commit
 from audiocity.mail.base import Email
 from audiocity.models import Audiobook, Job, Order, OrderLine, Role, User
@@ -69,10 +68,7 @@ def queue_notice(session: AsyncSession, kind: NoticeKind, key: str) -> None:
     """Send the notice once the surrounding transaction commits (never for a rolled-back change)."""
 
     async def send() -> None:
-        if dramatiq.broker.global_broker is None:  # no broker in this process (scripts, unit tests)
-            log.warning("no broker: %s notice for %s not sent", kind.value, key)
-            return
-        jobs.enqueue(jobs.SEND_NOTICE, kind.value, key)
+        tasks.send(tasks.SEND_NOTICE, kind.value, key)
 
     after_commit(session, send)
 
@@ -83,7 +79,7 @@ def request_password_reset(email: str) -> None:
     The lookup happens in the worker, so the caller's answer (and how long it takes) is the same
     whether or not the account exists.
     """
-    jobs.enqueue(jobs.SEND_NOTICE, NoticeKind.PASSWORD_RESET.value, accounts.normalize_email(email))
+    tasks.send(tasks.SEND_NOTICE, NoticeKind.PASSWORD_RESET.value, accounts.normalize_email(email))
 
 
 async def build_notice(session: AsyncSession, kind: NoticeKind, key: str, config: NoticeConfig) -> Email | None:

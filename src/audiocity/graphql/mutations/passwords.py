@@ -41,7 +41,7 @@ class PasswordMutations:
         ctx = info.context
         try:
             async with ctx.session() as s:
-                result = await accounts.reset_password(s, token, new_password, ctx.resources.token_config)
+                result = await accounts.reset_password(s, token, new_password, ctx.resources.tokens)
         except ServiceError as exc:
             return AuthPayload(errors=[user_error(exc)])
         return AuthPayload.signed_in(result)
@@ -55,7 +55,7 @@ class PasswordMutations:
         try:
             async with ctx.session() as s:
                 result = await accounts.change_password(
-                    s, viewer.id, current_password, new_password, ctx.resources.token_config
+                    s, viewer.id, current_password, new_password, ctx.resources.tokens
                 )
         except ServiceError as exc:
             return AuthPayload(errors=[user_error(exc)])

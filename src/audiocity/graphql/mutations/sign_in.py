@@ -39,7 +39,7 @@ class SignInMutations:
             return _error(ErrorCode.SIGN_IN_UNAVAILABLE, "The sign-in provider cannot be reached; try again later.")
         try:
             async with ctx.session() as s:
-                result = await accounts.sign_in_with_identity(s, identity, ctx.resources.token_config)
+                result = await accounts.sign_in_with_identity(s, identity, ctx.resources.tokens)
                 await merge_guest_cart(ctx, s, result.user.id)
         except ServiceError as exc:
             return AuthPayload(errors=[user_error(exc)])
@@ -50,7 +50,7 @@ class SignInMutations:
         ctx = info.context
         try:
             async with ctx.session() as s:
-                result = await accounts.exchange_sign_in_code(s, code, ctx.resources.token_config)
+                result = await accounts.exchange_sign_in_code(s, code, ctx.resources.tokens)
                 await merge_guest_cart(ctx, s, result.user.id)
         except ServiceError as exc:
             return AuthPayload(errors=[user_error(exc)])

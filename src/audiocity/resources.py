@@ -1,0 +1,144 @@
+"""The application container: everything a process shares, built once by its composition root.
+
+The app's lifespan builds one (`open_app_resources`), and so does each worker process on boot
+(`workers.resources.ResourcesMiddleware`, on the AsyncIO loop its actors run on, since an engine's
+connections belong to the loop that opened them). Routes, resolvers and actors take what they need
+from it; nothing below keeps a module-level cache or reads settings at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import dramatiq
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from audiocity import migrate
+from audiocity.ai import get_summarizer, get_transcriber
+from audiocity.ai.base import Summarizer, Transcriber
+from audiocity.auth.oidc import OidcProvider
+from audiocity.auth.tokens import TokenConfig
+from audiocity.broker import make_broker
+from audiocity.config import Settings
+from audiocity.db import make_engine, make_sessionmaker
+from audiocity.events import EventBus, Publisher, Publishes
+from audiocity.mail import Mailer, make_mailer
+from audiocity.payments import Gateways, get_gateways
+from audiocity.runtime import database_url, redis_url
+from audiocity.services.notices import NoticeConfig
+from audiocity.storage import Storage, get_storage
+from audiocity.tasks import TaskSender
+
+
+def token_config(settings: Settings) -> TokenConfig:
+    return TokenConfig(
+        settings.resolved_secret_key(), settings.access_token_ttl_seconds, settings.refresh_token_ttl_seconds
+    )
+
+
+@dataclass
+class Resources:
+    """What every request or actor may use: shared, long-lived, built once per process."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    storage: Storage
+    events: Publishes
+    gateways: Gateways
+    tasks: TaskSender
+    tokens: TokenConfig
+
+    @property
+    def secret(self) -> str:
+        return self.tokens.secret
+
+
+@dataclass
+class AppResources(Resources):
+    """The API's container: its event bus also fans events out to GraphQL subscriptions."""
+
+    bus: EventBus
+    oidc: OidcProvider | None = None  # Google (or another OIDC provider) sign-in, when configured
+
+
+@dataclass
+class WorkerResources(Resources):
+    """A worker's container: the AI backends the pipeline calls."""
+
+    engine: AsyncEngine
+    transcriber: Transcriber
+    summarizer: Summarizer
+    mailer: Mailer
+    notices: NoticeConfig
+
+
+def notice_config(settings: Settings) -> NoticeConfig:
+    return NoticeConfig(
+        password_reset_url=settings.resolved_password_reset_url,
+        password_reset_ttl=timedelta(seconds=settings.password_reset_ttl_seconds),
+        library_url=settings.resolved_library_url,
+        admin_alert_email=settings.admin_alert_email,
+    )
+
+
+def oidc_provider(settings: Settings) -> OidcProvider | None:
+    if not settings.google_client_id:
+        return None
+    return OidcProvider(settings.oidc_discovery_url, settings.google_client_id)
+
+
+@asynccontextmanager
+async def open_app_resources(
+    settings: Settings, storage: Storage, broker: dramatiq.Broker | None = None
+) -> AsyncIterator[AppResources]:
+    """Migrate, connect and start the event bus; dispose of it all on the way out.
+
+    `broker` is the one `serve`'s in-process worker already made, so both share it.
+    """
+    db_url = await asyncio.to_thread(database_url, settings)
+    await asyncio.to_thread(migrate.upgrade, db_url)
+    engine = make_engine(db_url)
+    broker_url = await asyncio.to_thread(redis_url, settings)
+    if broker is None:
+        broker = make_broker(broker_url)
+    bus = EventBus(broker_url)
+    await bus.start()
+    try:
+        yield AppResources(
+            settings=settings,
+            sessions=make_sessionmaker(engine),
+            storage=storage,
+            events=bus,
+            gateways=get_gateways(settings),
+            tasks=TaskSender(broker),
+            tokens=token_config(settings),
+            bus=bus,
+            oidc=oidc_provider(settings),
+        )
+    finally:
+        await bus.stop()
+        await engine.dispose()
+
+
+def build_worker_resources(settings: Settings, broker: dramatiq.Broker | None = None) -> WorkerResources:
+    """A worker's container; call it on the loop its actors run on."""
+    engine = make_engine(database_url(settings), pool_size=5)
+    return WorkerResources(
+        settings=settings,
+        sessions=make_sessionmaker(engine),
+        storage=get_storage(settings),
+        events=Publisher(aioredis.Redis.from_url(redis_url(settings))),
+        gateways=get_gateways(settings),
+        tasks=TaskSender(broker),
+        tokens=token_config(settings),
+        engine=engine,
+        transcriber=get_transcriber(settings),
+        summarizer=get_summarizer(settings),
+        mailer=make_mailer(settings.smtp_url, settings.mail_from, settings.outbox_dir),
+        notices=notice_config(settings),
+    )
