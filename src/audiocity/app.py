@@ -26,6 +26,7 @@ from audiocity.events import EventBus
 from audiocity.graphql.context import Context, Resources
 from audiocity.graphql.schema import build_schema
 from audiocity.graphql.sockets import LegacyWSHandler, TransportWSHandler
+from audiocity.http.bucket_files import bucket_file_routes
 from audiocity.observability import RequestContextMiddleware, metrics
 from audiocity.runtime import database_url, redis_url
 from audiocity.storage import get_storage
@@ -143,6 +144,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes.append(Route("/bundles/{audiobook_id}", guard.bundle, methods=["GET", "HEAD"], name="bundle"))
     if isinstance(storage, LocalStorage):
         routes.append(Mount("", routes=file_routes(storage, authorize=guard.authorize, on_served=guard.record)))
+    elif settings.download_mode == "proxy":  # a bucket whose links the app serves itself
+        files = bucket_file_routes(storage, secret, authorize=guard.authorize, on_served=guard.record)
+        routes.append(Mount("", routes=files))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware)
     return app
