@@ -3,7 +3,9 @@
 google-auth talks to it unchanged: a service-account key whose `token_uri` points here gets its
 access tokens from `POST /token` (the JWT-bearer grant), and `GCS_IAM_ENDPOINT` sends signing to
 `POST /v1/projects/-/serviceAccounts/{email}:signBlob`, which signs with a key only this server holds
-(as Google signs with the account's Google-managed key) and records what it returned.
+(as Google signs with the account's Google-managed key) and records what it returned. It also
+answers as the metadata server of Cloud Run, GKE and GCE (`/computeMetadata/v1/...`: the runtime
+account and its tokens).
 
     with FakeIAM() as iam:
         iam.fail_with = 403   # the next signBlob calls are refused, as without the permission
@@ -27,6 +29,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.threaded_server import ThreadedServer
+
+RUNTIME_ACCOUNT = "runtime@audiocity-test.iam.gserviceaccount.com"
+CLOUD_PLATFORM = ["https://www.googleapis.com/auth/cloud-platform"]
 
 
 @dataclass
@@ -115,8 +120,28 @@ def _app(state: _State) -> Starlette:
             state.signed.append(SignCall(email, payload, signature, authorization))
         return JSONResponse({"keyId": "fake-key-1", "signedBlob": base64.b64encode(signature).decode()})
 
+    async def metadata_account(request: Request) -> Response:
+        """The GCE / Cloud Run / GKE metadata server's view of the runtime service account."""
+        if request.headers.get("metadata-flavor") != "Google":
+            return Response("Missing Metadata-Flavor header", status_code=403)
+        info = {"email": RUNTIME_ACCOUNT, "aliases": ["default"], "scopes": CLOUD_PLATFORM}
+        return JSONResponse(info, headers={"Metadata-Flavor": "Google"})
+
+    async def metadata_token(request: Request) -> Response:
+        if request.headers.get("metadata-flavor") != "Google":
+            return Response("Missing Metadata-Flavor header", status_code=403)
+        issued = f"ya29.metadata-{secrets.token_hex(8)}"
+        with state.lock:
+            state.tokens.add(issued)
+            state.token_requests += 1
+        body = {"access_token": issued, "expires_in": 3600, "token_type": "Bearer"}
+        return JSONResponse(body, headers={"Metadata-Flavor": "Google"})
+
+    account = "/computeMetadata/v1/instance/service-accounts/default"
     return Starlette(
         routes=[
+            Route(f"{account}/", metadata_account),
+            Route(f"{account}/token", metadata_token),
             Route("/token", token, methods=["POST"]),
             Route("/v1/projects/-/serviceAccounts/{email}:signBlob", sign_blob, methods=["POST"]),
         ]

@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import httpx
 import pytest
+from google.auth import compute_engine
+from google.auth.compute_engine import _metadata
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage as gcs
 from google.oauth2 import credentials as user_credentials
@@ -26,7 +28,7 @@ from audiocity.storage.base import LinkUnavailable
 from audiocity.storage.gcs import AppLinks, GCSStorage
 from audiocity.storage.gcs_signing import IAMSigningCredentials, signing_credentials
 from audiocity.storage.signing import DownloadGrant, content_disposition, verify
-from tests.fakes.iam_server import FakeIAM
+from tests.fakes.iam_server import RUNTIME_ACCOUNT, FakeIAM
 from tests.storage.gcs_emulator import SIGNER_EMAIL, check_v4_signature, gcs_emulator, service_account_key_file
 
 BUCKET = "signing-test"
@@ -122,6 +124,27 @@ async def test_a_key_signs_as_another_account_through_iam(emulator: str, iam: Fa
     params = check_v4_signature(signed.url, iam.public_key)
     assert params["X-Goog-Signature"] == iam.signed[-1].signature.hex()
     assert (await fetch(signed.url)).content == DATA[:1000]
+
+
+async def test_metadata_server_credentials_sign_as_their_own_account(
+    emulator: str, iam: FakeIAM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cloud Run, GKE, GCE: no key, no email configured; the metadata server names the account."""
+    netloc = urlsplit(iam.base_url).netloc
+    monkeypatch.setattr(_metadata, "_GCE_METADATA_HOST", netloc)  # what GCE_METADATA_HOST sets at import
+    creds = compute_engine.Credentials()  # type: ignore[no-untyped-call]
+    signer = signing_credentials(creds, emulator=False, iam_endpoint=iam.base_url)
+    client = gcs.Client(project="audiocity-test", credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
+    storage = GCSStorage(BUCKET, client=client, signing_credentials=signer)
+    await storage.write("books/gce.mp3", chunks(DATA[:2000]), "audio/mpeg")
+
+    signed = storage.signed_download_url("books/gce.mp3", expires_in=60, filename="g.mp3", content_type="audio/mpeg")
+
+    call = iam.signed[-1]
+    assert call.email == RUNTIME_ACCOUNT and call.authorization.startswith("Bearer ya29.metadata-")
+    params = check_v4_signature(signed.url, iam.public_key)
+    assert params["X-Goog-Credential"].startswith(f"{RUNTIME_ACCOUNT}/")
+    assert (await fetch(signed.url)).content == DATA[:2000]
 
 
 def _book() -> tuple[Audiobook, list[AudioFile]]:
