@@ -20,6 +20,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage as gcs
 from google.oauth2 import credentials as user_credentials
 from starlette.applications import Starlette
+from starlette.requests import Request
 
 from audiocity.http.bucket_files import bucket_file_routes
 from audiocity.models import Audiobook, AudioFile, DownloadKind, TranscriptStatus
@@ -210,10 +211,10 @@ async def test_proxy_links_stream_ranges_from_the_bucket(emulator: str) -> None:
     allowed: set[tuple[str, str | None]] = {(key, user)}
     served: list[tuple[DownloadGrant, int, int]] = []
 
-    async def authorize(k: str, u: str | None) -> bool:
+    async def authorize(request: Request, k: str, u: str | None) -> bool:
         return (k, u) in allowed
 
-    async def on_served(g: DownloadGrant, start: int, end: int) -> None:
+    async def on_served(request: Request, g: DownloadGrant, start: int, end: int) -> None:
         served.append((g, start, end))
 
     app = Starlette(routes=bucket_file_routes(storage, secret, authorize, on_served))

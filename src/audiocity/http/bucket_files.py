@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from audiocity.http.files import Authorize, OnServed, RangeNotSatisfiable, parse_range
 from audiocity.storage.base import ObjectNotFound, Storage
-from audiocity.storage.routes import Authorize, OnServed, RangeNotSatisfiable, parse_range
 from audiocity.storage.signing import content_disposition, is_expired, verify
 
 
@@ -26,7 +26,7 @@ def bucket_file_routes(storage: Storage, secret: str, authorize: Authorize, on_s
         if grant is None:
             reason = "Link expired." if is_expired(request.query_params) else "Invalid signature."
             return PlainTextResponse(reason, status_code=403)
-        if not await authorize(key, grant.user_id):
+        if not await authorize(request, key, grant.user_id):
             return PlainTextResponse("Not allowed.", status_code=403)
         try:
             info = await storage.stat(key)
@@ -63,7 +63,7 @@ def bucket_file_routes(storage: Storage, secret: str, authorize: Authorize, on_s
         headers["content-length"] = str(end - start + 1)
         if request.method == "HEAD":
             return Response(status_code=status_code, headers=headers)
-        await on_served(grant, start, end)
+        await on_served(request, grant, start, end)
         if size == 0:
             return Response(status_code=status_code, headers=headers)
         body = storage.read(key, start, end)

@@ -26,9 +26,16 @@ from google.auth.exceptions import GoogleAuthError
 from google.cloud import storage
 from google.cloud.storage.fileio import BlobWriter
 
-from audiocity.storage.base import LinkUnavailable, ObjectInfo, ObjectNotFound, SignedURL, UploadTarget
+from audiocity.storage.base import (
+    LinkUnavailable,
+    ObjectInfo,
+    ObjectNotFound,
+    SignedURL,
+    UploadTarget,
+    check_content_type,
+    validate_key,
+)
 from audiocity.storage.gcs_signing import CLOUD_PLATFORM, FAILED, signing_credentials
-from audiocity.storage.local import check_content_type, validate_key
 from audiocity.storage.signing import DownloadGrant, content_disposition, query_params
 
 if TYPE_CHECKING:
