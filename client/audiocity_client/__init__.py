@@ -60,6 +60,7 @@ from .delete_audio_file import (
 )
 from .enums import (
     AudiobookSort,
+    DownloadErrorCode,
     DownloadKind,
     JobStatus,
     LibraryOrder,
@@ -95,6 +96,7 @@ from .library import (
     LibraryLibraryEdgesNode,
     LibraryLibraryEdgesNodeAudiobook,
     LibraryLibraryEdgesNodeDownloads,
+    LibraryLibraryEdgesNodeDownloadsError,
     LibraryLibraryPageInfo,
 )
 from .login import Login, LoginLogin, LoginLoginErrors, LoginLoginUser
@@ -188,6 +190,7 @@ __all__ = [
     "DeleteAudioFileDeleteAudioFileAudiobook",
     "DeleteAudioFileDeleteAudioFileAudiobookFiles",
     "DeleteAudioFileDeleteAudioFileErrors",
+    "DownloadErrorCode",
     "DownloadKind",
     "GraphQLClientError",
     "GraphQLClientGraphQLError",
@@ -208,6 +211,7 @@ __all__ = [
     "LibraryLibraryEdgesNode",
     "LibraryLibraryEdgesNodeAudiobook",
     "LibraryLibraryEdgesNodeDownloads",
+    "LibraryLibraryEdgesNodeDownloadsError",
     "LibraryLibraryPageInfo",
     "LibraryOrder",
     "Login",
