@@ -9,6 +9,7 @@ from dramatiq.middleware import CurrentMessage
 from audiocity.config import Settings
 from audiocity.jobs import make_broker
 from audiocity.runtime import redis_url
+from workers.metrics import WorkerMetrics
 
 
 def setup_broker(settings: Settings) -> RedisBroker:
@@ -24,6 +25,8 @@ def setup_broker(settings: Settings) -> RedisBroker:
     broker.maintenance_chance = settings.dramatiq_maintenance_chance
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         broker.add_middleware(CurrentMessage())
+    if not any(isinstance(m, WorkerMetrics) for m in broker.middleware):
+        broker.add_middleware(WorkerMetrics())
     import workers.actors  # noqa: F401  (declares the actors)
     from workers.uploads import start_upload_cleanup  # declares the upload sweeper
 

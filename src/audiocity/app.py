@@ -16,9 +16,11 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
-from audiocity import downloads, jobs, migrate
+from audiocity import downloads, jobs, migrate, tracing
 from audiocity.auth.tokens import InvalidToken, decode_access_token
 from audiocity.config import Settings, get_settings
 from audiocity.db import make_engine, make_sessionmaker
@@ -47,10 +49,10 @@ class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Resources, tracing: bool = False) -> None:
         interval = resources.settings.ws_keep_alive_seconds
         super().__init__(
-            build_schema(),
+            build_schema(tracing),
             keep_alive=interval > 0,
             keep_alive_interval=interval,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
@@ -60,6 +62,15 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(resources=self.resources, request=request)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Errors carry the request id, so a client's report leads to the server's log lines."""
+        response = await super().process_result(request, result)
+        request_id = getattr(request.state, "request_id", None)
+        for error in response.get("errors") or []:
+            if isinstance(error, dict):
+                error.setdefault("extensions", {})["request_id"] = request_id
+        return response
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Refuse a socket whose `connection_init` carries a bad token; no token means anonymous."""
@@ -129,7 +140,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
 
-    graphql_app = GraphQLApp(Resources(settings, None, storage, None, secret))  # type: ignore[arg-type]
+    traced = tracing.setup_tracing("audiocity-api")
+    graphql_app = GraphQLApp(Resources(settings, None, storage, None, secret), tracing=traced)  # type: ignore[arg-type]
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -145,4 +157,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Mount("", routes=file_routes(storage, authorize=guard.authorize, on_served=guard.record)))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware)
+    tracing.instrument_app(app)
     return app

@@ -9,6 +9,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 
+from audiocity.message_context import MessageContext
+
 QUEUE = "default"
 TRANSCRIBE_AUDIOBOOK = "transcribe_audiobook"
 
@@ -26,6 +28,7 @@ def make_broker(redis_url: str) -> RedisBroker:
         if broker is None:
             broker = RedisBroker(url=redis_url, namespace="audiocity")  # type: ignore[no-untyped-call]
             broker.add_middleware(AsyncIO())
+            broker.add_middleware(MessageContext())  # request id and trace context into jobs
             _brokers[redis_url] = broker
         dramatiq.set_broker(broker)
         return broker
