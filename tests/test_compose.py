@@ -125,3 +125,25 @@ def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, env=env, cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def test_the_grafana_dashboard_charts_metrics_that_exist() -> None:
+    import json
+
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from audiocity import metrics
+
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    exprs = " ".join(t["expr"] for panel in dashboard["panels"] for t in panel["targets"])
+    names = set(re.findall(r"\b(audiocity_[a-z_]+)", exprs))
+    known = {"audiocity_queue_depth"}
+    for value in vars(metrics).values():
+        if isinstance(value, MetricWrapperBase):
+            known.update(family.name for family in value.describe())
+    suffixes = ("_total", "_bucket", "_count", "_sum")
+    for name in names:
+        base = next((name.removesuffix(s) for s in suffixes if name.endswith(s)), name)
+        assert name in known or base in known, f"the dashboard charts {name}, which nothing exports"
+    for needed in ("audiocity_graphql_operations_total", "audiocity_worker_messages_processed_total"):
+        assert needed in names

@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         db_url = await asyncio.to_thread(database_url, settings)
         await asyncio.to_thread(migrate.upgrade, db_url)
         engine = make_engine(db_url)
+        read_engine = make_engine(settings.database_read_url) if settings.database_read_url else None
         broker_url = await asyncio.to_thread(redis_url, settings)
         jobs.make_broker(broker_url)
         events = EventBus(broker_url)
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             storage=storage,
             events=events,
             secret=secret,
+            read_sessions=make_sessionmaker(read_engine) if read_engine is not None else None,
         )
         graphql_app.resources = state.resources
         app.state.resources = state.resources  # plain routes reach shared resources through the app
@@ -117,6 +119,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await events.stop()
             await engine.dispose()
+            if read_engine is not None:
+                await read_engine.dispose()
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")

@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     port: int = Field(8000, alias="PORT")
     data_dir: Path = Field(Path("./data"), alias="AUDIOCITY_DATA_DIR")
     database_url: str | None = Field(None, alias="DATABASE_URL")
+    database_read_url: str | None = Field(
+        None,
+        alias="DATABASE_READ_URL",
+        description="A read replica for catalog reads by customers and guests (admins read the primary); "
+        "the primary when unset.",
+    )
     redis_url: str | None = Field(None, alias="REDIS_URL")
     secret_key: str | None = Field(None, alias="SECRET_KEY")
     public_url: str | None = Field(

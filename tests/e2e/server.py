@@ -51,7 +51,9 @@ class Server:
 
 
 @contextmanager
-def run_server(data_dir: Path, database_url: str | None, redis_url: str | None, **extra_env: str) -> Iterator[Server]:
+def run_server(
+    data_dir: Path, database_url: str | None, redis_url: str | None, ready_within: float = 90, **extra_env: str
+) -> Iterator[Server]:
     """Start a server; with no URLs it runs on its own embedded PostgreSQL and Redis, like `make run`."""
     port = free_port()
     inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -75,7 +77,7 @@ def run_server(data_dir: Path, database_url: str | None, redis_url: str | None, 
         )
     server = Server(f"http://127.0.0.1:{port}", env, process, log_path)
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + ready_within
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{server.log()}")

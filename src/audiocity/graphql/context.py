@@ -32,6 +32,11 @@ class Resources:
     storage: Storage
     events: EventBus
     secret: str
+    read_sessions: async_sessionmaker[AsyncSession] | None = None  # DATABASE_READ_URL, when configured
+
+    def catalog_sessions(self, admin: bool) -> async_sessionmaker[AsyncSession]:
+        """The replica for catalog browsing; admins read the primary, so their own writes show at once."""
+        return self.sessions if admin or self.read_sessions is None else self.read_sessions
 
     @property
     def token_config(self) -> TokenConfig:
