@@ -108,7 +108,7 @@ def run_api(processes: int, env: dict[str, str], work: Path, args: argparse.Name
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "audiocity.asgi:app", "--factory", f"--workers={processes}",
-             "--host=127.0.0.1", f"--port={port}", "--no-access-log"],
+             "--host=127.0.0.1", f"--port={port}", "--no-access-log", "--timeout-worker-healthcheck=120"],
             cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from audiocity.graphql.relay import from_global_id
 from tests.conftest import FIXTURES
 from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server, free_port, run_server
@@ -194,7 +195,8 @@ async def test_one_request_that_queues_a_job_is_visible_in_logs_metrics_and_one_
     api_lines = json_lines(server.log_path)
     of_request = [line for line in api_lines if line.get("request_id") == request_id]
     assert of_request, "the request's lines carry its id"
-    assert any(line.get("operation") == "UploadAudio" and line.get("user_id") == admin_id for line in of_request)
+    admin_uuid = str(from_global_id(admin_id)[1])
+    assert any(line.get("operation") == "UploadAudio" and line.get("user_id") == admin_uuid for line in of_request)
     worker_lines = json_lines(worker_log)
     of_job = [line for line in worker_lines if line.get("job_id") == job_id]
     assert any("transcription started" in line["message"] for line in of_job), worker_lines[-20:]
