@@ -113,7 +113,7 @@ def run_api(processes: int, env: dict[str, str], work: Path, args: argparse.Name
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 600  # minutes on a loaded shared machine
         ready = 0
         while ready < 3:  # several answers in a row: every process has started
             try:

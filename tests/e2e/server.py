@@ -52,7 +52,7 @@ class Server:
 
 @contextmanager
 def run_server(
-    data_dir: Path, database_url: str | None, redis_url: str | None, ready_within: float = 90, **extra_env: str
+    data_dir: Path, database_url: str | None, redis_url: str | None, ready_within: float = 300, **extra_env: str
 ) -> Iterator[Server]:
     """Start a server; with no URLs it runs on its own embedded PostgreSQL and Redis, like `make run`."""
     port = free_port()
