@@ -198,10 +198,11 @@ async def test_one_request_that_queues_a_job_is_visible_in_logs_metrics_and_one_
     admin_uuid = str(from_global_id(admin_id)[1])
     assert any(line.get("operation") == "UploadAudio" and line.get("user_id") == admin_uuid for line in of_request)
     worker_lines = json_lines(worker_log)
-    of_job = [line for line in worker_lines if line.get("job_id") == job_id]
+    job_uuid, book_uuid = str(from_global_id(job_id)[1]), str(from_global_id(book_id)[1])
+    of_job = [line for line in worker_lines if line.get("job_id") == job_uuid]
     assert any("transcription started" in line["message"] for line in of_job), worker_lines[-20:]
     assert all(line.get("request_id") == request_id for line in of_job)
-    assert any(line.get("audiobook_id") == book_id for line in of_job)
+    assert any(line.get("audiobook_id") == book_uuid for line in of_job)
     token = login["accessToken"]
     assert all(token not in line["message"] for line in api_lines + worker_lines)
 
