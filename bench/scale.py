@@ -151,7 +151,7 @@ def run_api(processes: int, env: dict[str, str], work: Path, args: argparse.Name
 def run_workers(
     processes: int, env: dict[str, str], database_url: str, work: Path, source: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
-    from audiocity import jobs
+    from audiocity import tasks
 
     fake = FakeProcess(args.latency)
     created = [asyncio.run(create_book(database_url, work / "data", [source])) for _ in range(args.jobs)]
@@ -169,7 +169,7 @@ def run_workers(
     try:
         started = time.monotonic()
         for _book, job_id in created:
-            jobs.enqueue(jobs.TRANSCRIBE_AUDIOBOOK, job_id)
+            tasks.send(tasks.TRANSCRIBE_AUDIOBOOK, job_id)
         while True:
             rows = [asyncio.run(job_row(database_url, job_id)) for _book, job_id in created]
             if all(r["status"] in ("SUCCEEDED", "FAILED", "CANCELLED") for r in rows):
@@ -213,7 +213,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> None:
-    from audiocity import jobs, migrate
+    from audiocity import migrate
+    from audiocity.broker import QUEUE, make_broker
     from audiocity.embedded import start_postgres, start_redis
 
     args = parse(argv)
@@ -243,8 +244,8 @@ def main(argv: list[str]) -> None:
                     flush=True,
                 )
             if args.workers:
-                broker = jobs.make_broker(redis_url)
-                broker.declare_queue(jobs.QUEUE)
+                broker = make_broker(redis_url)
+                broker.declare_queue(QUEUE)
                 source = write_book_file(work / "book.wav", args.minutes * 60, seed=1)
             for n in args.workers:
                 r = run_workers(n, env, database_url, work, source, args)

@@ -67,7 +67,7 @@ from audiocity.models import AudioFile, Job, JobStatus, TranscriptChunk, Transcr
 from audiocity.services import audio_files as file_service
 from audiocity.services import jobs as job_service
 from audiocity.services import transcripts
-from audiocity.services.library import transcript_key
+from audiocity.services.storage_keys import transcript_key
 from audiocity.storage.base import ObjectNotFound
 from workers import metrics as worker_metrics
 from workers.locks import book_lock

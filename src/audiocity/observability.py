@@ -6,12 +6,10 @@ import re
 import time
 import uuid
 
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audiocity import logs
-from audiocity.metrics import HTTP_LATENCY, HTTP_REQUESTS, WEBSOCKETS, render
+from audiocity.metrics import HTTP_LATENCY, HTTP_REQUESTS, WEBSOCKETS
 
 KNOWN_PATHS = ("/graphql", "/healthz", "/readyz", "/metrics", "/files", "/uploads", "/webhooks", "/bundles")
 REQUEST_ID_HEADER = "x-request-id"
@@ -74,9 +72,3 @@ class RequestContextMiddleware:
             label = _path_label(scope["path"])
             HTTP_REQUESTS.labels(scope["method"], label, str(status)).inc()
             HTTP_LATENCY.labels(scope["method"], label).observe(time.perf_counter() - start)
-
-
-async def metrics(request: Request) -> Response:
-    from prometheus_client import CONTENT_TYPE_LATEST
-
-    return Response(render(), media_type=CONTENT_TYPE_LATEST)

@@ -8,9 +8,9 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+from audiocity.broker import QUEUE, make_broker
 from audiocity.db import session_scope
 from audiocity.events import Publisher
-from audiocity.jobs import QUEUE, make_broker
 from audiocity.models import JobStatus
 from audiocity.services import audio_files as file_service
 from tests.fakes.openai_server import FakeOpenAI
