@@ -11,7 +11,7 @@ $(BIN)/uv:
 	$(BIN)/pip install --quiet "uv==$(UV_VERSION)"
 
 install: $(BIN)/uv
-	$(BIN)/uv sync --frozen --quiet
+	$(BIN)/uv sync --frozen --all-extras --quiet
 
 run: install
 	$(BIN)/audiocity serve

@@ -57,6 +57,7 @@ from dramatiq.middleware import CurrentMessage
 from sqlalchemy.exc import IntegrityError, InterfaceError, NoResultFound, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audiocity import logs
 from audiocity.ai.base import PermanentAIError, Transcription, TransientAIError
 from audiocity.audio import AudioChunk, NotAudioError, iter_chunks
 from audiocity.config import Settings, get_settings
@@ -68,6 +69,7 @@ from audiocity.services import jobs as job_service
 from audiocity.services import notices, transcripts
 from audiocity.services.storage_keys import transcript_key
 from audiocity.storage.base import ObjectNotFound
+from workers import metrics as worker_metrics
 from workers.locks import book_lock
 from workers.resources import Resources
 
@@ -209,9 +211,11 @@ async def _advance(res: Resources, job_id: uuid.UUID, **changes: Any) -> Job:
 async def run_transcription(res: Resources, job_id: str) -> None:
     """Process one job to SUCCEEDED or FAILED, or raise `dramatiq.Retry` for a transient failure."""
     jid = uuid.UUID(job_id)
+    logs.bind(job_id=job_id)
     async with session_scope(res.sessions) as session:
         job = await session.get(Job, jid)
         book_id = job.audiobook_id if job is not None and not job.status.terminal else None
+    logs.bind(audiobook_id=book_id)
     if book_id is None:
         log.info("job %s is gone or finished; nothing to do", job_id)
         return
@@ -223,6 +227,7 @@ async def run_transcription(res: Resources, job_id: str) -> None:
                 return
             await transcripts.set_transcript_status(session, book_id, TranscriptStatus.RUNNING)
         run = _Run(res, jid, book_id)
+        log.info("transcription started")
         try:
             await _advance(
                 res, jid, status=JobStatus.RUNNING, stage="preparing", message="Preparing the audio.",
@@ -425,6 +430,12 @@ class _Run:
                         )
                 except IntegrityError:  # the file was deleted meanwhile; the job queued by that re-stitches
                     log.info("%s was deleted while being transcribed", audio_file.file_name)
+                worker_metrics.observe_request(
+                    result.provider, "transcription", "ok", audio_seconds=result.audio_seconds
+                )
+                worker_metrics.observe_tokens(
+                    result.provider, result.model, input=result.input_tokens, output=result.output_tokens
+                )
                 amounts = {"requests": 1.0, "audio_seconds": result.audio_seconds}
                 if result.input_tokens or result.output_tokens:
                     amounts |= {"input_tokens": result.input_tokens, "output_tokens": result.output_tokens}
@@ -437,6 +448,7 @@ class _Run:
     async def _record_failed_request(self) -> None:
         transcriber = self.res.transcriber
         model = getattr(transcriber, "model", None) or getattr(transcriber, "name", "unknown")
+        worker_metrics.observe_request(transcriber.name, "transcription", "error")
         try:
             async with session_scope(self.res.sessions) as session:
                 await job_service.add_usage(
@@ -482,6 +494,10 @@ class _Run:
         started = time.monotonic()
         if stitched.text.strip():
             summary = await res.summarizer.summarize(stitched.text)
+            worker_metrics.observe_request(summary.provider, "summary", "ok")
+            worker_metrics.observe_tokens(
+                summary.provider, summary.model, prompt=summary.prompt_tokens, completion=summary.completion_tokens
+            )
             async with session_scope(res.sessions) as session:
                 await transcripts.save_summary(session, book_id, summary.summary, summary.tags)
                 await job_service.add_usage(
@@ -500,6 +516,9 @@ class _Run:
     async def _end(self, **changes: Any) -> None:
         """The last change of this attempt, with its timings, in one transaction."""
         self._time("run_seconds", time.monotonic() - self.started)
+        stage = str(changes.get("stage", "unknown"))
+        worker_metrics.observe_job("succeeded" if stage == "done" else stage, self.timings)
+        log.info("transcription attempt ended: %s after %.1f s", stage, self.timings["run_seconds"])
         async with session_scope(self.res.sessions) as session:
             await job_service.add_timings(session, self.job_id, **self.timings)
             job = await _advance_in(session, self.job_id, **changes)

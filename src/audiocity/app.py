@@ -18,8 +18,11 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
+from audiocity import tracing
 from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings, get_settings
 from audiocity.graphql.context import Context
@@ -52,10 +55,10 @@ class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tracing: bool = False) -> None:
         interval = settings.ws_keep_alive_seconds
         super().__init__(
-            build_schema(),
+            build_schema(tracing),
             keep_alive=interval > 0,
             keep_alive_interval=interval,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
@@ -64,6 +67,15 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(resources=resources(request), request=request)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Errors carry the request id, so a client's report leads to the server's log lines."""
+        response = await super().process_result(request, result)
+        request_id = getattr(request.state, "request_id", None)
+        for error in response.get("errors") or []:
+            if isinstance(error, dict):
+                error.setdefault("extensions", {})["request_id"] = request_id
+        return response
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Refuse a socket whose `connection_init` carries a bad token; no token means anonymous."""
@@ -91,7 +103,7 @@ def create_app(settings: Settings | None = None, broker: dramatiq.Broker | None 
             finally:
                 app.state.resources = None
 
-    graphql_app = GraphQLApp(settings)
+    graphql_app = GraphQLApp(settings, tracing=tracing.setup_tracing("audiocity-api"))
     routes: list[BaseRoute] = [
         *health_routes(),
         *metrics_routes(),
@@ -112,4 +124,5 @@ def create_app(settings: Settings | None = None, broker: dramatiq.Broker | None 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.resources = None
     app.add_middleware(RequestContextMiddleware)
+    tracing.instrument_app(app)
     return app

@@ -17,7 +17,9 @@ from audiocity.config import Settings, get_settings
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from audiocity.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.log_format, settings.secret_values())
 
 
 class _Server(uvicorn.Server):
@@ -40,6 +42,7 @@ class _Server(uvicorn.Server):
 
 def serve(settings: Settings) -> None:
     """The API; with no external broker configured, also an in-process worker."""
+    from audiocity import tracing
     from audiocity.app import create_app
     from audiocity.runtime import stop_embedded
 
@@ -54,30 +57,48 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # our handler (JSON or text, scrubbed) for uvicorn's lines too
         ws_ping_interval=20,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
     try:
         _Server(config).run()
     finally:
         if worker is not None:
-            worker.stop(timeout=10_000)
+            worker.stop(timeout=settings.shutdown_grace_seconds * 1000)
+        tracing.flush()
         stop_embedded()
 
 
 def worker(settings: Settings) -> None:
-    from workers.broker import setup_broker, start_worker
+    """Dramatiq workers; SIGTERM lets the current messages finish (up to SHUTDOWN_GRACE_SECONDS).
 
+    A message still running then stays unacknowledged and goes back to the queue when another
+    worker finds this one's heartbeat gone; finished chunks of a transcription are kept.
+    """
+    from workers.broker import setup_broker, start_worker
+    from workers.metrics import queue_depth
+
+    from audiocity import tracing
+    from audiocity.metrics import serve_metrics
     from audiocity.runtime import stop_embedded
 
-    running = start_worker(setup_broker(settings), settings.worker_threads)
+    tracing.setup_tracing("audiocity-worker")
+    broker = setup_broker(settings)
+    if settings.worker_metrics_port:
+        serve_metrics(settings.worker_metrics_port, settings.worker_metrics_host, [queue_depth(broker)])
+    running = start_worker(broker, settings.worker_threads)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    logging.getLogger(__name__).info("worker running with %d threads", settings.worker_threads)
+    log = logging.getLogger(__name__)
+    log.info("worker running with %d threads", settings.worker_threads)
     stop.wait()
-    running.stop(timeout=30_000)
+    log.info("stopping: letting messages in flight finish")
+    running.stop(timeout=settings.shutdown_grace_seconds * 1000)
+    tracing.flush()
     stop_embedded()
+    log.info("worker stopped")
 
 
 def migrate(settings: Settings) -> None:
@@ -132,10 +153,17 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--password", required=True)
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     commands.add_parser("seed-demo", help="create a few demo audiobooks")
+    config = commands.add_parser("config", help="about the settings")
+    config.add_argument("what", choices=["docs"], help="docs: print docs/configuration.md (generated)")
     args = parser.parse_args(argv)
 
     if args.command == "export-schema":
         export_schema()
+        return 0
+    if args.command == "config":
+        from audiocity.config_docs import render
+
+        sys.stdout.write(render())
         return 0
     settings = get_settings()
     _logging(settings)

@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     port: int = Field(8000, alias="PORT")
     data_dir: Path = Field(Path("./data"), alias="AUDIOCITY_DATA_DIR")
     database_url: str | None = Field(None, alias="DATABASE_URL")
+    database_read_url: str | None = Field(
+        None,
+        alias="DATABASE_READ_URL",
+        description="A read replica for catalog reads by customers and guests (admins read the primary); "
+        "the primary when unset.",
+    )
     redis_url: str | None = Field(None, alias="REDIS_URL")
     secret_key: str | None = Field(None, alias="SECRET_KEY")
     public_url: str | None = Field(
@@ -177,6 +183,41 @@ class Settings(BaseSettings):
         description="Events buffered per subscriber before it is dropped as too slow.",
     )
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    log_format: str = Field(
+        "text", alias="LOG_FORMAT", description="`json` (one object per line; the image's default) or `text`."
+    )
+    worker_metrics_port: int = Field(
+        9191, alias="WORKER_METRICS_PORT", description="Where `audiocity worker` serves /metrics; 0 turns it off."
+    )
+    worker_metrics_host: str = Field("0.0.0.0", alias="WORKER_METRICS_HOST")
+    prometheus_multiproc_dir: Path | None = Field(
+        None,
+        alias="PROMETHEUS_MULTIPROC_DIR",
+        description="Shared metrics files when several processes run on one host (emptied at start).",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="Export traces over OTLP/HTTP there (e.g. http://collector:4318); off when unset.",
+    )
+    otel_service_name: str | None = Field(
+        None, alias="OTEL_SERVICE_NAME", description="Defaults to audiocity-api / audiocity-worker."
+    )
+    shutdown_grace_seconds: int = Field(
+        25,
+        alias="SHUTDOWN_GRACE_SECONDS",
+        description="On SIGTERM, how long requests and jobs in flight get to finish.",
+    )
+
+    def secret_values(self) -> list[str | None]:
+        """What logs must never show (the log filter also scrubs anything shaped like a token)."""
+        return [
+            self.secret_key,
+            self.openai_api_key,
+            self.stripe_api_key,
+            self.stripe_webhook_secret,
+            self.google_client_secret,
+        ]
 
     @property
     def base_url(self) -> str:

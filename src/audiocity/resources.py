@@ -64,6 +64,11 @@ class AppResources(Resources):
 
     bus: EventBus
     oidc: OidcProvider | None = None  # Google (or another OIDC provider) sign-in, when configured
+    read_sessions: async_sessionmaker[AsyncSession] | None = None  # DATABASE_READ_URL, when configured
+
+    def catalog_sessions(self, admin: bool) -> async_sessionmaker[AsyncSession]:
+        """The replica for catalog browsing; admins read the primary, so their own writes show at once."""
+        return self.sessions if admin or self.read_sessions is None else self.read_sessions
 
 
 @dataclass
@@ -103,6 +108,7 @@ async def open_app_resources(
     db_url = await asyncio.to_thread(database_url, settings)
     await asyncio.to_thread(migrate.upgrade, db_url)
     engine = make_engine(db_url)
+    read_engine = make_engine(settings.database_read_url) if settings.database_read_url else None
     broker_url = await asyncio.to_thread(redis_url, settings)
     if broker is None:
         broker = make_broker(broker_url)
@@ -119,10 +125,13 @@ async def open_app_resources(
             tokens=token_config(settings),
             bus=bus,
             oidc=oidc_provider(settings),
+            read_sessions=make_sessionmaker(read_engine) if read_engine is not None else None,
         )
     finally:
         await bus.stop()
         await engine.dispose()
+        if read_engine is not None:
+            await read_engine.dispose()
 
 
 def build_worker_resources(settings: Settings, broker: dramatiq.Broker | None = None) -> WorkerResources:

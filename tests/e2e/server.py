@@ -103,11 +103,16 @@ def stop(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGINT, 
 
 
 @contextmanager
-def run_server(data_dir: Path, database_url: str | None, redis_url: str | None, **extra_env: str) -> Iterator[Server]:
-    """Start a server; with no URLs it runs on its own embedded PostgreSQL and Redis, like `make run`."""
+def run_server(
+    data_dir: Path, database_url: str | None, redis_url: str | None, ready_within: float = 300, **extra_env: str
+) -> Iterator[Server]:
+    """Start a server; with no URLs it runs on its own embedded PostgreSQL and Redis, like `make run`.
+
+    `ready_within` allows for slow start-ups on a loaded shared machine.
+    """
     server = start_server(data_dir, database_url, redis_url, **extra_env)
     try:
-        wait_ready(server)
+        wait_ready(server, ready_within)
         yield server
     finally:
         stop(server.process)

@@ -54,10 +54,12 @@ def worker_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.P
                 process.wait()
 
 
-async def wait_until(condition: Callable[[], Awaitable[bool]], what: str, log_path: Path) -> None:
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]], what: str, log_path: Path, within: float = DEADLINE_SECONDS
+) -> None:
     """Poll `condition()` until it is true; fail with the worker log if it never is."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE_SECONDS
+    deadline = loop.time() + within
     while not await condition():
         if loop.time() > deadline:
             log = await asyncio.to_thread(log_path.read_text, errors="replace")

@@ -21,6 +21,7 @@ from audiocity.graphql.mutations.uploads import UploadMutations
 from audiocity.graphql.queries import Query
 from audiocity.graphql.relay import Node
 from audiocity.graphql.subscriptions import Subscription
+from audiocity.graphql.telemetry import OperationTelemetry
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category
 from audiocity.graphql.types.commerce import Cart, Order
 from audiocity.graphql.types.job import Job
@@ -65,11 +66,20 @@ def _request_id(execution_context: ExecutionContext | None) -> Any:
     return getattr(getattr(request, "state", None), "request_id", "-")
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(tracing: bool = False) -> strawberry.Schema:
+    """`tracing` adds Strawberry's OpenTelemetry extension (a span per resolver: only when exporting)."""
+    extensions: list[Any] = [
+        lambda: MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE),
+        OperationTelemetry,  # after MaskErrors: it sees the codes before they are masked
+    ]
+    if tracing:
+        from strawberry.extensions.tracing import OpenTelemetryExtension
+
+        extensions.append(OpenTelemetryExtension)
     return AudioCitySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Node, Audiobook, AudioFile, Category, Job, Order, Cart, User],
-        extensions=[lambda: MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE)],
+        extensions=extensions,
     )

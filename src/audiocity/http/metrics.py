@@ -1,17 +1,17 @@
-"""`GET /metrics`: the Prometheus exposition of what `RequestContextMiddleware` counts."""
+"""`GET /metrics`: the Prometheus exposition (every process's samples in multiprocess mode)."""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from audiocity.observability import REGISTRY
+from audiocity.metrics import render
 
 
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(render(), media_type=CONTENT_TYPE_LATEST)
 
 
 def metrics_routes() -> list[Route]:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audiocity import tasks
 from audiocity.db import after_commit
 from audiocity.events import Publishes, order_channel
+from audiocity.metrics import PAYMENTS
 from audiocity.models import (
     Audiobook,
     CartItem,
@@ -70,6 +71,17 @@ async def _set_status(
     order.updated_at = now
     await session.flush()
     _announce(session, events, order)
+    _count_payment(session, order)
+
+
+def _count_payment(session: AsyncSession, order: Order) -> None:
+    """Payments by provider and outcome, counted once the change is committed."""
+    provider, outcome = order.provider.value.lower(), order.status.value.lower()
+
+    async def count() -> None:
+        PAYMENTS.labels(provider, outcome).inc()
+
+    after_commit(session, count)
 
 
 def _schedule_sweep(at: datetime) -> None:
@@ -173,6 +185,7 @@ async def checkout(
         order.expires_at = None
         await grant(session, user_id, [line.book.id for line in buying], order.id)
         queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
+        _count_payment(session, order)
     else:
         deadline = order.expires_at
         assert deadline is not None

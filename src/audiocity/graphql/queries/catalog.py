@@ -32,9 +32,10 @@ def _plain(value: str | None) -> str | None:
 async def _audiobook(info: Info[Context, None], id: strawberry.ID) -> Audiobook | None:
     await optional_user(info)
     book_id = decode_id(id, "Audiobook")
-    async with info.context.resources.sessions() as s:
+    admin = await info.context.is_admin()
+    async with info.context.resources.catalog_sessions(admin)() as s:
         try:
-            book = await catalog.get_audiobook(s, book_id, include_drafts=await info.context.is_admin())
+            book = await catalog.get_audiobook(s, book_id, include_drafts=admin)
         except NotFound:
             return None
     return Audiobook.from_model(book)
@@ -62,11 +63,11 @@ class CatalogQueries:
                 language=_plain(filter.language),
                 tag=_plain(filter.tag),
             )
-        async with info.context.resources.sessions() as s:
+        admin = await info.context.is_admin()
+        async with info.context.resources.catalog_sessions(admin)() as s:
             try:
                 page = await catalog.list_audiobooks(
-                    s, first=first, after=after, search=search, flt=flt, sort=sort,
-                    include_drafts=await info.context.is_admin(),
+                    s, first=first, after=after, search=search, flt=flt, sort=sort, include_drafts=admin,
                 )  # fmt: skip
             except ServiceError as exc:
                 raise bad_input(exc.message) from exc
@@ -79,6 +80,7 @@ class CatalogQueries:
 
     @strawberry.field(description="Categories with the number of audiobooks the viewer can see in each.")
     async def categories(self, info: Info[Context, None]) -> list[Category]:
-        async with info.context.resources.sessions() as s:
-            rows = await catalog.categories_with_counts(s, include_drafts=await info.context.is_admin())
+        admin = await info.context.is_admin()
+        async with info.context.resources.catalog_sessions(admin)() as s:
+            rows = await catalog.categories_with_counts(s, include_drafts=admin)
         return [Category.from_model(c, n) for c, n in rows]
