@@ -31,8 +31,15 @@ def make_broker(redis_url: str) -> RedisBroker:
         return broker
 
 
-def enqueue(actor_name: str, *args: Any, **options: Any) -> dramatiq.Message[Any]:
+def enqueue(actor_name: str, *args: Any, delay_ms: int | None = None, **options: Any) -> dramatiq.Message[Any]:
     message: dramatiq.Message[Any] = dramatiq.Message(
         queue_name=QUEUE, actor_name=actor_name, args=args, kwargs={}, options=options
     )
-    return dramatiq.get_broker().enqueue(message)
+    return dramatiq.get_broker().enqueue(message, delay=delay_ms or None)
+
+
+def has_broker() -> bool:
+    """Whether this process set up a broker (scripts and unit tests may not have one)."""
+    import dramatiq.broker
+
+    return dramatiq.broker.global_broker is not None

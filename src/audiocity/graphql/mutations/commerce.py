@@ -24,6 +24,7 @@ from audiocity.graphql.types.commerce import Cart, Order, Payment
 from audiocity.graphql.types.common import PaymentProvider
 from audiocity.models import PaymentProvider as PaymentProviderModel
 from audiocity.services import cart as cart_service
+from audiocity.services import checkout as checkout_service
 from audiocity.services import orders
 from audiocity.services.errors import ServiceError
 
@@ -140,18 +141,20 @@ class CommerceMutations:
         user = await require_user(info)
         ctx = info.context
         try:
-            async with ctx.session() as s:
-                await merge_guest_cart(ctx, s, user.id)
-                order = await orders.checkout(
-                    s,
-                    ctx.resources.events,
-                    user_id=user.id,
-                    provider=PaymentProviderModel(input.provider),
-                    idempotency_key=input.idempotency_key,
-                    gateways=payments.get_gateways(ctx.settings),
-                    customer_email=user.email,
-                    pending_ttl=timedelta(seconds=ctx.settings.order_pending_ttl_seconds),
-                )
+            if guest_token(ctx):
+                async with ctx.session() as s:
+                    await merge_guest_cart(ctx, s, user.id)
+            order = await checkout_service.checkout(
+                ctx.resources.sessions,
+                ctx.resources.events,
+                user_id=user.id,
+                provider=PaymentProviderModel(input.provider),
+                idempotency_key=input.idempotency_key,
+                gateways=payments.get_gateways(ctx.settings),
+                customer_email=user.email,
+                pending_ttl=timedelta(seconds=ctx.settings.order_pending_ttl_seconds),
+            )
+            async with ctx.resources.sessions() as s:
                 lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
         except ServiceError as exc:
             return CheckoutPayload(errors=[user_error(exc)])
