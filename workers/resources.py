@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,6 +15,7 @@ from audiocity.db import make_engine, make_sessionmaker
 from audiocity.events import Publisher
 from audiocity.runtime import database_url, redis_url
 from audiocity.storage import Storage, get_storage
+from workers.limiter import AdaptiveLimiter
 
 
 @dataclass
@@ -26,21 +27,39 @@ class Resources:
     events: Publisher
     transcriber: Transcriber
     summarizer: Summarizer
+    # One adaptive limiter per AI provider name, shared by every job of the process (workers/limiter.py).
+    limiters: dict[str, AdaptiveLimiter] = field(default_factory=dict)
 
 
 _resources: dict[int, Resources] = {}
 
 
+def limiters_for(client: aioredis.Redis, settings: Settings, *names: str) -> dict[str, AdaptiveLimiter]:
+    """A limiter per provider; its ceiling is TRANSCRIPTION_CONCURRENCY requests per process."""
+    return {
+        name: AdaptiveLimiter(
+            client,
+            name,
+            ceiling=max(1, settings.transcription_concurrency),
+            cooldown_seconds=settings.ai_rate_limit_cooldown_seconds,
+        )
+        for name in names
+    }
+
+
 def build(settings: Settings) -> Resources:
     engine = make_engine(database_url(settings), pool_size=5)
+    client = aioredis.Redis.from_url(redis_url(settings))
+    transcriber, summarizer = get_transcriber(settings), get_summarizer(settings)
     return Resources(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
         storage=get_storage(settings),
-        events=Publisher(aioredis.Redis.from_url(redis_url(settings))),
-        transcriber=get_transcriber(settings),
-        summarizer=get_summarizer(settings),
+        events=Publisher(client),
+        transcriber=transcriber,
+        summarizer=summarizer,
+        limiters=limiters_for(client, settings, transcriber.name, summarizer.name),
     )
 
 

@@ -19,7 +19,8 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from workers.resources import Resources
+from workers.limiter import KEY_PREFIX
+from workers.resources import Resources, limiters_for
 
 from audiocity.ai import get_summarizer, get_transcriber
 from audiocity.audio import probe, split_for_transcription
@@ -116,6 +117,11 @@ def make_settings(fake: FakeOpenAI, data_dir: Path, **overrides: Any) -> Setting
         "TRANSCRIPTION_CHUNK_SECONDS": CHUNK_SECONDS,
         "TRANSCRIPTION_CONCURRENCY": 8,
         "JOB_MAX_RETRIES": 2,
+        # Small waits between a request's tries, and a short slow-down after a 429, so tests stay fast.
+        "AI_REQUEST_MAX_ATTEMPTS": 3,
+        "AI_REQUEST_MIN_BACKOFF_MS": 20,
+        "AI_REQUEST_MAX_BACKOFF_MS": 200,
+        "AI_RATE_LIMIT_COOLDOWN_SECONDS": 1,
         "AUDIOCITY_DATA_DIR": str(data_dir),
         "SECRET_KEY": SECRET,
     }
@@ -137,14 +143,16 @@ class Harness:
 
     def resources(self, **overrides: Any) -> Resources:
         settings = make_settings(self.fake, self.data_dir, **overrides)
+        transcriber, summarizer = get_transcriber(settings), get_summarizer(settings)
         res = Resources(
             settings=settings,
             engine=self.engine,
             sessions=self.sessions,
             storage=self.storage,
             events=Publisher(self.redis),
-            transcriber=get_transcriber(settings),
-            summarizer=get_summarizer(settings),
+            transcriber=transcriber,
+            summarizer=summarizer,
+            limiters=limiters_for(self.redis, settings, transcriber.name, summarizer.name),
         )
         self.made.append(res)
         return res
@@ -219,6 +227,8 @@ async def harness(
     client = aioredis.Redis.from_url(redis_url)
     storage = get_storage(make_settings(fake, data_dir))
     made = Harness(fake, data_dir, engine, sessions, client, storage)
+    for key in await client.keys(KEY_PREFIX + "*"):  # no slow-down left over from another test
+        await client.delete(key)
     yield made
     await made.close()
     await client.aclose()
