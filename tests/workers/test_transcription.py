@@ -170,8 +170,9 @@ async def test_a_transient_failure_retries_that_request_while_the_others_go_on(
     assert sorted(sent(fake)) == sorted([c.sha1 for c in expected] + [failing.sha1]), "only the failed one twice"
     failed_at = next(r.finished for r in transcriptions(fake) if r.fault == "429")
     retried_at = [r.started for r in transcriptions(fake) if r.file_sha1 == failing.sha1][1]
+    assert failed_at is not None
     others_during_wait = [
-        r for r in transcriptions(fake) if r.file_sha1 != failing.sha1 and failed_at and failed_at < r.started < retried_at
+        r for r in transcriptions(fake) if r.file_sha1 != failing.sha1 and failed_at < r.started < retried_at
     ]
     assert others_during_wait, "other chunks were sent while the failed one waited"
     assert (await stored_transcript(harness, book_id))[0] == joined(expected)
