@@ -43,11 +43,19 @@ def serve(settings: Settings) -> None:
     from audiocity.app import create_app
     from audiocity.runtime import stop_embedded
 
-    worker = None
+    worker = relay = None
     if settings.run_in_process_worker:
         from workers.broker import setup_broker, start_worker
+        from workers.relay import start_relay
 
-        worker = start_worker(setup_broker(settings), settings.worker_threads)
+        from audiocity import migrate as migrations
+        from audiocity.runtime import database_url
+
+        # Migrations first: the worker's sweepers query tables a fresh database does not have yet.
+        migrations.upgrade(database_url(settings))
+        broker = setup_broker(settings)
+        worker = start_worker(broker, settings.worker_threads)
+        relay = start_relay(broker, settings)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -59,6 +67,8 @@ def serve(settings: Settings) -> None:
     try:
         _Server(config).run()
     finally:
+        if relay is not None:
+            relay.stop()
         if worker is not None:
             worker.stop(timeout=10_000)
         stop_embedded()
@@ -66,15 +76,21 @@ def serve(settings: Settings) -> None:
 
 def worker(settings: Settings) -> None:
     from workers.broker import setup_broker, start_worker
+    from workers.relay import start_relay
 
-    from audiocity.runtime import stop_embedded
+    from audiocity import migrate as migrations
+    from audiocity.runtime import database_url, stop_embedded
 
-    running = start_worker(setup_broker(settings), settings.worker_threads)
+    migrations.upgrade(database_url(settings))  # before the sweepers query their tables
+    broker = setup_broker(settings)
+    running = start_worker(broker, settings.worker_threads)
+    relay = start_relay(broker, settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     logging.getLogger(__name__).info("worker running with %d threads", settings.worker_threads)
     stop.wait()
+    relay.stop()
     running.stop(timeout=30_000)
     stop_embedded()
 

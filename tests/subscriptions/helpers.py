@@ -18,6 +18,7 @@ from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server
 from tests.fakes.openai_server import FakeOpenAI, default_transcript
 from tests.fixtures.audio import tone_file
+from tests.outbox_helpers import empty_outbox
 
 REGISTER = """mutation($input: RegisterInput!) { register(input: $input) {
   accessToken user { id role } errors { code message } } }"""
@@ -99,6 +100,7 @@ def worker_env(server: Server, fake: FakeOpenAI, **extra: str) -> dict[str, str]
 @contextmanager
 def run_worker(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`audiocity worker` as its own process, as deployed."""
+    empty_outbox(env.get("DATABASE_URL"))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "audiocity.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
