@@ -492,6 +492,14 @@ class AudioCityClient(AsyncBaseClient):
                     createdAt
                     startedAt
                     finishedAt
+                    retries {
+                      what
+                      error
+                      at
+                      waitedSeconds
+                      attempt
+                      rateLimited
+                    }
                   }
                 }
               }
@@ -525,6 +533,15 @@ class AudioCityClient(AsyncBaseClient):
                 job {
                   id
                   error
+                  attempts
+                  retries {
+                    what
+                    error
+                    at
+                    waitedSeconds
+                    attempt
+                    rateLimited
+                  }
                 }
               }
             }
