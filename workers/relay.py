@@ -18,12 +18,11 @@ import time
 import uuid
 from typing import Any
 
-import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+from audiocity import tasks
 from audiocity.config import Settings
 from audiocity.db import make_engine, make_sessionmaker, session_scope
-from audiocity.jobs import QUEUE
 from audiocity.runtime import database_url
 from audiocity.services import outbox
 
@@ -64,10 +63,7 @@ class OutboxRelay:
         self._thread.join(timeout)
 
     def send(self, actor_name: str, args: list[Any], delay_ms: int | None) -> None:
-        message: dramatiq.Message[Any] = dramatiq.Message(
-            queue_name=QUEUE, actor_name=actor_name, args=tuple(args), kwargs={}, options={}
-        )
-        self.broker.enqueue(message, delay=delay_ms)
+        tasks.send(actor_name, *args, delay=delay_ms, broker=self.broker)
 
     def hold_lease(self) -> bool:
         return bool(self.broker.client.eval(_LEASE, 1, LEASE_KEY, self.token, self.lease_ms))

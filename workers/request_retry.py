@@ -4,7 +4,7 @@ A transient failure (429, 5xx, timeout, dropped connection) of one chunk waits a
 again while the other chunks go on; the job fails only when one request has used its whole budget
 (`AI_REQUEST_MAX_ATTEMPTS` tries) or fails permanently. The wait is exponential with full jitter
 (`min * 2^(try-1) * U(1, 2)`, capped), and never shorter than the server's Retry-After. A 429 also
-tells the provider's limiter (workers/limiter.py) to send fewer requests at once for a while, so a
+tells the provider's limiter (audiocity/ai/limiter.py) to send fewer requests at once for a while, so a
 rate limit slows the job down rather than failing it. Every retried failure is reported to
 `on_retry`, which the pipeline stores in the job's history.
 
@@ -24,9 +24,9 @@ from datetime import datetime
 from typing import TypeVar
 
 from audiocity.ai.base import TransientAIError
+from audiocity.ai.limiter import AdaptiveLimiter
 from audiocity.config import Settings
 from audiocity.models import utcnow
-from workers.limiter import AdaptiveLimiter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -29,7 +29,7 @@ docs/benchmarks.md: +12% over the ideal on a 10-hour book with 10 s requests, +4
 Failures: the SDK does not retry (`max_retries=0`); each request does, on its own budget
 (workers/request_retry.py): a 429, 5xx, timeout or dropped connection waits (backoff with jitter,
 at least Retry-After) and tries that chunk again while the other chunks go on, and a 429 lowers the
-provider's concurrency for every job (workers/limiter.py). Each retried failure is added to the
+provider's concurrency for every job (audiocity/ai/limiter.py). Each retried failure is added to the
 job's `retries` history. The job fails when one request has used its whole budget (naming the
 chunk) or on a permanent error (400, bad audio, refused content), with a readable `error`;
 `startTranscription` then queues a new job that keeps every finished chunk. Dramatiq redelivers the
@@ -69,7 +69,7 @@ from audiocity.models import AudioFile, Job, JobStatus, TranscriptChunk, Transcr
 from audiocity.services import audio_files as file_service
 from audiocity.services import jobs as job_service
 from audiocity.services import transcripts
-from audiocity.services.library import transcript_key
+from audiocity.services.storage_keys import transcript_key
 from audiocity.storage.base import ObjectNotFound
 from workers.locks import book_lock
 from workers.request_retry import GaveUp, RetryPolicy, RetryRecord, call_with_retry

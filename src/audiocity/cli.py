@@ -43,7 +43,7 @@ def serve(settings: Settings) -> None:
     from audiocity.app import create_app
     from audiocity.runtime import stop_embedded
 
-    worker = relay = None
+    worker = broker = relay = None
     if settings.run_in_process_worker:
         from workers.broker import setup_broker, start_worker
         from workers.relay import start_relay
@@ -57,7 +57,7 @@ def serve(settings: Settings) -> None:
         worker = start_worker(broker, settings.worker_threads)
         relay = start_relay(broker, settings)
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, broker),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
+from audiocity.broker import make_broker
 from audiocity.db import session_scope
 from audiocity.embedded import start_redis
 from audiocity.events import Publisher
-from audiocity.jobs import QUEUE, TRANSCRIBE_AUDIOBOOK, make_broker
 from audiocity.models import Job, JobStatus, OutboxMessage
 from audiocity.services import audio_files as file_service
 from audiocity.services import outbox
+from audiocity.tasks import QUEUE, TRANSCRIBE_AUDIOBOOK
 from tests.fakes.openai_server import FakeOpenAI
 from tests.workers.conftest import CHUNK_SECONDS, SECRET, TEN_SECONDS, Harness, tone_wav, with_db
 from tests.workers.test_worker_process import wait_until, worker_process
@@ -133,7 +134,7 @@ import asyncio, os, signal, sys, uuid
 import redis.asyncio as aioredis
 from audiocity.db import after_commit, make_engine, make_sessionmaker, session_scope
 from audiocity.events import Publisher
-from audiocity.jobs import make_broker
+from audiocity.broker import make_broker
 from audiocity.services import audio_files
 
 async def main(database_url, redis_url, book_id):

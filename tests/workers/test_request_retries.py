@@ -9,9 +9,9 @@ from collections import Counter
 from pathlib import Path
 
 import redis.asyncio as aioredis
-from workers.limiter import AdaptiveLimiter
 from workers.transcription import run_transcription
 
+from audiocity.ai.limiter import AdaptiveLimiter
 from audiocity.models import JobStatus
 from tests.fakes.openai_server import FakeOpenAI
 from tests.workers.conftest import Harness, expected_chunks, tone_wav

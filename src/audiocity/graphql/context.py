@@ -1,4 +1,4 @@
-"""Per-request (or per-WebSocket) context: who is asking, DataLoaders, and the app's resources."""
+"""Per-request (or per-WebSocket) context: who is asking, DataLoaders, and the application container."""
 
 from __future__ import annotations
 
@@ -13,29 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
-from audiocity.auth.tokens import InvalidToken, decode_access_token
+from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings
 from audiocity.db import session_scope
-from audiocity.events import EventBus
 from audiocity.models import Audiobook, AudioFile, Category, Role, User
+from audiocity.resources import AppResources
 from audiocity.services import accounts, catalog, entitlements, orders
-from audiocity.services.accounts import TokenConfig
-from audiocity.storage import Storage
-
-
-@dataclass
-class Resources:
-    """Built once per process by the app; shared by every request."""
-
-    settings: Settings
-    sessions: async_sessionmaker[AsyncSession]
-    storage: Storage
-    events: EventBus
-    secret: str
-
-    @property
-    def token_config(self) -> TokenConfig:
-        return TokenConfig(self.secret, self.settings.access_token_ttl_seconds, self.settings.refresh_token_ttl_seconds)
 
 
 class Loaders:
@@ -74,7 +57,7 @@ class Loaders:
 
 @dataclass
 class Context:
-    resources: Resources
+    resources: AppResources
     request: HTTPConnection
     connection_params: dict[str, Any] | None = None
     _viewer: User | None = None
@@ -114,7 +97,7 @@ class Context:
         if not token:
             return
         try:
-            claims = decode_access_token(self.resources.secret, token)
+            claims = self.resources.tokens.decode(token)
         except InvalidToken:
             self._token_error = "The access token is invalid or expired."
             return

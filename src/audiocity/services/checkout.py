@@ -35,7 +35,7 @@ async def checkout(
     user_id: uuid.UUID,
     provider: PaymentProvider,
     idempotency_key: str,
-    gateways: Mapping[PaymentProvider, PaymentGateway] | None = None,
+    gateways: Mapping[PaymentProvider, PaymentGateway],
     customer_email: str | None = None,
     pending_ttl: timedelta = orders.DEFAULT_PENDING_TTL,
 ) -> Order:

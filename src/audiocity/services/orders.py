@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audiocity import tasks
 from audiocity.db import after_commit
 from audiocity.events import Publishes, order_channel
 from audiocity.models import (
@@ -39,7 +40,6 @@ from audiocity.payments.base import (
     PaymentSession,
     RefundRequest,
 )
-from audiocity.payments.test import TestGateway
 from audiocity.services import outbox
 from audiocity.services.cart import cart_for_user, cart_lines
 from audiocity.services.entitlements import grant, owned_book_ids, revoke_for_order
@@ -48,9 +48,7 @@ from audiocity.services.pagination import Page, decode_time_cursor, encode_curso
 
 log = logging.getLogger(__name__)
 
-EXPIRE_PENDING_ORDERS = "expire_pending_orders"  # the Dramatiq actor (workers/commerce.py) that sweeps
 DEFAULT_PENDING_TTL = timedelta(hours=1)
-_TEST_ONLY: Mapping[PaymentProvider, PaymentGateway] = {PaymentProvider.TEST: TestGateway()}
 
 
 def order_payload(order: Order) -> dict[str, Any]:
@@ -85,7 +83,7 @@ async def _set_status(
 
 async def _schedule_sweep(session: AsyncSession, at: datetime) -> None:
     """Ask a worker to sweep overdue orders just after `at`: an outbox row of this transaction."""
-    await outbox.add(session, EXPIRE_PENDING_ORDERS, not_before=at + timedelta(seconds=1))
+    await outbox.add(session, tasks.EXPIRE_PENDING_ORDERS, not_before=at + timedelta(seconds=1))
 
 
 async def _existing(session: AsyncSession, user_id: uuid.UUID, key: str) -> Order | None:
@@ -115,8 +113,8 @@ def _payment_request(order: Order, lines: list[OrderLine], customer_email: str |
     )
 
 
-def _gateway(provider: PaymentProvider, gateways: Mapping[PaymentProvider, PaymentGateway] | None) -> PaymentGateway:
-    gateway = (_TEST_ONLY if gateways is None else gateways).get(provider)
+def _gateway(provider: PaymentProvider, gateways: Mapping[PaymentProvider, PaymentGateway]) -> PaymentGateway:
+    gateway = gateways.get(provider)
     if gateway is None:
         raise ServiceError(ErrorCode.UNSUPPORTED_PROVIDER, f"Payment provider {provider} is not enabled.", "provider")
     return gateway
@@ -129,7 +127,7 @@ async def place_order(
     user_id: uuid.UUID,
     provider: PaymentProvider,
     idempotency_key: str,
-    gateways: Mapping[PaymentProvider, PaymentGateway] | None = None,
+    gateways: Mapping[PaymentProvider, PaymentGateway],
     customer_email: str | None = None,
     pending_ttl: timedelta = DEFAULT_PENDING_TTL,
     now: datetime | None = None,
@@ -198,7 +196,7 @@ async def place_order(
 
 
 async def request_payment(
-    gateways: Mapping[PaymentProvider, PaymentGateway] | None, provider: PaymentProvider, request: PaymentRequest
+    gateways: Mapping[PaymentProvider, PaymentGateway], provider: PaymentProvider, request: PaymentRequest
 ) -> PaymentSession:
     """Step 2: ask the provider, outside any transaction. Its idempotency key is the order's id, so
     asking again for the same order (a retry after a crash) returns the same session."""
@@ -271,7 +269,7 @@ async def checkout(
     user_id: uuid.UUID,
     provider: PaymentProvider,
     idempotency_key: str,
-    gateways: Mapping[PaymentProvider, PaymentGateway] | None = None,
+    gateways: Mapping[PaymentProvider, PaymentGateway],
     customer_email: str | None = None,
     pending_ttl: timedelta = DEFAULT_PENDING_TTL,
     now: datetime | None = None,
@@ -333,7 +331,7 @@ async def refund_order(
     events: Publishes,
     order_id: uuid.UUID,
     *,
-    gateways: Mapping[PaymentProvider, PaymentGateway] | None = None,
+    gateways: Mapping[PaymentProvider, PaymentGateway],
     now: datetime | None = None,
 ) -> Order:
     """Refund a paid order in full through its provider and revoke what it granted."""
@@ -345,7 +343,7 @@ async def refund_order(
         raise ServiceError(
             ErrorCode.NOT_REFUNDABLE, f"Only paid orders can be refunded; this one is {order.status}.", "orderId"
         )
-    gateway = (_TEST_ONLY if gateways is None else gateways).get(order.provider)
+    gateway = gateways.get(order.provider)
     if gateway is None:
         raise ServiceError(
             ErrorCode.UNSUPPORTED_PROVIDER, f"Payment provider {order.provider} is not enabled.", "orderId"

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import dramatiq.broker
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audiocity import jobs
+from audiocity import tasks
 from audiocity.db import after_commit
 from audiocity.models import OutboxMessage, utcnow
 
@@ -26,17 +27,16 @@ log = logging.getLogger(__name__)
 
 # The relay leaves younger rows to the fast path of the transaction that wrote them.
 RELAY_GRACE = timedelta(seconds=2)
-MAX_DELAY_MS = 7 * 24 * 3600 * 1000 - 1  # Dramatiq's delay queue refuses longer delays
 Send = Callable[[str, list[Any], int | None], None]
 
 
 def delay_until(not_before: datetime, now: datetime) -> int | None:
     ms = int((not_before - now).total_seconds() * 1000)
-    return min(ms, MAX_DELAY_MS) if ms > 0 else None
+    return min(ms, tasks.MAX_DELAY_MS) if ms > 0 else None
 
 
 def broker_send(actor_name: str, args: list[Any], delay_ms: int | None) -> None:
-    jobs.enqueue(actor_name, *args, delay_ms=delay_ms)
+    tasks.send(actor_name, *args, delay=delay_ms)
 
 
 async def add(session: AsyncSession, actor_name: str, *args: Any, not_before: datetime | None = None) -> OutboxMessage:
@@ -47,7 +47,7 @@ async def add(session: AsyncSession, actor_name: str, *args: Any, not_before: da
     row_id, row_args, when = row.id, list(row.args), row.not_before
 
     async def send_now() -> None:
-        if not jobs.has_broker():
+        if dramatiq.broker.global_broker is None:
             return  # no broker in this process: the relay sends it
         try:
             broker_send(actor_name, row_args, delay_until(when, utcnow()))

@@ -15,9 +15,9 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from audiocity import payments
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.mutation import run
 from audiocity.graphql.permissions import optional_user, require_admin, require_user
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.commerce import Cart, Order, Payment
@@ -86,37 +86,37 @@ async def _cart(info: Info[Context, None], action: str, audiobook_id: strawberry
     user = await optional_user(info)
     ctx = info.context
     token = guest_token(ctx)
-    new_token: str | None = None
-    try:
+
+    async def work(s: AsyncSession) -> CartPayload:
+        new_token: str | None = None
         book_id = input_id(audiobook_id, "Audiobook", "audiobookId") if audiobook_id is not None else None
-        async with ctx.session() as s:
-            if user is not None:
-                await merge_guest_cart(ctx, s, user.id)
-                if action == "add":
-                    assert book_id is not None
-                    cart = await cart_service.add_to_cart(s, user.id, book_id)
-                elif action == "remove":
-                    assert book_id is not None
-                    cart = await cart_service.remove_from_cart(s, user.id, book_id)
-                else:
-                    cart = await cart_service.clear_cart(s, user.id)
-            elif action == "add":
+        if user is not None:
+            await merge_guest_cart(ctx, s, user.id)
+            if action == "add":
                 assert book_id is not None
-                guest = await cart_service.add_to_guest_cart(s, token, book_id)
-                cart, new_token = guest.cart, guest.new_token
+                cart = await cart_service.add_to_cart(s, user.id, book_id)
+            elif action == "remove":
+                assert book_id is not None
+                cart = await cart_service.remove_from_cart(s, user.id, book_id)
             else:
-                found = (
-                    await cart_service.remove_from_guest_cart(s, token, book_id)
-                    if action == "remove" and book_id is not None
-                    else await cart_service.clear_guest_cart(s, token)
-                )
-                if found is None:
-                    return CartPayload()
-                cart = found
-            lines = await cart_service.cart_lines(s, cart.id)
-    except ServiceError as exc:
-        return CartPayload(errors=[user_error(exc)])
-    return CartPayload(cart=Cart.build(cart, lines), guest_token=new_token)
+                cart = await cart_service.clear_cart(s, user.id)
+        elif action == "add":
+            assert book_id is not None
+            guest = await cart_service.add_to_guest_cart(s, token, book_id)
+            cart, new_token = guest.cart, guest.new_token
+        else:
+            found = (
+                await cart_service.remove_from_guest_cart(s, token, book_id)
+                if action == "remove" and book_id is not None
+                else await cart_service.clear_guest_cart(s, token)
+            )
+            if found is None:
+                return CartPayload()
+            cart = found
+        lines = await cart_service.cart_lines(s, cart.id)
+        return CartPayload(cart=Cart.build(cart, lines), guest_token=new_token)
+
+    return await run(ctx, CartPayload, work)
 
 
 @strawberry.type
@@ -144,13 +144,14 @@ class CommerceMutations:
             if guest_token(ctx):
                 async with ctx.session() as s:
                     await merge_guest_cart(ctx, s, user.id)
+            # Not one unit of work: the order is committed before Stripe is called (services/checkout.py).
             order = await checkout_service.checkout(
                 ctx.resources.sessions,
                 ctx.resources.events,
                 user_id=user.id,
                 provider=PaymentProviderModel(input.provider),
                 idempotency_key=input.idempotency_key,
-                gateways=payments.get_gateways(ctx.settings),
+                gateways=ctx.resources.gateways,
                 customer_email=user.email,
                 pending_ttl=timedelta(seconds=ctx.settings.order_pending_ttl_seconds),
             )
@@ -176,13 +177,11 @@ class CommerceMutations:
     async def refund_order(self, info: Info[Context, None], order_id: strawberry.ID) -> RefundOrderPayload:
         await require_admin(info)
         ctx = info.context
-        try:
+
+        async def work(s: AsyncSession) -> RefundOrderPayload:
             oid = input_id(order_id, "Order", "orderId")
-            async with ctx.session() as s:
-                order = await orders.refund_order(
-                    s, ctx.resources.events, oid, gateways=payments.get_gateways(ctx.settings)
-                )
-                lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
-        except ServiceError as exc:
-            return RefundOrderPayload(errors=[user_error(exc)])
-        return RefundOrderPayload(order=Order.build(order, lines))
+            order = await orders.refund_order(s, ctx.resources.events, oid, gateways=ctx.resources.gateways)
+            lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
+            return RefundOrderPayload(order=Order.build(order, lines))
+
+        return await run(ctx, RefundOrderPayload, work)
