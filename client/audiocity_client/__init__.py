@@ -60,6 +60,7 @@ from .delete_audio_file import (
 )
 from .enums import (
     AudiobookSort,
+    DownloadErrorCode,
     DownloadKind,
     JobStatus,
     LibraryOrder,
@@ -104,6 +105,7 @@ from .library import (
     LibraryLibraryEdgesNode,
     LibraryLibraryEdgesNodeAudiobook,
     LibraryLibraryEdgesNodeDownloads,
+    LibraryLibraryEdgesNodeDownloadsError,
     LibraryLibraryPageInfo,
 )
 from .login import Login, LoginLogin, LoginLoginErrors, LoginLoginUser
@@ -197,6 +199,7 @@ __all__ = [
     "DeleteAudioFileDeleteAudioFileAudiobook",
     "DeleteAudioFileDeleteAudioFileAudiobookFiles",
     "DeleteAudioFileDeleteAudioFileErrors",
+    "DownloadErrorCode",
     "DownloadKind",
     "GraphQLClientError",
     "GraphQLClientGraphQLError",
@@ -219,6 +222,7 @@ __all__ = [
     "LibraryLibraryEdgesNode",
     "LibraryLibraryEdgesNodeAudiobook",
     "LibraryLibraryEdgesNodeDownloads",
+    "LibraryLibraryEdgesNodeDownloadsError",
     "LibraryLibraryPageInfo",
     "LibraryOrder",
     "Login",
