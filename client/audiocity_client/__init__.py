@@ -87,8 +87,19 @@ from .input_types import (
     StartUploadInput,
     UpdateMeInput,
 )
-from .job_updates import JobUpdates, JobUpdatesJobUpdates, JobUpdatesJobUpdatesJob
-from .jobs import Jobs, JobsJobs, JobsJobsEdges, JobsJobsEdgesNode
+from .job_updates import (
+    JobUpdates,
+    JobUpdatesJobUpdates,
+    JobUpdatesJobUpdatesJob,
+    JobUpdatesJobUpdatesJobRetries,
+)
+from .jobs import (
+    Jobs,
+    JobsJobs,
+    JobsJobsEdges,
+    JobsJobsEdgesNode,
+    JobsJobsEdgesNodeRetries,
+)
 from .library import (
     Library,
     LibraryLibrary,
@@ -201,10 +212,12 @@ __all__ = [
     "JobUpdates",
     "JobUpdatesJobUpdates",
     "JobUpdatesJobUpdatesJob",
+    "JobUpdatesJobUpdatesJobRetries",
     "Jobs",
     "JobsJobs",
     "JobsJobsEdges",
     "JobsJobsEdgesNode",
+    "JobsJobsEdgesNodeRetries",
     "Library",
     "LibraryLibrary",
     "LibraryLibraryEdges",

@@ -496,6 +496,14 @@ class AudioCityClient(AsyncBaseClient):
                     createdAt
                     startedAt
                     finishedAt
+                    retries {
+                      what
+                      error
+                      at
+                      waitedSeconds
+                      attempt
+                      rateLimited
+                    }
                   }
                 }
               }
@@ -529,6 +537,15 @@ class AudioCityClient(AsyncBaseClient):
                 job {
                   id
                   error
+                  attempts
+                  retries {
+                    what
+                    error
+                    at
+                    waitedSeconds
+                    attempt
+                    rateLimited
+                  }
                 }
               }
             }

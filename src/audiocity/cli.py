@@ -46,12 +46,19 @@ def serve(settings: Settings) -> None:
     from audiocity.app import create_app
     from audiocity.runtime import stop_embedded
 
-    worker = broker = None
+    worker = broker = relay = None
     if settings.run_in_process_worker:
         from workers.broker import setup_broker, start_worker
+        from workers.relay import start_relay
 
+        from audiocity import migrate as migrations
+        from audiocity.runtime import database_url
+
+        # Migrations first: the worker's sweepers query tables a fresh database does not have yet.
+        migrations.upgrade(database_url(settings))
         broker = setup_broker(settings)
         worker = start_worker(broker, settings.worker_threads)
+        relay = start_relay(broker, settings)
     config = uvicorn.Config(
         create_app(settings, broker),
         host=settings.host,
@@ -64,6 +71,8 @@ def serve(settings: Settings) -> None:
     try:
         _Server(config).run()
     finally:
+        if relay is not None:
+            relay.stop()
         if worker is not None:
             worker.stop(timeout=settings.shutdown_grace_seconds * 1000)
         tracing.flush()
@@ -78,16 +87,20 @@ def worker(settings: Settings) -> None:
     """
     from workers.broker import setup_broker, start_worker
     from workers.metrics import queue_depth
+    from workers.relay import start_relay
 
+    from audiocity import migrate as migrations
     from audiocity import tracing
     from audiocity.metrics import serve_metrics
-    from audiocity.runtime import stop_embedded
+    from audiocity.runtime import database_url, stop_embedded
 
     tracing.setup_tracing("audiocity-worker")
+    migrations.upgrade(database_url(settings))  # before the sweepers query their tables
     broker = setup_broker(settings)
     if settings.worker_metrics_port:
         serve_metrics(settings.worker_metrics_port, settings.worker_metrics_host, [queue_depth(broker)])
     running = start_worker(broker, settings.worker_threads)
+    relay = start_relay(broker, settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -95,6 +108,7 @@ def worker(settings: Settings) -> None:
     log.info("worker running with %d threads", settings.worker_threads)
     stop.wait()
     log.info("stopping: letting messages in flight finish")
+    relay.stop()
     running.stop(timeout=settings.shutdown_grace_seconds * 1000)
     tracing.flush()
     stop_embedded()

@@ -151,7 +151,26 @@ class Settings(BaseSettings):
         alias="IN_PROCESS_WORKER",
         description="Run actors inside `serve`; defaults to on when REDIS_URL is unset.",
     )
-    job_max_retries: int = Field(3, alias="JOB_MAX_RETRIES")
+    ai_request_max_attempts: int = Field(
+        5,
+        alias="AI_REQUEST_MAX_ATTEMPTS",
+        description="Tries per AI request (chunk or summary) before the job fails; 429/5xx/timeouts are retried.",
+    )
+    ai_request_min_backoff_ms: int = Field(
+        2_000, alias="AI_REQUEST_MIN_BACKOFF_MS", description="Wait after a request's first failure; doubles per try."
+    )
+    ai_request_max_backoff_ms: int = Field(120_000, alias="AI_REQUEST_MAX_BACKOFF_MS")
+    ai_rate_limit_cooldown_seconds: float = Field(
+        60.0,
+        alias="AI_RATE_LIMIT_COOLDOWN_SECONDS",
+        description="After a 429, concurrency towards the provider stays reduced this long (all workers, via Redis).",
+    )
+    outbox_relay_interval_seconds: float = Field(
+        1.0, alias="OUTBOX_RELAY_INTERVAL_SECONDS", description="How often the relay sends unsent outbox messages."
+    )
+    job_max_retries: int = Field(
+        3, alias="JOB_MAX_RETRIES", description="Redeliveries of a job after a lost database or Redis (not AI errors)."
+    )
     job_retry_min_backoff_ms: int = Field(
         5_000, alias="JOB_RETRY_MIN_BACKOFF_MS", description="First retry delay; doubles per retry, with jitter."
     )

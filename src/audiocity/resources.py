@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import dramatiq
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from audiocity import migrate
 from audiocity.ai import get_summarizer, get_transcriber
 from audiocity.ai.base import Summarizer, Transcriber
+from audiocity.ai.limiter import AdaptiveLimiter
 from audiocity.auth.oidc import OidcProvider
 from audiocity.auth.tokens import TokenConfig
 from audiocity.broker import make_broker
@@ -80,6 +81,8 @@ class WorkerResources(Resources):
     summarizer: Summarizer
     mailer: Mailer
     notices: NoticeConfig
+    # One adaptive limiter per AI provider name, shared by every job of the process (ai/limiter.py).
+    limiters: dict[str, AdaptiveLimiter] = field(default_factory=dict)
 
 
 def notice_config(settings: Settings) -> NoticeConfig:
@@ -95,6 +98,19 @@ def oidc_provider(settings: Settings) -> OidcProvider | None:
     if not settings.google_client_id:
         return None
     return OidcProvider(settings.oidc_discovery_url, settings.google_client_id)
+
+
+def limiters_for(client: aioredis.Redis, settings: Settings, *names: str) -> dict[str, AdaptiveLimiter]:
+    """A limiter per provider; its ceiling is TRANSCRIPTION_CONCURRENCY requests per process."""
+    return {
+        name: AdaptiveLimiter(
+            client,
+            name,
+            ceiling=max(1, settings.transcription_concurrency),
+            cooldown_seconds=settings.ai_rate_limit_cooldown_seconds,
+        )
+        for name in names
+    }
 
 
 @asynccontextmanager
@@ -137,17 +153,20 @@ async def open_app_resources(
 def build_worker_resources(settings: Settings, broker: dramatiq.Broker | None = None) -> WorkerResources:
     """A worker's container; call it on the loop its actors run on."""
     engine = make_engine(database_url(settings), pool_size=5)
+    client = aioredis.Redis.from_url(redis_url(settings))
+    transcriber, summarizer = get_transcriber(settings), get_summarizer(settings)
     return WorkerResources(
         settings=settings,
         sessions=make_sessionmaker(engine),
         storage=get_storage(settings),
-        events=Publisher(aioredis.Redis.from_url(redis_url(settings))),
+        events=Publisher(client),
         gateways=get_gateways(settings),
         tasks=TaskSender(broker),
         tokens=token_config(settings),
         engine=engine,
-        transcriber=get_transcriber(settings),
-        summarizer=get_summarizer(settings),
+        transcriber=transcriber,
+        summarizer=summarizer,
         mailer=make_mailer(settings.smtp_url, settings.mail_from, settings.outbox_dir),
         notices=notice_config(settings),
+        limiters=limiters_for(client, settings, transcriber.name, summarizer.name),
     )

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.outbox_helpers import empty_outbox
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -67,6 +69,8 @@ def start_server(data_dir: Path, database_url: str | None, redis_url: str | None
         **extra_env,
     }
     data_dir.mkdir(parents=True, exist_ok=True)
+    if env["IN_PROCESS_WORKER"] == "1":
+        empty_outbox(database_url)
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

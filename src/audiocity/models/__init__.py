@@ -22,6 +22,7 @@ from audiocity.models.job import Job, JobKind, JobStatus
 from audiocity.models.library import DownloadEvent as DownloadEvent
 from audiocity.models.library import DownloadKind as DownloadKind
 from audiocity.models.library import ListeningProgress as ListeningProgress
+from audiocity.models.outbox import OutboxMessage as OutboxMessage
 from audiocity.models.upload import UploadSession as UploadSession
 from audiocity.models.upload import UploadStatus as UploadStatus
 from audiocity.models.user import PasswordResetToken, RefreshToken, Role, SignInCode, User

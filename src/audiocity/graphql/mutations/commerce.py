@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError
+from audiocity.graphql.errors import UserError, user_error
 from audiocity.graphql.mutation import run
 from audiocity.graphql.permissions import optional_user, require_admin, require_user
 from audiocity.graphql.relay import input_id
@@ -24,7 +24,9 @@ from audiocity.graphql.types.commerce import Cart, Order, Payment
 from audiocity.graphql.types.common import PaymentProvider
 from audiocity.models import PaymentProvider as PaymentProviderModel
 from audiocity.services import cart as cart_service
+from audiocity.services import checkout as checkout_service
 from audiocity.services import orders
+from audiocity.services.errors import ServiceError
 
 CART_TOKEN_HEADER = "x-cart-token"
 
@@ -138,11 +140,13 @@ class CommerceMutations:
     async def checkout(self, info: Info[Context, None], input: CheckoutInput) -> CheckoutPayload:
         user = await require_user(info)
         ctx = info.context
-
-        async def work(s: AsyncSession) -> CheckoutPayload:
-            await merge_guest_cart(ctx, s, user.id)
-            order = await orders.checkout(
-                s,
+        try:
+            if guest_token(ctx):
+                async with ctx.session() as s:
+                    await merge_guest_cart(ctx, s, user.id)
+            # Not one unit of work: the order is committed before Stripe is called (services/checkout.py).
+            order = await checkout_service.checkout(
+                ctx.resources.sessions,
                 ctx.resources.events,
                 user_id=user.id,
                 provider=PaymentProviderModel(input.provider),
@@ -151,22 +155,23 @@ class CommerceMutations:
                 customer_email=user.email,
                 pending_ttl=timedelta(seconds=ctx.settings.order_pending_ttl_seconds),
             )
-            lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
-            notices = [
-                f"The price of “{line.title}” changed from {_format(line.cart_price_cents, line.cart_currency)} "
-                f"to {_format(line.price_cents, line.currency)} since you added it to your cart."
-                for line in lines
-                if line.price_changed and line.cart_price_cents is not None and line.cart_currency
-            ]
-            built = Order.build(order, lines)
-            return CheckoutPayload(
-                order=built,
-                payment=Payment(provider=order.provider, redirect_url=order.redirect_url, client_secret=None),
-                price_changed=built.price_changed,
-                notices=notices,
-            )
-
-        return await run(ctx, CheckoutPayload, work)
+            async with ctx.resources.sessions() as s:
+                lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
+        except ServiceError as exc:
+            return CheckoutPayload(errors=[user_error(exc)])
+        notices = [
+            f"The price of “{line.title}” changed from {_format(line.cart_price_cents, line.cart_currency)} "
+            f"to {_format(line.price_cents, line.currency)} since you added it to your cart."
+            for line in lines
+            if line.price_changed and line.cart_price_cents is not None and line.cart_currency
+        ]
+        built = Order.build(order, lines)
+        return CheckoutPayload(
+            order=built,
+            payment=Payment(provider=order.provider, redirect_url=order.redirect_url, client_secret=None),
+            price_changed=built.price_changed,
+            notices=notices,
+        )
 
     @strawberry.mutation(description="Refund a paid order in full through its provider and revoke the books (admin).")
     async def refund_order(self, info: Info[Context, None], order_id: strawberry.ID) -> RefundOrderPayload:
