@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,17 +18,23 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 
 from audiocity import downloads, jobs, migrate
 from audiocity.auth.tokens import InvalidToken, decode_access_token
 from audiocity.config import Settings, get_settings
+from audiocity.config_checks import check_settings
 from audiocity.db import make_engine, make_sessionmaker
 from audiocity.events import EventBus
 from audiocity.graphql.context import Context, Resources
 from audiocity.graphql.schema import build_schema
 from audiocity.graphql.sockets import LegacyWSHandler, TransportWSHandler
-from audiocity.observability import RequestContextMiddleware, metrics
+from audiocity.models import Role
+from audiocity.observability import RequestContextMiddleware, protected_metrics
+from audiocity.ratelimit import RateLimiter
+from audiocity.request_limits import RequestLimitsMiddleware
 from audiocity.runtime import database_url, redis_url
+from audiocity.services.accounts import get_user
 from audiocity.storage import get_storage
 from audiocity.storage.local import LocalStorage
 from audiocity.storage.routes import file_routes
@@ -48,9 +55,11 @@ class GraphQLApp(GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, resources: Resources) -> None:
-        interval = resources.settings.ws_keep_alive_seconds
+        settings = resources.settings
+        interval = settings.ws_keep_alive_seconds
         super().__init__(
-            build_schema(),
+            build_schema(settings),
+            graphql_ide=None if settings.production else "graphiql",
             keep_alive=interval > 0,
             keep_alive_interval=interval,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
@@ -59,7 +68,15 @@ class GraphQLApp(GraphQL[Context, None]):
         self.resources = resources
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(resources=self.resources, request=request)
+        return Context(resources=self.resources, request=request, response=response)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Close a multipart form's spooled files once the request is answered, whatever happened."""
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            if isinstance(request, Request):
+                await request.close()
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Refuse a socket whose `connection_init` carries a bad token; no token means anonymous."""
@@ -78,6 +95,7 @@ class State:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    check_settings(settings)  # refuse unsafe production settings before anything else
     state = State()
     secret = settings.resolved_secret_key()
     storage = get_storage(settings)
@@ -97,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             storage=storage,
             events=events,
             secret=secret,
+            limiter=RateLimiter(events.client),
         )
         graphql_app.resources = state.resources
         app.state.resources = state.resources  # plain routes reach shared resources through the app
@@ -133,7 +152,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics),
+        Route("/metrics", protected_metrics(settings)),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *upload_routes(storage),  # local storage only: resumable uploads, the GCS way
@@ -144,5 +163,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if isinstance(storage, LocalStorage):
         routes.append(Mount("", routes=file_routes(storage, authorize=guard.authorize, on_served=guard.record)))
     app = Starlette(routes=routes, lifespan=lifespan)
+
+    async def is_admin(user_id: uuid.UUID) -> bool:
+        res = state.resources
+        if res is None:
+            return False
+        async with res.sessions() as s:
+            user = await get_user(s, user_id)
+        return user is not None and user.role == Role.ADMIN
+
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        path="/graphql",
+        max_body_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_inline_upload_bytes,
+        secret=lambda: secret,
+        is_admin=is_admin,
+    )
     app.add_middleware(RequestContextMiddleware)
     return app

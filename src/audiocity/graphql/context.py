@@ -17,7 +17,9 @@ from audiocity.auth.tokens import InvalidToken, decode_access_token
 from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.events import EventBus
+from audiocity.http_client import client_address
 from audiocity.models import Audiobook, AudioFile, Category, Role, User
+from audiocity.ratelimit import RateLimiter, Rule
 from audiocity.services import accounts, catalog, entitlements, orders
 from audiocity.services.accounts import TokenConfig
 from audiocity.storage import Storage
@@ -32,6 +34,7 @@ class Resources:
     storage: Storage
     events: EventBus
     secret: str
+    limiter: RateLimiter | None = None
 
     @property
     def token_config(self) -> TokenConfig:
@@ -77,6 +80,7 @@ class Context:
     resources: Resources
     request: HTTPConnection
     connection_params: dict[str, Any] | None = None
+    response: Any = None  # Strawberry's sub-response on HTTP: status code and headers
     _viewer: User | None = None
     _viewer_loaded: bool = False
     _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -122,6 +126,23 @@ class Context:
             self._viewer = await accounts.get_user(s, claims.user_id)
         if self._viewer is None:
             self._token_error = "The account no longer exists."
+
+    def client_address(self) -> str:
+        return client_address(self.request, self.settings.trust_forwarded_for)
+
+    def refuse_with_retry_after(self, seconds: int) -> None:
+        """The whole HTTP request is throttled: answer 429 with `Retry-After`."""
+        if self.response is not None:
+            self.response.status_code = 429
+            self.response.headers["Retry-After"] = str(seconds)
+
+    async def throttle(self, name: str, *limits: tuple[str, str | None]) -> None:
+        """Take one token per (setting value, subject); raises `RateLimited` when one is empty.
+
+        `limits` pairs a rule such as "5/5m" with a subject such as "account:a@b" or "client:1.2.3.4".
+        """
+        if self.resources.limiter is not None:
+            await self.resources.limiter.check(name, *((Rule.parse(rule), subject) for rule, subject in limits))
 
     @property
     def token_error(self) -> str | None:
