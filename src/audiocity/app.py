@@ -29,6 +29,7 @@ from audiocity.events import EventBus
 from audiocity.graphql.context import Context, Resources
 from audiocity.graphql.schema import build_schema
 from audiocity.graphql.sockets import LegacyWSHandler, TransportWSHandler
+from audiocity.mail import OutboxMailer
 from audiocity.models import Role
 from audiocity.observability import RequestContextMiddleware, protected_metrics
 from audiocity.ratelimit import RateLimiter
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             events=events,
             secret=secret,
             limiter=RateLimiter(events.client),
+            mailer=OutboxMailer(settings.data_dir / "outbox"),
         )
         graphql_app.resources = state.resources
         app.state.resources = state.resources  # plain routes reach shared resources through the app

@@ -18,6 +18,7 @@ from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.events import EventBus
 from audiocity.http_client import client_address
+from audiocity.mail import Mailer
 from audiocity.models import Audiobook, AudioFile, Category, Role, User
 from audiocity.ratelimit import RateLimiter, Rule
 from audiocity.services import accounts, catalog, entitlements, orders
@@ -35,6 +36,7 @@ class Resources:
     events: EventBus
     secret: str
     limiter: RateLimiter | None = None
+    mailer: Mailer | None = None
 
     @property
     def token_config(self) -> TokenConfig:
@@ -81,6 +83,7 @@ class Context:
     request: HTTPConnection
     connection_params: dict[str, Any] | None = None
     response: Any = None  # Strawberry's sub-response on HTTP: status code and headers
+    new_guest_token: str | None = None  # a guest cart started earlier in this request (aliased addToCart)
     _viewer: User | None = None
     _viewer_loaded: bool = False
     _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.errors import UserError, throttled, user_error
 from audiocity.graphql.mutations.commerce import merge_guest_cart
 from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.common import Role
 from audiocity.graphql.types.user import User
 from audiocity.models import Role as RoleModel
+from audiocity.ratelimit import RateLimited
 from audiocity.services import accounts
-from audiocity.services.accounts import SignedIn
+from audiocity.services.accounts import Registration, SignedIn
 from audiocity.services.errors import ServiceError
+
+
+def subject_for_email(email: str) -> str:
+    """A bounded rate-limit key for an address as typed (case and spaces do not make new buckets)."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+async def send_registration_email(ctx: Context, registration: Registration) -> None:
+    """A welcome for a new account; for a taken address, a note to its owner instead of an error."""
+    mailer = ctx.resources.mailer
+    if mailer is None:
+        return
+    if registration.user is not None:
+        subject, body = "Welcome to AudioCity", "Your account is ready: sign in with your email and password."
+    else:
+        subject = "Someone tried to create an AudioCity account with your email"
+        body = (
+            "An account with this address already exists, so nothing was changed. If this was you, sign in, "
+            "or reset your password if you have forgotten it. If it was not you, you can ignore this email."
+        )
+    await mailer.send(registration.email, subject, body)
 
 
 @strawberry.input
@@ -55,22 +80,40 @@ class SetUserRolePayload:
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation(description="Create a customer account and sign in.")
+    @strawberry.mutation(
+        description=(
+            "Create a customer account, then sign in with `login`. The answer is the same whether or not "
+            "the email already has an account (its owner gets an email instead), so it cannot be used to "
+            "find out who has one."
+        )
+    )
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
         ctx = info.context
+        settings = ctx.settings
+        try:
+            await ctx.throttle("register", (settings.rate_limit_register_per_client, f"client:{ctx.client_address()}"))
+        except RateLimited as exc:
+            return AuthPayload(errors=[throttled(exc)])
         try:
             async with ctx.session() as s:
-                result = await accounts.register(
-                    s, input.email, input.password, input.display_name, ctx.resources.token_config
-                )
-                await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
+                registration = await accounts.sign_up(s, input.email, input.password, input.display_name)
         except ServiceError as exc:
             return AuthPayload(errors=[user_error(exc)])
-        return AuthPayload.signed_in(result)
+        await send_registration_email(ctx, registration)
+        return AuthPayload()
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Sign in. Throttled per account and per client address (`RATE_LIMITED`).")
     async def login(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
         ctx = info.context
+        settings = ctx.settings
+        try:
+            await ctx.throttle(
+                "login",
+                (settings.rate_limit_login_per_account, f"account:{subject_for_email(email)}"),
+                (settings.rate_limit_login_per_client, f"client:{ctx.client_address()}"),
+            )
+        except RateLimited as exc:
+            return AuthPayload(errors=[throttled(exc)])
         try:
             async with ctx.session() as s:
                 result = await accounts.login(s, email, password, ctx.resources.token_config)
@@ -101,11 +144,20 @@ class AccountMutations:
         info: Info[Context, None],
         user_id: strawberry.ID,
         role: Role,  # type: ignore[valid-type]
+        confirm_self: Annotated[
+            bool, strawberry.argument(description="Required to change your own role: you may lose admin rights.")
+        ] = False,
     ) -> SetUserRolePayload:
-        await require_admin(info)
+        admin = await require_admin(info)
         try:
             async with info.context.session() as s:
-                user = await accounts.set_role(s, input_id(user_id, "User", "userId"), RoleModel(role))
+                user = await accounts.set_role(
+                    s,
+                    input_id(user_id, "User", "userId"),
+                    RoleModel(role),
+                    acting_user_id=admin.id,
+                    confirm=confirm_self,
+                )
         except ServiceError as exc:
             return SetUserRolePayload(errors=[user_error(exc)])
         return SetUserRolePayload(user=User.from_model(user))
