@@ -22,6 +22,7 @@ MULTIPART_OVERHEAD = 1024 * 1024  # the form's `operations` and `map` parts, bou
 IsAdmin = Callable[[uuid.UUID], Awaitable[bool]]
 
 
+SMALL_BODY = 1024 * 1024  # refused multipart bodies up to this size are read and dropped (never parsed or spooled)
 DRAIN_LIMIT = 16 * 1024 * 1024  # an oversized JSON body up to this size is read and dropped, larger ones cut off
 
 
@@ -76,7 +77,7 @@ class RequestLimitsMiddleware:
             await _refuse(send, 400, "BAD_REQUEST", "Content-Length is not a number.")
             return
         if headers.get("content-type", "").lower().startswith("multipart/"):
-            if not await self._multipart_allowed(headers, length, send):
+            if not await self._multipart_allowed(headers, length, receive, send):
                 return
             limit = self.max_upload_bytes + MULTIPART_OVERHEAD
         else:
@@ -88,31 +89,36 @@ class RequestLimitsMiddleware:
                 return
         await self._counted(scope, receive, send, limit)
 
-    async def _multipart_allowed(self, headers: dict[str, str], length: int | None, send: Send) -> bool:
+    async def _multipart_allowed(
+        self, headers: dict[str, str], length: int | None, receive: Receive, send: Send
+    ) -> bool:
+        allowed, status, code, message = await self._judge_multipart(headers, length)
+        if not allowed:
+            if length is not None and length <= SMALL_BODY:
+                await _drain(receive)  # a small refused body is dropped unread, so the client sees the answer
+            await _refuse(send, status, code, message)
+        return allowed
+
+    async def _judge_multipart(self, headers: dict[str, str], length: int | None) -> tuple[bool, int, str, str]:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            await _refuse(send, 401, "UNAUTHENTICATED", "Sign in as an admin to upload files.")
-            return False
+            return False, 401, "UNAUTHENTICATED", "Sign in as an admin to upload files."
         try:
             claims = decode_access_token(self.secret(), token.strip())
         except InvalidToken:
-            await _refuse(send, 401, "UNAUTHENTICATED", "The access token is invalid or expired.")
-            return False
+            return False, 401, "UNAUTHENTICATED", "The access token is invalid or expired."
         if not await self.is_admin(claims.user_id):
-            await _refuse(send, 403, "FORBIDDEN", "Only admins can upload files.")
-            return False
+            return False, 403, "FORBIDDEN", "Only admins can upload files."
         if length is None:
-            await _refuse(send, 411, "LENGTH_REQUIRED", "Uploads need a Content-Length header.")
-            return False
+            return False, 411, "LENGTH_REQUIRED", "Uploads need a Content-Length header."
         if length > self.max_upload_bytes + MULTIPART_OVERHEAD:
-            await _refuse(
-                send,
+            return (
+                False,
                 413,
                 "FILE_TOO_LARGE",
                 f"Inline uploads are limited to {self.max_upload_bytes} bytes; use startUpload for larger files.",
             )
-            return False
-        return True
+        return True, 200, "", ""
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         """Pass the body through, stopping a client that sends more than the limit without saying so."""
