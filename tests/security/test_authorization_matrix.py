@@ -95,7 +95,9 @@ def document(kind: str, name: str, field: GraphQLField) -> tuple[str, dict[str, 
     while isinstance(named, GraphQLNonNull | GraphQLList):
         named = named.of_type
     selection = "" if isinstance(named, GraphQLScalarType | GraphQLEnumType) else " { __typename }"
-    query = f"{kind} {'(' + declared + ')' if declared else ''} {{ {name}{'(' + passed + ')' if passed else ''}{selection} }}"
+    head = f"{kind} ({declared})" if declared else kind
+    call = f"{name}({passed})" if passed else name
+    query = f"{head} {{ {call}{selection} }}"
     uploads = [a for a, arg in required.items() if "Upload" in str(arg.type)]
     return query, {a: (None if a in uploads else value_for(arg.type, a)) for a, arg in required.items()}, uploads
 
