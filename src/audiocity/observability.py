@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.requests import Request
-from starlette.responses import Response
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from audiocity.config import Settings
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("audiocity_http_requests_total", "HTTP requests", ["method", "path", "status"], registry=REGISTRY)
@@ -59,23 +53,3 @@ class RequestContextMiddleware:
             label = _path_label(scope["path"])
             REQUESTS.labels(scope["method"], label, str(status)).inc()
             LATENCY.labels(scope["method"], label).observe(time.perf_counter() - start)
-
-
-async def metrics(request: Request) -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-
-
-def protected_metrics(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
-    """`/metrics` behind `METRICS_TOKEN` when one is set; in production, hidden (404) without one."""
-    token = settings.metrics_token
-
-    async def endpoint(request: Request) -> Response:
-        if token:
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                return Response("Unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        elif settings.production:
-            return Response("Not Found", status_code=404)
-        return await metrics(request)
-
-    return endpoint

@@ -1,4 +1,4 @@
-"""Per-request (or per-WebSocket) context: who is asking, DataLoaders, and the app's resources."""
+"""Per-request (or per-WebSocket) context: who is asking, DataLoaders, and the application container."""
 
 from __future__ import annotations
 
@@ -13,34 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
-from audiocity.auth.tokens import InvalidToken, decode_access_token
+from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings
 from audiocity.db import session_scope
-from audiocity.events import EventBus
 from audiocity.http_client import client_address
-from audiocity.mail import Mailer
 from audiocity.models import Audiobook, AudioFile, Category, Role, User
-from audiocity.ratelimit import RateLimiter, Rule
+from audiocity.ratelimit import Rule
+from audiocity.resources import AppResources
 from audiocity.services import accounts, catalog, entitlements, orders
-from audiocity.services.accounts import TokenConfig
-from audiocity.storage import Storage
-
-
-@dataclass
-class Resources:
-    """Built once per process by the app; shared by every request."""
-
-    settings: Settings
-    sessions: async_sessionmaker[AsyncSession]
-    storage: Storage
-    events: EventBus
-    secret: str
-    limiter: RateLimiter | None = None
-    mailer: Mailer | None = None
-
-    @property
-    def token_config(self) -> TokenConfig:
-        return TokenConfig(self.secret, self.settings.access_token_ttl_seconds, self.settings.refresh_token_ttl_seconds)
 
 
 class Loaders:
@@ -79,7 +59,7 @@ class Loaders:
 
 @dataclass
 class Context:
-    resources: Resources
+    resources: AppResources
     request: HTTPConnection
     connection_params: dict[str, Any] | None = None
     response: Any = None  # Strawberry's sub-response on HTTP: status code and headers
@@ -93,6 +73,23 @@ class Context:
     @property
     def settings(self) -> Settings:
         return self.resources.settings
+
+    def client_address(self) -> str:
+        return client_address(self.request, self.settings.trust_forwarded_for)
+
+    def refuse_with_retry_after(self, seconds: int) -> None:
+        """The whole HTTP request is throttled: answer 429 with `Retry-After`."""
+        if self.response is not None:
+            self.response.status_code = 429
+            self.response.headers["Retry-After"] = str(seconds)
+
+    async def throttle(self, name: str, *limits: tuple[str, str | None]) -> None:
+        """Take one token per (setting value, subject); raises `RateLimited` when one is empty.
+
+        `limits` pairs a rule such as "5/5m" with a subject such as "account:<hash>" or "client:1.2.3.4".
+        """
+        if self.resources.limiter is not None:
+            await self.resources.limiter.check(name, *((Rule.parse(rule), subject) for rule, subject in limits))
 
     def bearer_token(self) -> str | None:
         raw: Any = None
@@ -121,7 +118,7 @@ class Context:
         if not token:
             return
         try:
-            claims = decode_access_token(self.resources.secret, token)
+            claims = self.resources.tokens.decode(token)
         except InvalidToken:
             self._token_error = "The access token is invalid or expired."
             return
@@ -129,23 +126,6 @@ class Context:
             self._viewer = await accounts.get_user(s, claims.user_id)
         if self._viewer is None:
             self._token_error = "The account no longer exists."
-
-    def client_address(self) -> str:
-        return client_address(self.request, self.settings.trust_forwarded_for)
-
-    def refuse_with_retry_after(self, seconds: int) -> None:
-        """The whole HTTP request is throttled: answer 429 with `Retry-After`."""
-        if self.response is not None:
-            self.response.status_code = 429
-            self.response.headers["Retry-After"] = str(seconds)
-
-    async def throttle(self, name: str, *limits: tuple[str, str | None]) -> None:
-        """Take one token per (setting value, subject); raises `RateLimited` when one is empty.
-
-        `limits` pairs a rule such as "5/5m" with a subject such as "account:a@b" or "client:1.2.3.4".
-        """
-        if self.resources.limiter is not None:
-            await self.resources.limiter.check(name, *((Rule.parse(rule), subject) for rule, subject in limits))
 
     @property
     def token_error(self) -> str | None:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.auth.passwords import hash_password, verify_password
-from audiocity.auth.tokens import create_access_token, hash_opaque_token, new_opaque_token
+from audiocity.auth.tokens import TokenConfig, create_access_token, hash_opaque_token, new_opaque_token
 from audiocity.models import RefreshToken, Role, User, utcnow
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 
@@ -31,13 +31,6 @@ COMMON_PASSWORDS = frozenset(
         "87654321", "12341234", "qwertyui", "asdfghjk", "zaq12wsx", "123123123", "password!",
     }
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class TokenConfig:
-    secret: str
-    access_ttl_seconds: int
-    refresh_ttl_seconds: int
 
 
 @dataclass(frozen=True)

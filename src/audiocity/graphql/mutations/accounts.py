@@ -6,10 +6,12 @@ import hashlib
 from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError, throttled, user_error
+from audiocity.graphql.errors import UserError, throttled
+from audiocity.graphql.mutation import run
 from audiocity.graphql.mutations.commerce import merge_guest_cart
 from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import input_id
@@ -19,7 +21,6 @@ from audiocity.models import Role as RoleModel
 from audiocity.ratelimit import RateLimited
 from audiocity.services import accounts
 from audiocity.services.accounts import Registration, SignedIn
-from audiocity.services.errors import ServiceError
 
 
 def subject_for_email(email: str) -> str:
@@ -89,48 +90,51 @@ class AccountMutations:
     )
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
         ctx = info.context
-        settings = ctx.settings
         try:
-            await ctx.throttle("register", (settings.rate_limit_register_per_client, f"client:{ctx.client_address()}"))
+            await ctx.throttle(
+                "register", (ctx.settings.rate_limit_register_per_client, f"client:{ctx.client_address()}")
+            )
         except RateLimited as exc:
             return AuthPayload(errors=[throttled(exc)])
-        try:
-            async with ctx.session() as s:
-                registration = await accounts.sign_up(s, input.email, input.password, input.display_name)
-        except ServiceError as exc:
-            return AuthPayload(errors=[user_error(exc)])
-        await send_registration_email(ctx, registration)
-        return AuthPayload()
+
+        done: list[Registration] = []
+
+        async def work(s: AsyncSession) -> AuthPayload:
+            done.append(await accounts.sign_up(s, input.email, input.password, input.display_name))
+            return AuthPayload()
+
+        payload = await run(ctx, AuthPayload, work)
+        if done and not payload.errors:  # committed: now tell the address's owner
+            await send_registration_email(ctx, done[0])
+        return payload
 
     @strawberry.mutation(description="Sign in. Throttled per account and per client address (`RATE_LIMITED`).")
     async def login(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
         ctx = info.context
-        settings = ctx.settings
         try:
             await ctx.throttle(
                 "login",
-                (settings.rate_limit_login_per_account, f"account:{subject_for_email(email)}"),
-                (settings.rate_limit_login_per_client, f"client:{ctx.client_address()}"),
+                (ctx.settings.rate_limit_login_per_account, f"account:{subject_for_email(email)}"),
+                (ctx.settings.rate_limit_login_per_client, f"client:{ctx.client_address()}"),
             )
         except RateLimited as exc:
             return AuthPayload(errors=[throttled(exc)])
-        try:
-            async with ctx.session() as s:
-                result = await accounts.login(s, email, password, ctx.resources.token_config)
-                await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
-        except ServiceError as exc:
-            return AuthPayload(errors=[user_error(exc)])
-        return AuthPayload.signed_in(result)
+
+        async def work(s: AsyncSession) -> AuthPayload:
+            result = await accounts.login(s, email, password, ctx.resources.tokens)
+            await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
+            return AuthPayload.signed_in(result)
+
+        return await run(ctx, AuthPayload, work)
 
     @strawberry.mutation(description="Trade a refresh token for a new pair; the old one stops working.")
     async def refresh_token(self, info: Info[Context, None], refresh_token: str) -> AuthPayload:
         ctx = info.context
-        try:
-            async with ctx.session() as s:
-                result = await accounts.refresh(s, refresh_token, ctx.resources.token_config)
-        except ServiceError as exc:
-            return AuthPayload(errors=[user_error(exc)])
-        return AuthPayload.signed_in(result)
+
+        async def work(s: AsyncSession) -> AuthPayload:
+            return AuthPayload.signed_in(await accounts.refresh(s, refresh_token, ctx.resources.tokens))
+
+        return await run(ctx, AuthPayload, work)
 
     @strawberry.mutation(description="Revoke a refresh token. Access tokens expire on their own.")
     async def logout(self, info: Info[Context, None], refresh_token: str) -> LogoutPayload:
@@ -149,15 +153,11 @@ class AccountMutations:
         ] = False,
     ) -> SetUserRolePayload:
         admin = await require_admin(info)
-        try:
-            async with info.context.session() as s:
-                user = await accounts.set_role(
-                    s,
-                    input_id(user_id, "User", "userId"),
-                    RoleModel(role),
-                    acting_user_id=admin.id,
-                    confirm=confirm_self,
-                )
-        except ServiceError as exc:
-            return SetUserRolePayload(errors=[user_error(exc)])
-        return SetUserRolePayload(user=User.from_model(user))
+
+        async def work(s: AsyncSession) -> SetUserRolePayload:
+            user = await accounts.set_role(
+                s, input_id(user_id, "User", "userId"), RoleModel(role), acting_user_id=admin.id, confirm=confirm_self
+            )
+            return SetUserRolePayload(user=User.from_model(user))
+
+        return await run(info.context, SetUserRolePayload, work)
