@@ -185,15 +185,6 @@ class Settings(BaseSettings):
         alias="TRUST_FORWARDED_FOR",
         description="Take the client address from X-Forwarded-For (only behind a proxy that sets it).",
     )
-    # WebSocket limits.
-    ws_max_sockets_per_client: int = Field(20, alias="WS_MAX_SOCKETS_PER_CLIENT")
-    ws_max_subscriptions_per_socket: int = Field(10, alias="WS_MAX_SUBSCRIPTIONS_PER_SOCKET")
-    ws_idle_timeout_seconds: float = Field(
-        30.0, alias="WS_IDLE_TIMEOUT_SECONDS", description="Anonymous sockets with no subscription are closed."
-    )
-    ws_recheck_seconds: float = Field(
-        5.0, alias="WS_RECHECK_SECONDS", description="How often open sockets re-check the account's role."
-    )
 
     @property
     def production(self) -> bool:
