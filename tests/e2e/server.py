@@ -84,6 +84,7 @@ def run_server(data_dir: Path, database_url: str | None, redis_url: str | None, 
         **GENEROUS_LIMITS,
         **extra_env,
     }
+    env = {k: v for k, v in env.items() if v != ""}  # an empty value unsets a default
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
