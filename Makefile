@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: install run worker test lint typecheck pytest schema client bench clean
+.PHONY: install run worker prod-shape test lint typecheck pytest schema client bench clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: install
 
 worker: install
 	$(BIN)/audiocity worker
+
+# N API and M worker processes on DATABASE_URL / REDIS_URL, files on a GCS emulator (see docs/deploy.md).
+prod-shape: install
+	scripts/production-shape.sh
 
 lint: install
 	$(BIN)/ruff check .

@@ -60,6 +60,7 @@ from .delete_audio_file import (
 )
 from .enums import (
     AudiobookSort,
+    DownloadErrorCode,
     DownloadKind,
     JobStatus,
     LibraryOrder,
@@ -93,6 +94,7 @@ from .library import (
     LibraryLibraryEdgesNode,
     LibraryLibraryEdgesNodeAudiobook,
     LibraryLibraryEdgesNodeDownloads,
+    LibraryLibraryEdgesNodeDownloadsError,
     LibraryLibraryPageInfo,
 )
 from .login import Login, LoginLogin, LoginLoginErrors, LoginLoginUser
@@ -186,6 +188,7 @@ __all__ = [
     "DeleteAudioFileDeleteAudioFileAudiobook",
     "DeleteAudioFileDeleteAudioFileAudiobookFiles",
     "DeleteAudioFileDeleteAudioFileErrors",
+    "DownloadErrorCode",
     "DownloadKind",
     "GraphQLClientError",
     "GraphQLClientGraphQLError",
@@ -206,6 +209,7 @@ __all__ = [
     "LibraryLibraryEdgesNode",
     "LibraryLibraryEdgesNodeAudiobook",
     "LibraryLibraryEdgesNodeDownloads",
+    "LibraryLibraryEdgesNodeDownloadsError",
     "LibraryLibraryPageInfo",
     "LibraryOrder",
     "Login",

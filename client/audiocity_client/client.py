@@ -457,6 +457,10 @@ class AudioCityClient(AsyncBaseClient):
                       url
                       expiresAt
                       sizeBytes
+                      error {
+                        code
+                        message
+                      }
                     }
                   }
                 }

@@ -9,6 +9,11 @@ class AudiobookSort(str, Enum):
     PRICE_HIGH = "PRICE_HIGH"
 
 
+class DownloadErrorCode(str, Enum):
+    SIGNING_UNAVAILABLE = "SIGNING_UNAVAILABLE"
+    SIGNING_FAILED = "SIGNING_FAILED"
+
+
 class DownloadKind(str, Enum):
     AUDIO = "AUDIO"
     TRANSCRIPT_TEXT = "TRANSCRIPT_TEXT"

@@ -29,6 +29,7 @@ from audiocity.graphql.context import Context
 from audiocity.graphql.schema import build_schema
 from audiocity.graphql.sockets import LegacyWSHandler, TransportWSHandler
 from audiocity.http import bundles
+from audiocity.http.bucket_files import bucket_file_routes
 from audiocity.http.container import resources
 from audiocity.http.files import file_routes
 from audiocity.http.health import health_routes
@@ -118,6 +119,11 @@ def create_app(settings: Settings | None = None, broker: dramatiq.Broker | None 
     ]
     if isinstance(storage, LocalStorage):  # entitlement on every use, and the audit
         routes.append(Mount("", routes=file_routes(storage, authorize=bundles.authorize, on_served=bundles.record)))
+    elif settings.download_mode == "proxy":  # a bucket whose links the app serves itself
+        files = bucket_file_routes(
+            storage, settings.resolved_secret_key(), authorize=bundles.authorize, on_served=bundles.record
+        )
+        routes.append(Mount("", routes=files))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.resources = None
 

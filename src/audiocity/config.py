@@ -6,6 +6,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,21 @@ class Settings(BaseSettings):
 
     gcs_bucket: str | None = Field(None, alias="GCS_BUCKET")
     gcs_prefix: str = Field("", alias="GCS_PREFIX")
+    gcs_signer_email: str | None = Field(
+        None,
+        alias="GCS_SIGNER_EMAIL",
+        description="Service account that signs download links through IAM signBlob; defaults to the credentials' own.",
+    )
+    gcs_iam_endpoint: str | None = Field(
+        None,
+        alias="GCS_IAM_ENDPOINT",
+        description="Base URL of the IAM Credentials API; defaults to https://iamcredentials.googleapis.com.",
+    )
+    download_mode: Literal["signed", "proxy"] = Field(
+        "signed",
+        alias="DOWNLOAD_MODE",
+        description="GCS downloads: 'signed' V4 URLs straight to the bucket, or 'proxy' through the app's /files/.",
+    )
 
     openai_api_key: str | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")

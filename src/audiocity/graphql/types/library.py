@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,9 +12,12 @@ from audiocity import bundles, models
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile
 from audiocity.graphql.types.common import DownloadKind
 from audiocity.services import library
+from audiocity.services.library import DownloadErrorCode as DownloadErrorCodeModel
 from audiocity.services.library import DownloadLink as DownloadLinkModel
 from audiocity.services.library import LibraryOrder as LibraryOrderModel
 from audiocity.storage import Storage
+
+log = logging.getLogger(__name__)
 
 LibraryOrder = strawberry.enum(
     LibraryOrderModel,
@@ -21,13 +26,27 @@ LibraryOrder = strawberry.enum(
 )
 
 
-@strawberry.type(description="A signed link that stops working at `expiresAt`.")
+DownloadErrorCode = strawberry.enum(
+    DownloadErrorCodeModel,
+    name="DownloadErrorCode",
+    description="SIGNING_UNAVAILABLE: the server cannot sign links (configuration); SIGNING_FAILED: try again later.",
+)
+
+
+@strawberry.type(description="Why one download link could not be made; the other links and the library still stand.")
+class DownloadError:
+    code: DownloadErrorCode  # type: ignore[valid-type]
+    message: str
+
+
+@strawberry.type(description="A signed link that stops working at `expiresAt`; `url` is null when `error` says why.")
 class DownloadLink:
     kind: DownloadKind  # type: ignore[valid-type]
     file_name: str
-    url: str
-    expires_at: datetime
+    url: str | None
+    expires_at: datetime | None
     size_bytes: float | None
+    error: DownloadError | None = None
 
     @classmethod
     def from_model(cls, link: DownloadLinkModel) -> DownloadLink:
@@ -37,6 +56,7 @@ class DownloadLink:
             url=link.url,
             expires_at=link.expires_at,
             size_bytes=float(link.size_bytes) if link.size_bytes is not None else None,
+            error=DownloadError(code=link.error.code, message=link.error.message) if link.error else None,
         )
 
 
@@ -87,9 +107,11 @@ class LibraryItem:
     minter: strawberry.Private[LinkMinter]
 
     @strawberry.field(description="Each audio file in play order, then the transcript as text and as WebVTT.")
-    def downloads(self) -> list[DownloadLink]:
+    async def downloads(self, info: strawberry.Info) -> list[DownloadLink]:
         m = self.minter
-        links = library.download_links(
+        # Off the event loop: signing through IAM is a network call per link.
+        links = await asyncio.to_thread(
+            library.download_links,
             m.storage,
             user_id=m.user_id,
             book=self.book,
@@ -97,6 +119,20 @@ class LibraryItem:
             ttl_seconds=m.ttl_seconds,
             transcript_bytes=self.transcript_bytes,
         )
+        failed = [link for link in links if link.error is not None]
+        if failed:
+            request_id = getattr(getattr(info.context.request, "state", None), "request_id", "-")
+            first = failed[0].error
+            assert first is not None
+            log.warning(
+                "request %s: %d of %d download links of audiobook %s could not be made (%s): %s",
+                request_id,
+                len(failed),
+                len(links),
+                self.book.id,
+                first.code,
+                first.detail,
+            )
         return [DownloadLink.from_model(link) for link in links]
 
     @strawberry.field(description="One ZIP of all the downloads (audio stored as is); null when there is nothing yet.")
