@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,10 +22,12 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from audiocity import tracing
 from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings, get_settings
+from audiocity.config_checks import check_settings
 from audiocity.graphql.context import Context
 from audiocity.graphql.schema import build_schema
 from audiocity.graphql.sockets import LegacyWSHandler, TransportWSHandler
@@ -34,11 +37,14 @@ from audiocity.http.container import resources
 from audiocity.http.files import file_routes
 from audiocity.http.google import google_routes
 from audiocity.http.health import health_routes
+from audiocity.http.limits import RequestLimitsMiddleware
 from audiocity.http.metrics import metrics_routes
 from audiocity.http.uploads import upload_routes
 from audiocity.http.webhooks import webhook_routes
+from audiocity.models import Role
 from audiocity.observability import RequestContextMiddleware
 from audiocity.resources import open_app_resources
+from audiocity.services.accounts import get_user
 from audiocity.storage import get_storage
 from audiocity.storage.local import LocalStorage
 
@@ -58,7 +64,8 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings, tracing: bool = False) -> None:
         interval = settings.ws_keep_alive_seconds
         super().__init__(
-            build_schema(tracing),
+            build_schema(settings, tracing),
+            graphql_ide=None if settings.production else "graphiql",
             keep_alive=interval > 0,
             keep_alive_interval=interval,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
@@ -66,7 +73,15 @@ class GraphQLApp(GraphQL[Context, None]):
         )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(resources=resources(request), request=request)
+        return Context(resources=resources(request), request=request, response=response)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Close a multipart form's spooled files once the request is answered, whatever happened."""
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            if isinstance(request, Request):
+                await request.close()
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Errors carry the request id, so a client's report leads to the server's log lines."""
@@ -91,6 +106,8 @@ class GraphQLApp(GraphQL[Context, None]):
 def create_app(settings: Settings | None = None, broker: dramatiq.Broker | None = None) -> Starlette:
     """The app; `broker` is the one an in-process worker already made (`audiocity serve`)."""
     settings = settings or get_settings()
+    check_settings(settings)  # refuse unsafe settings before anything else
+    secret = settings.resolved_secret_key()
     storage = get_storage(settings)
 
     @contextlib.asynccontextmanager
@@ -106,7 +123,7 @@ def create_app(settings: Settings | None = None, broker: dramatiq.Broker | None 
     graphql_app = GraphQLApp(settings, tracing=tracing.setup_tracing("audiocity-api"))
     routes: list[BaseRoute] = [
         *health_routes(),
-        *metrics_routes(),
+        *metrics_routes(settings),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *upload_routes(storage),  # local storage only: resumable uploads, the GCS way
@@ -123,6 +140,23 @@ def create_app(settings: Settings | None = None, broker: dramatiq.Broker | None 
         routes.append(Mount("", routes=files))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.resources = None
+
+    async def is_admin(user_id: uuid.UUID) -> bool:
+        container = app.state.resources
+        if container is None:
+            return False
+        async with container.sessions() as s:
+            user = await get_user(s, user_id)
+        return user is not None and user.role == Role.ADMIN
+
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        path="/graphql",
+        max_body_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_inline_upload_bytes,
+        secret=lambda: secret,
+        is_admin=is_admin,
+    )
     app.add_middleware(RequestContextMiddleware)
     tracing.instrument_app(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -61,7 +62,7 @@ class Settings(BaseSettings):
     test_payments_enabled: bool | None = Field(
         None,
         alias="TEST_PAYMENTS_ENABLED",
-        description="Offer the TEST provider (paid at once); defaults to on only while Stripe is not configured.",
+        description="Offer the TEST provider (paid at once); by default on only in the all-embedded set-up.",
     )
     checkout_success_url: str | None = Field(
         None, alias="CHECKOUT_SUCCESS_URL", description="Where Stripe Checkout returns after payment."
@@ -238,6 +239,67 @@ class Settings(BaseSettings):
             self.google_client_secret,
         ]
 
+    environment: str = Field(
+        "development",
+        alias="ENVIRONMENT",
+        description="`production` turns off GraphiQL and introspection and insists on a strong SECRET_KEY.",
+    )
+    introspection_enabled: bool | None = Field(
+        None, alias="INTROSPECTION_ENABLED", description="Defaults to on, and off in production."
+    )
+    metrics_token: str | None = Field(
+        None,
+        alias="METRICS_TOKEN",
+        description="Bearer token for /metrics; in production /metrics answers 404 without one.",
+    )
+    # Request limits: enforced before any resolver runs.
+    max_request_bytes: int = Field(
+        1024 * 1024, alias="MAX_REQUEST_BYTES", description="Largest non-multipart request body."
+    )
+    max_query_tokens: int = Field(5_000, alias="MAX_QUERY_TOKENS")
+    max_query_depth: int = Field(12, alias="MAX_QUERY_DEPTH")
+    max_query_aliases: int = Field(30, alias="MAX_QUERY_ALIASES")
+    max_root_fields: int = Field(20, alias="MAX_ROOT_FIELDS", description="Top-level fields per operation.")
+    max_query_cost: int = Field(
+        1_000,
+        alias="MAX_QUERY_COST",
+        description="Objects cost 1, scalars 0, a connection 2 plus `first` times its items' cost.",
+    )
+    parse_in_thread_chars: int = Field(
+        2_000,
+        alias="PARSE_IN_THREAD_CHARS",
+        description="Documents longer than this are parsed and validated off the event loop.",
+    )
+    document_cache_size: int = Field(
+        512, alias="DOCUMENT_CACHE_SIZE", description="Parsed and validated documents kept per process."
+    )
+    # Rate limits, "N/period" (s, m or h); "0/1" turns one off. Shared by all processes through Redis.
+    rate_limit_operations_per_client: str = Field("600/1m", alias="RATE_LIMIT_OPERATIONS_PER_CLIENT")
+    rate_limit_cost_per_client: str = Field(
+        "50000/1m", alias="RATE_LIMIT_COST_PER_CLIENT", description="Query cost points per client address."
+    )
+    rate_limit_login_per_account: str = Field("5/5m", alias="RATE_LIMIT_LOGIN_PER_ACCOUNT")
+    rate_limit_login_per_client: str = Field("30/5m", alias="RATE_LIMIT_LOGIN_PER_CLIENT")
+    rate_limit_register_per_client: str = Field("10/1h", alias="RATE_LIMIT_REGISTER_PER_CLIENT")
+    rate_limit_password_reset_per_account: str = Field("3/1h", alias="RATE_LIMIT_PASSWORD_RESET_PER_ACCOUNT")
+    rate_limit_password_reset_per_client: str = Field("10/1h", alias="RATE_LIMIT_PASSWORD_RESET_PER_CLIENT")
+    rate_limit_checkout_per_account: str = Field("10/1m", alias="RATE_LIMIT_CHECKOUT_PER_ACCOUNT")
+    rate_limit_checkout_per_client: str = Field("30/1m", alias="RATE_LIMIT_CHECKOUT_PER_CLIENT")
+    rate_limit_guest_cart_per_client: str = Field("30/1h", alias="RATE_LIMIT_GUEST_CART_PER_CLIENT")
+    trust_forwarded_for: bool = Field(
+        False,
+        alias="TRUST_FORWARDED_FOR",
+        description="Take the client address from X-Forwarded-For (only behind a proxy that sets it).",
+    )
+
+    @property
+    def production(self) -> bool:
+        return self.environment.strip().lower() == "production"
+
+    @property
+    def introspection(self) -> bool:
+        return self.introspection_enabled if self.introspection_enabled is not None else not self.production
+
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
@@ -269,7 +331,11 @@ class Settings(BaseSettings):
         return self.redis_url is None
 
     def resolved_secret_key(self) -> str:
-        """The configured key, or one generated once and kept in the data dir so restarts keep tokens valid."""
+        """The configured key, or one generated once and kept in the data dir so restarts keep tokens valid.
+
+        The file is created with mode 0600 and written in one step (a private temp file renamed into
+        place), so no other user can read it and no process ever reads a half-written key.
+        """
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
@@ -277,8 +343,16 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        try:
+            os.link(tmp, path)  # fails if another process won the race: then use its key
+        except FileExistsError:
+            return path.read_text().strip()
+        finally:
+            tmp.unlink()
         return key
 
 

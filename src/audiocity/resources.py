@@ -30,6 +30,7 @@ from audiocity.db import make_engine, make_sessionmaker
 from audiocity.events import EventBus, Publisher, Publishes
 from audiocity.mail import Mailer, make_mailer
 from audiocity.payments import Gateways, get_gateways
+from audiocity.ratelimit import RateLimiter
 from audiocity.runtime import database_url, redis_url
 from audiocity.services.notices import NoticeConfig
 from audiocity.storage import Storage, get_storage
@@ -66,6 +67,7 @@ class AppResources(Resources):
     bus: EventBus
     oidc: OidcProvider | None = None  # Google (or another OIDC provider) sign-in, when configured
     read_sessions: async_sessionmaker[AsyncSession] | None = None  # DATABASE_READ_URL, when configured
+    limiter: RateLimiter | None = None  # rate limits shared by every API process through Redis
 
     def catalog_sessions(self, admin: bool) -> async_sessionmaker[AsyncSession]:
         """The replica for catalog browsing; admins read the primary, so their own writes show at once."""
@@ -142,6 +144,7 @@ async def open_app_resources(
             bus=bus,
             oidc=oidc_provider(settings),
             read_sessions=make_sessionmaker(read_engine) if read_engine is not None else None,
+            limiter=RateLimiter(bus.client),
         )
     finally:
         await bus.stop()

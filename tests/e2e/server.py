@@ -17,6 +17,21 @@ import httpx
 
 from tests.outbox_helpers import empty_outbox
 
+# Every test server shares one Redis and calls from 127.0.0.1: the suite would trip the production
+# rate limits of other test modules. Tests of the limits themselves pass stricter values.
+GENEROUS_LIMITS = {
+    "RATE_LIMIT_OPERATIONS_PER_CLIENT": "0/1",
+    "RATE_LIMIT_COST_PER_CLIENT": "0/1",
+    "RATE_LIMIT_LOGIN_PER_ACCOUNT": "0/1",
+    "RATE_LIMIT_LOGIN_PER_CLIENT": "0/1",
+    "RATE_LIMIT_REGISTER_PER_CLIENT": "0/1",
+    "RATE_LIMIT_PASSWORD_RESET_PER_ACCOUNT": "0/1",
+    "RATE_LIMIT_PASSWORD_RESET_PER_CLIENT": "0/1",
+    "RATE_LIMIT_CHECKOUT_PER_ACCOUNT": "0/1",
+    "RATE_LIMIT_CHECKOUT_PER_CLIENT": "0/1",
+    "RATE_LIMIT_GUEST_CART_PER_CLIENT": "0/1",
+}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -66,8 +81,11 @@ def start_server(data_dir: Path, database_url: str | None, redis_url: str | None
         "HOST": "127.0.0.1",
         "SECRET_KEY": "e2e-secret-key-for-tests-only-0123456789",
         "JOB_MAX_RETRIES": "0",
+        "TEST_PAYMENTS_ENABLED": "1",
+        **GENEROUS_LIMITS,
         **extra_env,
     }
+    env = {k: v for k, v in env.items() if v != ""}  # an empty value unsets a default
     data_dir.mkdir(parents=True, exist_ok=True)
     if env["IN_PROCESS_WORKER"] == "1":
         empty_outbox(database_url)

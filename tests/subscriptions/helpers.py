@@ -22,6 +22,8 @@ from tests.outbox_helpers import empty_outbox
 
 REGISTER = """mutation($input: RegisterInput!) { register(input: $input) {
   accessToken user { id role } errors { code message } } }"""
+LOGIN_WITH_USER = """mutation($email: String!, $password: String!) { login(email: $email, password: $password) {
+  accessToken user { id role } errors { code message } } }"""
 LOGIN = """mutation($email: String!, $password: String!) { login(email: $email, password: $password) {
   accessToken errors { code message } } }"""
 CREATE_BOOK = """mutation($title: String!) { createAudiobook(input: {title: $title, priceCents: 500, currency: "USD"}) {
@@ -133,8 +135,10 @@ def unique_email(prefix: str) -> str:
 
 async def register(gql: GraphQLClient, prefix: str = "reader") -> dict[str, Any]:
     """A new customer: returns the `register` payload (token and user)."""
-    data = await gql(REGISTER, input={"email": unique_email(prefix), "password": PASSWORD, "displayName": "R"})
-    payload: dict[str, Any] = data["register"]
+    email = unique_email(prefix)
+    data = await gql(REGISTER, input={"email": email, "password": PASSWORD, "displayName": "R"})
+    assert data["register"]["errors"] == [], data
+    payload: dict[str, Any] = (await gql(LOGIN_WITH_USER, email=email, password=PASSWORD))["login"]
     assert payload["errors"] == [], payload
     return payload
 

@@ -16,7 +16,9 @@ from strawberry.dataloader import DataLoader
 from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings
 from audiocity.db import session_scope
+from audiocity.http_client import client_address
 from audiocity.models import Audiobook, AudioFile, Category, Role, User
+from audiocity.ratelimit import Rule
 from audiocity.resources import AppResources
 from audiocity.services import accounts, catalog, entitlements, orders
 
@@ -60,6 +62,8 @@ class Context:
     resources: AppResources
     request: HTTPConnection
     connection_params: dict[str, Any] | None = None
+    response: Any = None  # Strawberry's sub-response on HTTP: status code and headers
+    new_guest_token: str | None = None  # a guest cart started earlier in this request (aliased addToCart)
     _viewer: User | None = None
     _viewer_loaded: bool = False
     _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -69,6 +73,23 @@ class Context:
     @property
     def settings(self) -> Settings:
         return self.resources.settings
+
+    def client_address(self) -> str:
+        return client_address(self.request, self.settings.trust_forwarded_for)
+
+    def refuse_with_retry_after(self, seconds: int) -> None:
+        """The whole HTTP request is throttled: answer 429 with `Retry-After`."""
+        if self.response is not None:
+            self.response.status_code = 429
+            self.response.headers["Retry-After"] = str(seconds)
+
+    async def throttle(self, name: str, *limits: tuple[str, str | None]) -> None:
+        """Take one token per (setting value, subject); raises `RateLimited` when one is empty.
+
+        `limits` pairs a rule such as "5/5m" with a subject such as "account:<hash>" or "client:1.2.3.4".
+        """
+        if self.resources.limiter is not None:
+            await self.resources.limiter.check(name, *((Rule.parse(rule), subject) for rule, subject in limits))
 
     def bearer_token(self) -> str | None:
         raw: Any = None

@@ -20,6 +20,19 @@ from audiocity.models import PasswordResetToken, RefreshToken, Role, SignInCode,
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256  # argon2 hashes any length; a cap keeps a megabyte password from costing CPU
+MAX_EMAIL_LENGTH = 254
+# The most common passwords of at least 8 characters (from public breach lists); lower-cased.
+COMMON_PASSWORDS = frozenset(
+    {
+        "password", "password1", "password12", "password123", "12345678", "123456789", "1234567890",
+        "qwertyuiop", "qwerty123", "qwerty12", "iloveyou", "11111111", "00000000", "abc12345",
+        "abcd1234", "1q2w3e4r", "1qaz2wsx", "sunshine", "princess", "football", "baseball",
+        "welcome1", "welcome123", "letmein1", "trustno1", "dragon12", "monkey12", "superman",
+        "passw0rd", "p@ssw0rd", "p@ssword", "changeme", "admin123", "administrator", "audiocity",
+        "87654321", "12341234", "qwertyui", "asdfghjk", "zaq12wsx", "123123123", "password!",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -30,21 +43,28 @@ class SignedIn:
 
 
 def normalize_email(email: str) -> str:
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise ServiceError(ErrorCode.INVALID, "The email address is too long.", "email")
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise ServiceError(ErrorCode.INVALID, str(exc), "email") from exc
 
 
-def _check_password(password: str, field: str = "password") -> None:
+def check_password(password: str, field: str = "password") -> None:
+    """Length between the bounds, and not one of the passwords every attacker tries first."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError(
             ErrorCode.WEAK_PASSWORD, f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", field
         )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ServiceError(ErrorCode.TOO_LONG, f"Password must be at most {MAX_PASSWORD_LENGTH} characters.", field)
+    if password.strip().lower() in COMMON_PASSWORDS:
+        raise ServiceError(ErrorCode.WEAK_PASSWORD, "This password is too common; choose another.", field)
 
 
-async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    return await session.get(User, user_id)
+async def get_user(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
+    return await session.get(User, user_id, with_for_update=for_update)
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -56,7 +76,7 @@ async def create_user(
     session: AsyncSession, email: str, password: str, display_name: str | None, role: Role = Role.CUSTOMER
 ) -> User:
     email = normalize_email(email)
-    _check_password(password)
+    check_password(password)
     name = (display_name or "").strip() or email.split("@")[0]
     if len(name) > 200:
         raise ServiceError(ErrorCode.INVALID, "Display name is too long.", "displayName")
@@ -96,14 +116,47 @@ async def issue_tokens(
     return SignedIn(user=user, access_token=access, refresh_token=refresh)
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What happened, for the caller's email; never shown to the client (no account enumeration)."""
+
+    email: str
+    user: User | None  # None: the address already had an account
+
+
 async def register(
     session: AsyncSession, email: str, password: str, display_name: str | None, config: TokenConfig
 ) -> SignedIn:
+    """Create a customer account and sign it in (for seeding and tools; the API uses `sign_up`)."""
     user = await create_user(session, email, password, display_name)
     return await issue_tokens(session, user, config)
 
 
+async def sign_up(session: AsyncSession, email: str, password: str, display_name: str | None) -> Registration:
+    """Create a customer account, or do the same work and change nothing if the email is taken.
+
+    Both paths validate, hash the password and answer alike, so the answer and its timing do not
+    tell whether an address has an account; the owner of an existing one gets an email instead.
+    """
+    address = normalize_email(email)
+    check_password(password)
+    if len(display_name or "") > 200:
+        raise ServiceError(ErrorCode.INVALID, "Display name is too long.", "displayName")
+    if await get_user_by_email(session, address):
+        await asyncio.to_thread(hash_password, password)  # same cost as a real sign-up
+        return Registration(address, None)
+    try:
+        user = await create_user(session, address, password, display_name)
+    except ServiceError as exc:
+        if exc.code != ErrorCode.EMAIL_TAKEN:
+            raise
+        return Registration(address, None)  # a concurrent sign-up won the race
+    return Registration(address, user)
+
+
 async def login(session: AsyncSession, email: str, password: str, config: TokenConfig) -> SignedIn:
+    if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        raise ServiceError(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password.")
     user = await get_user_by_email(session, email)
     valid = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if not valid or user is None:
@@ -199,7 +252,7 @@ async def change_password(
         )
     if not await asyncio.to_thread(verify_password, user.password_hash, current):
         raise ServiceError(ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.", "currentPassword")
-    _check_password(new, "newPassword")
+    check_password(new, "newPassword")
     await _set_password(session, user, new)
     return await issue_tokens(session, user, config)
 
@@ -220,7 +273,7 @@ async def create_password_reset(session: AsyncSession, user: User, ttl: timedelt
 
 async def reset_password(session: AsyncSession, token: str, new_password: str, config: TokenConfig) -> SignedIn:
     """Spend the reset token, set the password, revoke every refresh token, and sign in."""
-    _check_password(new_password, "newPassword")
+    check_password(new_password, "newPassword")
     now = utcnow()
     user_id = await session.scalar(
         update(PasswordResetToken)
@@ -327,13 +380,36 @@ async def exchange_sign_in_code(session: AsyncSession, code: str, config: TokenC
     return await issue_tokens(session, user, config)
 
 
-async def set_role(session: AsyncSession, user_id: uuid.UUID, role: Role) -> User:
-    user = await get_user(session, user_id)
+async def set_role(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    role: Role,
+    *,
+    acting_user_id: uuid.UUID | None = None,
+    confirm: bool = False,
+) -> User:
+    """Change a role; the store never loses its last admin, and changing your own role needs `confirm`."""
+    user = await get_user(session, user_id, for_update=True)
     if user is None:
         raise NotFound("User", "userId")
+    if user.id == acting_user_id and user.role != role and not confirm:
+        raise ServiceError(
+            ErrorCode.CONFIRMATION_REQUIRED, "Changing your own role needs confirmSelf: true.", "confirmSelf"
+        )
+    if user.role == Role.ADMIN and role != Role.ADMIN:
+        await _keep_an_admin(session, user.id)
     user.role = role
     await session.flush()
     return user
+
+
+async def _keep_an_admin(session: AsyncSession, leaving: uuid.UUID) -> None:
+    """Refuse if `leaving` is the only admin; admins are locked so two demotions cannot race past it."""
+    others = await session.execute(
+        select(User.id).where(User.role == Role.ADMIN, User.id != leaving).limit(1).with_for_update()
+    )
+    if others.first() is None:
+        raise ServiceError(ErrorCode.LAST_ADMIN, "The store needs at least one admin.", "userId")
 
 
 async def ensure_admin(session: AsyncSession, email: str, password: str) -> User:
@@ -341,7 +417,7 @@ async def ensure_admin(session: AsyncSession, email: str, password: str) -> User
     existing = await get_user_by_email(session, normalize_email(email))
     if existing is None:
         return await create_user(session, email, password, None, Role.ADMIN)
-    _check_password(password)
+    check_password(password)
     existing.role = Role.ADMIN
     existing.password_hash = await asyncio.to_thread(hash_password, password)
     await session.flush()

@@ -34,6 +34,8 @@ class NoticeKind(enum.StrEnum):
     ORDER_PAID = "order_paid"
     ORDER_REFUNDED = "order_refunded"
     JOB_FAILED = "job_failed"
+    WELCOME = "welcome"
+    ACCOUNT_EXISTS = "account_exists"
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,19 @@ def request_password_reset(email: str) -> None:
     tasks.send(tasks.SEND_NOTICE, NoticeKind.PASSWORD_RESET.value, accounts.normalize_email(email))
 
 
+def announce_registration(email: str, created: bool) -> None:
+    """A welcome for a new account, or a note to the owner of a taken address (register never tells)."""
+    kind = NoticeKind.WELCOME if created else NoticeKind.ACCOUNT_EXISTS
+    tasks.send(tasks.SEND_NOTICE, kind.value, accounts.normalize_email(email))
+
+
 async def build_notice(session: AsyncSession, kind: NoticeKind, key: str, config: NoticeConfig) -> Email | None:
     """The message for a queued notice, or None when there is nobody to tell (e.g. an unknown email)."""
     if kind is NoticeKind.PASSWORD_RESET:
         return await _password_reset(session, key, config)
+    if kind in (NoticeKind.WELCOME, NoticeKind.ACCOUNT_EXISTS):
+        user = await accounts.get_user_by_email(session, key)
+        return render(kind.value, [user.email], user=user) if user is not None else None
     if kind in (NoticeKind.ORDER_PAID, NoticeKind.ORDER_REFUNDED):
         return await _order(session, kind, uuid.UUID(key), config)
     return await _job_failed(session, uuid.UUID(key), config)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Annotated
+
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.errors import UserError, throttled, user_error
 from audiocity.graphql.mutation import run
 from audiocity.graphql.mutations.commerce import merge_guest_cart
 from audiocity.graphql.permissions import require_admin, require_user
@@ -15,9 +18,23 @@ from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.common import Role
 from audiocity.graphql.types.user import User
 from audiocity.models import Role as RoleModel
-from audiocity.services import accounts
-from audiocity.services.accounts import SignedIn
+from audiocity.ratelimit import RateLimited
+from audiocity.services import accounts, notices
+from audiocity.services.accounts import Registration, SignedIn
 from audiocity.services.errors import ServiceError
+
+
+def subject_for_email(email: str) -> str:
+    """A bounded rate-limit key for an address as typed (case and spaces do not make new buckets)."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def send_registration_email(registration: Registration) -> None:
+    """A welcome for a new account; for a taken address, a note to its owner instead of an error.
+
+    Both are one queued message built by a worker, so the answer takes the same time either way.
+    """
+    notices.announce_registration(registration.email, created=registration.user is not None)
 
 
 @strawberry.input
@@ -68,20 +85,44 @@ class SetUserRolePayload:
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation(description="Create a customer account and sign in.")
+    @strawberry.mutation(
+        description=(
+            "Create a customer account, then sign in with `login`. The answer is the same whether or not "
+            "the email already has an account (its owner gets an email instead), so it cannot be used to "
+            "find out who has one."
+        )
+    )
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
         ctx = info.context
+        try:
+            await ctx.throttle(
+                "register", (ctx.settings.rate_limit_register_per_client, f"client:{ctx.client_address()}")
+            )
+        except RateLimited as exc:
+            return AuthPayload(errors=[throttled(exc)])
+
+        done: list[Registration] = []
 
         async def work(s: AsyncSession) -> AuthPayload:
-            result = await accounts.register(s, input.email, input.password, input.display_name, ctx.resources.tokens)
-            await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
-            return AuthPayload.signed_in(result)
+            done.append(await accounts.sign_up(s, input.email, input.password, input.display_name))
+            return AuthPayload()
 
-        return await run(ctx, AuthPayload, work)
+        payload = await run(ctx, AuthPayload, work)
+        if done and not payload.errors:  # committed: now tell the address's owner
+            send_registration_email(done[0])
+        return payload
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Sign in. Throttled per account and per client address (`RATE_LIMITED`).")
     async def login(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
         ctx = info.context
+        try:
+            await ctx.throttle(
+                "login",
+                (ctx.settings.rate_limit_login_per_account, f"account:{subject_for_email(email)}"),
+                (ctx.settings.rate_limit_login_per_client, f"client:{ctx.client_address()}"),
+            )
+        except RateLimited as exc:
+            return AuthPayload(errors=[throttled(exc)])
 
         async def work(s: AsyncSession) -> AuthPayload:
             result = await accounts.login(s, email, password, ctx.resources.tokens)
@@ -135,11 +176,16 @@ class AccountMutations:
         info: Info[Context, None],
         user_id: strawberry.ID,
         role: Role,  # type: ignore[valid-type]
+        confirm_self: Annotated[
+            bool, strawberry.argument(description="Required to change your own role: you may lose admin rights.")
+        ] = False,
     ) -> SetUserRolePayload:
-        await require_admin(info)
+        admin = await require_admin(info)
 
         async def work(s: AsyncSession) -> SetUserRolePayload:
-            user = await accounts.set_role(s, input_id(user_id, "User", "userId"), RoleModel(role))
+            user = await accounts.set_role(
+                s, input_id(user_id, "User", "userId"), RoleModel(role), acting_user_id=admin.id, confirm=confirm_self
+            )
             return SetUserRolePayload(user=User.from_model(user))
 
         return await run(info.context, SetUserRolePayload, work)

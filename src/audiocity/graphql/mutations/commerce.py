@@ -16,19 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.errors import UserError, throttled, user_error
 from audiocity.graphql.mutation import run
 from audiocity.graphql.permissions import optional_user, require_admin, require_user
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.commerce import Cart, Order, Payment
 from audiocity.graphql.types.common import PaymentProvider
 from audiocity.models import PaymentProvider as PaymentProviderModel
+from audiocity.ratelimit import RateLimited
 from audiocity.services import cart as cart_service
 from audiocity.services import checkout as checkout_service
 from audiocity.services import orders
-from audiocity.services.errors import ServiceError
+from audiocity.services.errors import ErrorCode, ServiceError
 
 CART_TOKEN_HEADER = "x-cart-token"
+MAX_IDEMPOTENCY_KEY = 200
 
 
 def guest_token(ctx: Context) -> str | None:
@@ -85,7 +87,14 @@ def _format(cents: int, currency: str) -> str:
 async def _cart(info: Info[Context, None], action: str, audiobook_id: strawberry.ID | None) -> CartPayload:
     user = await optional_user(info)
     ctx = info.context
-    token = guest_token(ctx)
+    token = guest_token(ctx) or ctx.new_guest_token  # aliased calls in one request share one guest cart
+    if user is None and token is None and action == "add":
+        try:
+            await ctx.throttle(
+                "guest-cart", (ctx.settings.rate_limit_guest_cart_per_client, f"client:{ctx.client_address()}")
+            )
+        except RateLimited as exc:
+            return CartPayload(errors=[throttled(exc)])
 
     async def work(s: AsyncSession) -> CartPayload:
         new_token: str | None = None
@@ -104,6 +113,7 @@ async def _cart(info: Info[Context, None], action: str, audiobook_id: strawberry
             assert book_id is not None
             guest = await cart_service.add_to_guest_cart(s, token, book_id)
             cart, new_token = guest.cart, guest.new_token
+            ctx.new_guest_token = ctx.new_guest_token or new_token
         else:
             found = (
                 await cart_service.remove_from_guest_cart(s, token, book_id)
@@ -140,6 +150,17 @@ class CommerceMutations:
     async def checkout(self, info: Info[Context, None], input: CheckoutInput) -> CheckoutPayload:
         user = await require_user(info)
         ctx = info.context
+        try:
+            await ctx.throttle(
+                "checkout",
+                (ctx.settings.rate_limit_checkout_per_account, f"account:{user.id}"),
+                (ctx.settings.rate_limit_checkout_per_client, f"client:{ctx.client_address()}"),
+            )
+        except RateLimited as exc:
+            return CheckoutPayload(errors=[throttled(exc)])
+        if len(input.idempotency_key) > MAX_IDEMPOTENCY_KEY:
+            too_long = UserError(code=ErrorCode.TOO_LONG, field="idempotencyKey", message="Idempotency key too long.")
+            return CheckoutPayload(errors=[too_long])
         try:
             if guest_token(ctx):
                 async with ctx.session() as s:
