@@ -99,7 +99,10 @@ def client_for(server: Server, http: httpx.AsyncClient, user: User | None) -> Gr
 async def register(gql: GraphQLClient, email_address: str, password: str) -> dict[str, Any]:
     query = f"""mutation($e: String!, $p: String!) {{
       register(input: {{email: $e, password: $p}}) {{ {AUTH_FIELDS} }} }}"""
-    result: dict[str, Any] = (await gql(query, e=email_address, p=password))["register"]
+    created: dict[str, Any] = (await gql(query, e=email_address, p=password))["register"]
+    assert created["errors"] == [], created
+    # `register` never signs in (it must not reveal taken addresses): sign in as a client would next.
+    result = await login(gql, email_address, password)
     assert result["errors"] == [], result
     return result
 

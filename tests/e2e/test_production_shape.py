@@ -131,12 +131,13 @@ async def upload_book(admin: AudioCityClient, title: str, emulator: str) -> tupl
 
 async def buy(server: Server, book_id: str) -> str:
     """A new customer buys the book on `server`; returns their access token."""
+    email = f"buyer-{uuid.uuid4().hex[:8]}@example.com"
     async with client(server) as anon:
-        registered = await anon.register(
-            RegisterInput(email=f"buyer-{uuid.uuid4().hex[:8]}@example.com", password="buyer password 1")
-        )
-    token = registered.register.access_token
-    assert registered.register.errors == [] and token is not None
+        registered = await anon.register(RegisterInput(email=email, password="buyer password 1"))
+        assert registered.register.errors == []
+        signed_in = await anon.login(email, "buyer password 1")  # `register` never signs in
+    token = signed_in.login.access_token
+    assert signed_in.login.errors == [] and token is not None
     async with client(server, token) as customer:
         added = await customer.add_to_cart(book_id)
         assert added.add_to_cart.errors == []

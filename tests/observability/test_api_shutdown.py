@@ -29,6 +29,8 @@ Q = resumable.QUANTUM
 REGISTER = (
     """mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } errors { code } } }"""
 )
+LOGIN = """mutation($email: String!, $password: String!) {
+  login(email: $email, password: $password) { accessToken user { id } errors { code } } }"""
 CREATE_BOOK = (
     """mutation($input: AudiobookInput!) { createAudiobook(input: $input) { audiobook { id } errors { code } } }"""
 )
@@ -55,7 +57,9 @@ async def test_sigterm_during_an_upload_loses_nothing(
         with run_server(data_dir, database_url, queue_url, ready_within=STARTUP, **env) as first:
             anon = GraphQLClient(http, first.graphql_url)
             email = f"stopper-{uuid.uuid4().hex[:10]}@example.com"
-            account = (await anon(REGISTER, input={"email": email, "password": "correct horse battery"}))["register"]
+            created = (await anon(REGISTER, input={"email": email, "password": "correct horse battery"}))["register"]
+            assert created["errors"] == [], created
+            account = (await anon(LOGIN, email=email, password="correct horse battery"))["login"]
             async with session_scope(sessions) as session:
                 user_id = from_global_id(account["user"]["id"])[1]
                 await session.execute(update(User).where(col(User.id) == user_id).values(role=Role.ADMIN))
