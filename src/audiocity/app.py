@@ -18,7 +18,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from audiocity import downloads, jobs, migrate
+from audiocity import downloads, gc_tuning, jobs, migrate
 from audiocity.auth.tokens import InvalidToken, decode_access_token
 from audiocity.config import Settings, get_settings
 from audiocity.db import make_engine, make_sessionmaker
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         graphql_app.resources = state.resources
         app.state.resources = state.resources  # plain routes reach shared resources through the app
+        gc_tuning.tune_after_startup()
         log.info("AudioCity ready on %s/graphql", settings.base_url)
         try:
             yield

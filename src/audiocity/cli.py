@@ -70,6 +70,9 @@ def worker(settings: Settings) -> None:
     from audiocity.runtime import stop_embedded
 
     running = start_worker(setup_broker(settings), settings.worker_threads)
+    from audiocity.gc_tuning import tune_after_startup
+
+    tune_after_startup()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,9 +16,9 @@ from strawberry.dataloader import DataLoader
 
 from audiocity.auth.tokens import InvalidToken, decode_access_token
 from audiocity.config import Settings
-from audiocity.db import session_scope
+from audiocity.db import make_read_sessionmaker, session_scope
 from audiocity.events import EventBus
-from audiocity.models import Audiobook, AudioFile, Category, Role, User
+from audiocity.models import Audiobook, Category, Role, User
 from audiocity.services import accounts, catalog, entitlements, orders
 from audiocity.services.accounts import TokenConfig
 from audiocity.storage import Storage
@@ -33,25 +34,36 @@ class Resources:
     events: EventBus
     secret: str
 
+    @cached_property
+    def read_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Autocommit sessions on the same pool, for requests that only read."""
+        return make_read_sessionmaker(self.sessions.kw["bind"])
+
     @property
     def token_config(self) -> TokenConfig:
         return TokenConfig(self.secret, self.settings.access_token_ttl_seconds, self.settings.refresh_token_ttl_seconds)
 
 
-class Loaders:
-    """Batch per request: one query for all the files (or categories, ...) a page asks for."""
+Reads = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], viewer_id: uuid.UUID | None) -> None:
-        self.sessions = sessions
+
+class Loaders:
+    """Batch per request: one query for all the files (or categories, ...) a page asks for.
+
+    Every loader reads through the request's one connection (`Context.reads`), one at a time.
+    """
+
+    def __init__(self, reads: Reads, viewer_id: uuid.UUID | None) -> None:
+        self.sessions = reads
         self.viewer_id = viewer_id
-        self.files: DataLoader[uuid.UUID, list[AudioFile]] = DataLoader(self._files)
+        self.files: DataLoader[uuid.UUID, list[Any]] = DataLoader(self._files)
         self.categories: DataLoader[uuid.UUID, list[Category]] = DataLoader(self._categories)
         self.owned: DataLoader[uuid.UUID, bool] = DataLoader(self._owned)
         self.audiobooks: DataLoader[uuid.UUID, Audiobook | None] = DataLoader(self._audiobooks)
 
-    async def _files(self, ids: list[uuid.UUID]) -> list[list[AudioFile]]:
+    async def _files(self, ids: list[uuid.UUID]) -> list[list[Any]]:
         async with self.sessions() as s:
-            found = await catalog.files_for_books(s, ids)
+            found = await catalog.file_rows_for_books(s, ids)
         return [found[i] for i in ids]
 
     async def _categories(self, ids: list[uuid.UUID]) -> list[list[Category]]:
@@ -82,6 +94,8 @@ class Context:
     _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _token_error: str | None = None
     _loaders: Loaders | None = field(default=None)
+    _read: AsyncSession | None = None
+    _read_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def settings(self) -> Settings:
@@ -118,7 +132,7 @@ class Context:
         except InvalidToken:
             self._token_error = "The access token is invalid or expired."
             return
-        async with self.resources.sessions() as s:
+        async with self.reads() as s:
             self._viewer = await accounts.get_user(s, claims.user_id)
         if self._viewer is None:
             self._token_error = "The account no longer exists."
@@ -134,8 +148,23 @@ class Context:
     async def loaders(self) -> Loaders:
         if self._loaders is None:
             user = await self.viewer()
-            self._loaders = Loaders(self.resources.sessions, user.id if user else None)
+            self._loaders = Loaders(self.reads, user.id if user else None)
         return self._loaders
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[AsyncSession]:
+        """The request's one read session: one pooled connection (autocommit: no BEGIN/ROLLBACK) shared
+        by the viewer lookup, the page query and every DataLoader, used by one of them at a time.
+        Released when the operation ends (`ReleaseReads`), not per use."""
+        async with self._read_lock:
+            if self._read is None:
+                self._read = self.resources.read_sessions()
+            yield self._read
+
+    async def release_reads(self) -> None:
+        read, self._read = self._read, None
+        if read is not None:
+            await read.close()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types import ExecutionContext
 
+from audiocity.graphql.context import Context
 from audiocity.graphql.errors import PUBLIC_CODES
 from audiocity.graphql.mutations.accounts import AccountMutations
 from audiocity.graphql.mutations.catalog import CatalogMutations
@@ -31,6 +33,16 @@ MASKED_MESSAGE = "Unexpected error."
 @strawberry.type
 class Mutation(AccountMutations, CatalogMutations, UploadMutations, CommerceMutations, LibraryMutations):
     pass
+
+
+class ReleaseReads(SchemaExtension):
+    """Give the request's read connection back to the pool once the operation is done."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.release_reads()
 
 
 def _is_public(error: GraphQLError) -> bool:
@@ -55,11 +67,18 @@ def _request_id(execution_context: ExecutionContext | None) -> Any:
     return getattr(getattr(request, "state", None), "request_id", "-")
 
 
+def _mask_errors() -> MaskErrors:
+    return MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE)
+
+
 def build_schema() -> strawberry.Schema:
     return AudioCitySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Node, Audiobook, AudioFile, Category, Job, Order, Cart, User],
-        extensions=[lambda: MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE)],
+        extensions=[
+            ReleaseReads,
+            lambda: MaskErrors(should_mask_error=lambda e: not _is_public(e), error_message=MASKED_MESSAGE),
+        ],
     )

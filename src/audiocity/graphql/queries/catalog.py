@@ -9,8 +9,10 @@ from audiocity.graphql.context import Context
 from audiocity.graphql.errors import bad_input
 from audiocity.graphql.permissions import optional_user
 from audiocity.graphql.relay import Connection, decode_id
+from audiocity.graphql.selection import selected_names
 from audiocity.graphql.types.audiobook import Audiobook, Category
 from audiocity.graphql.types.common import AudiobookSort
+from audiocity.models import Role
 from audiocity.services import catalog
 from audiocity.services.catalog import CatalogFilter, Sort
 from audiocity.services.errors import NotFound, ServiceError
@@ -52,7 +54,6 @@ class CatalogQueries:
         filter: AudiobookFilter | None = None,
         sort: AudiobookSort = Sort.NEWEST,  # type: ignore[valid-type]
     ) -> Connection[Audiobook]:
-        await optional_user(info)
         flt = None
         if filter is not None:
             flt = CatalogFilter(
@@ -62,15 +63,27 @@ class CatalogQueries:
                 language=_plain(filter.language),
                 tag=_plain(filter.tag),
             )
-        async with info.context.resources.sessions() as s:
+        viewer = await optional_user(info)
+        include_drafts = viewer is not None and viewer.role == Role.ADMIN
+        wanted = selected_names(info)
+        owned_by = viewer.id if viewer is not None and "owned" in wanted else None
+        anonymous_owned = False if viewer is None else None  # an anonymous viewer owns nothing
+        async with info.context.reads() as s:
             try:
-                page = await catalog.list_audiobooks(
-                    s, first=first, after=after, search=search, flt=flt, sort=sort,
-                    include_drafts=await info.context.is_admin(),
+                page = await catalog.list_audiobook_rows(
+                    s, first=first, after=after, search=search, flt=flt, sort=sort, include_drafts=include_drafts,
+                    with_text=bool(wanted & {"description", "summary"}), with_categories="categories" in wanted,
+                    owned_by=owned_by,
                 )  # fmt: skip
             except ServiceError as exc:
                 raise bad_input(exc.message) from exc
-        nodes = [Audiobook.from_model(b) for b in page.items]
+            files = None
+            if "files" in wanted:
+                files = await catalog.file_rows_for_books(s, [b.id for b in page.items])
+        nodes = [
+            Audiobook.from_row(b, None if files is None else files[b.id], b.owned if owned_by else anonymous_owned)
+            for b in page.items
+        ]
         return Connection[Audiobook].build(nodes, page.cursors, page.has_next_page, page.total_count)
 
     @strawberry.field
