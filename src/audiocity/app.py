@@ -24,6 +24,7 @@ from audiocity.config import Settings, get_settings
 from audiocity.db import make_engine, make_sessionmaker
 from audiocity.events import EventBus
 from audiocity.graphql.context import Context, Resources
+from audiocity.graphql.front import GraphQLFront
 from audiocity.graphql.schema import build_schema
 from audiocity.graphql.sockets import LegacyWSHandler, TransportWSHandler
 from audiocity.observability import RequestContextMiddleware, metrics
@@ -135,7 +136,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
-        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        Route("/graphql", GraphQLFront(graphql_app, lambda: state.resources), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *upload_routes(storage),  # local storage only: resumable uploads, the GCS way
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),

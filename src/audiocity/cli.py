@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -38,8 +39,12 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-def serve(settings: Settings) -> None:
-    """The API; with no external broker configured, also an in-process worker."""
+def serve(settings: Settings, workers: int | None = None) -> None:
+    """The API; with no external broker configured, also an in-process worker.
+
+    With `workers` (or WEB_CONCURRENCY) above 1, uvicorn runs that many API processes sharing the
+    port; this process then only supervises them (and runs the in-process worker, if any).
+    """
     from audiocity.app import create_app
     from audiocity.runtime import stop_embedded
 
@@ -48,6 +53,15 @@ def serve(settings: Settings) -> None:
         from workers.broker import setup_broker, start_worker
 
         worker = start_worker(setup_broker(settings), settings.worker_threads)
+    processes = workers or settings.web_concurrency
+    if processes > 1:
+        try:
+            _serve_processes(settings, processes)
+        finally:
+            if worker is not None:
+                worker.stop(timeout=10_000)
+            stop_embedded()
+        return
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -62,6 +76,34 @@ def serve(settings: Settings) -> None:
         if worker is not None:
             worker.stop(timeout=10_000)
         stop_embedded()
+
+
+def _serve_processes(settings: Settings, processes: int) -> None:
+    """Start embedded servers and migrate once here, then let uvicorn spawn the API processes."""
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    from audiocity import migrate as migrations
+    from audiocity.runtime import database_url, redis_url
+
+    db_url = database_url(settings)
+    migrations.upgrade(db_url)
+    # the children read settings from the environment: point them at the same servers and secret
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["REDIS_URL"] = redis_url(settings)
+    os.environ["SECRET_KEY"] = settings.resolved_secret_key()
+    config = uvicorn.Config(
+        "audiocity.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=processes,
+        timeout_worker_healthcheck=60,  # a busy machine can take longer than 5 s to start a child
+        log_level=settings.log_level.lower(),
+        ws_ping_interval=20,
+        timeout_graceful_shutdown=10,
+    )
+    sock = config.bind_socket()
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def worker(settings: Settings) -> None:
@@ -126,7 +168,8 @@ def export_schema() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="audiocity", description="AudioCity audiobook store backend")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the API (and, with no REDIS_URL, an in-process worker)")
+    serve_cmd = commands.add_parser("serve", help="run the API (and, with no REDIS_URL, an in-process worker)")
+    serve_cmd.add_argument("--workers", type=int, default=None, help="API processes (default: WEB_CONCURRENCY or 1)")
     commands.add_parser("worker", help="run Dramatiq workers for the AI pipeline")
     commands.add_parser("migrate", help="apply database migrations")
     admin = commands.add_parser("create-admin", help="create an admin account (or promote an existing one)")
@@ -142,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     _logging(settings)
     if args.command == "serve":
-        serve(settings)
+        serve(settings, args.workers)
     elif args.command == "worker":
         worker(settings)
     elif args.command == "migrate":

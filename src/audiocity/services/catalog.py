@@ -32,6 +32,7 @@ from audiocity.models import (
     Audiobook,
     AudiobookCategory,
     AudioFile,
+    CatalogVersion,
     Category,
     Entitlement,
     utcnow,
@@ -466,3 +467,8 @@ async def categories_with_counts(session: AsyncSession, *, include_drafts: bool)
         .order_by(Category.name)
     )
     return [(c, int(n)) for c, n in (await session.execute(query)).all()]
+
+
+async def catalog_version(session: AsyncSession) -> int:
+    """The catalog's version: triggers bump it in the same transaction as any write to the catalog."""
+    return int(await session.scalar(select(CatalogVersion.version).where(CatalogVersion.id == 1)) or 0)
