@@ -4,7 +4,8 @@ For each `GET`/`POST` (JSON) to /graphql it resolves an APQ hash to its document
 public catalog queries from the response cache when their catalog version matches, and otherwise
 hands the request (with the resolved document) to Strawberry, keeping a cacheable answer. GET
 answers carry an `ETag` (the cache key, so it changes exactly when the catalog does) and
-`Cache-Control`, and a matching `If-None-Match` gets `304` without running anything.
+`Cache-Control`, and a matching `If-None-Match` gets `304` without running anything. Cacheable
+answers say `X-Cache: HIT` or `MISS`; answers that were not eligible carry no `X-Cache`.
 """
 
 from __future__ import annotations
@@ -134,8 +135,10 @@ class GraphQLFront:
                     return
             hit = await cache.get(key)
             if hit is not None:
-                await Response(hit, media_type="application/json", headers=cache_headers)(scope, receive, send)
+                hit_headers = {**cache_headers, "X-Cache": "HIT"}
+                await Response(hit, media_type="application/json", headers=hit_headers)(scope, receive, send)
                 return
+            cache_headers["X-Cache"] = "MISS"
             await self._run_and_keep(scope, _replay(body, receive), send, cache, key, cache_headers)
             return
         await self.app(scope, _replay(body, receive), _private(send) if is_get else send)
