@@ -156,6 +156,11 @@ class Context:
         """The request's one read session: one pooled connection (autocommit: no BEGIN/ROLLBACK) shared
         by the viewer lookup, the page query and every DataLoader, used by one of them at a time.
         Released when the operation ends (`ReleaseReads`), not per use."""
+        if self.request.scope.get("type") == "websocket":
+            # a socket's operations can last hours: never hold a pooled connection between uses
+            async with self.resources.read_sessions() as s:
+                yield s
+            return
         async with self._read_lock:
             if self._read is None:
                 self._read = self.resources.read_sessions()
