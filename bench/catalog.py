@@ -454,9 +454,10 @@ def _gc(rs: list[Result]) -> str:
 def report(results: dict[tuple[str, str, int], list[Result]], rounds: int) -> None:
     print("\n## Results (median over rounds; ratios are per round, then the median of them)\n")
     print(
-        "| document | server | conns | req/s | p50 ms | p99 ms | errors | server CPU ms/req | PostgreSQL CPU ms/req |"
+        "| document | server | conns | req/s | p50 ms | p99 ms | errors | server CPU ms/req | PostgreSQL CPU ms/req "
+        "| GC ms/req |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for (doc, name, conns), rs in results.items():
         med = statistics.median
         print(
