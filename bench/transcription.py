@@ -240,11 +240,12 @@ def run_openai(args: argparse.Namespace, work: Path) -> list[Result]:
 
 
 def _run_openai(args: argparse.Namespace, work: Path, database_url: str, redis_url: str) -> list[Result]:
-    from audiocity import jobs, migrate
+    from audiocity import migrate, tasks
+    from audiocity.broker import make_broker
 
     migrate.upgrade(database_url)
-    broker = jobs.make_broker(redis_url)
-    broker.declare_queue(jobs.QUEUE)
+    broker = make_broker(redis_url)
+    broker.declare_queue(tasks.QUEUE)
 
     seconds_per_file = args.hours * 3600 / args.files
     print(f"generating {args.files} files of {seconds_per_file / 60:.0f} min ...", flush=True)
@@ -271,7 +272,7 @@ def _run_openai(args: argparse.Namespace, work: Path, database_url: str, redis_u
         worker = start_worker({**env, "LOG_LEVEL": "INFO"}, work / f"worker-{concurrency}.log")
         try:
             enqueued = time.monotonic()
-            jobs.enqueue(jobs.TRANSCRIBE_AUDIOBOOK, job_id)
+            tasks.send(tasks.TRANSCRIBE_AUDIOBOOK, job_id, broker=broker)
             while True:
                 row = asyncio.run(job_row(database_url, job_id))
                 if row["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):

@@ -12,12 +12,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import dramatiq
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
-from audiocity import jobs, migrate
+from audiocity import broker as brokers
+from audiocity import migrate, tasks
 from audiocity.db import async_url, make_sessionmaker
 from audiocity.embedded import start_postgres, start_redis
 
@@ -105,13 +107,19 @@ async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
         await s.rollback()
 
 
+@pytest.fixture(scope="session")
+def session_broker(redis_url: str) -> RedisBroker:
+    return brokers.make_broker(redis_url)
+
+
 @pytest.fixture
-def broker(redis_url: str) -> Iterator[RedisBroker]:
-    """The app's Dramatiq broker on the test Redis, with an empty queue before and after the test."""
-    broker = jobs.make_broker(redis_url)
-    broker.flush(jobs.QUEUE)
+def broker(session_broker: RedisBroker) -> Iterator[RedisBroker]:
+    """The app's Dramatiq broker on the test Redis (the current one), with an empty queue before and after."""
+    broker = session_broker
+    dramatiq.set_broker(broker)
+    broker.flush(tasks.QUEUE)
     yield broker
-    broker.flush(jobs.QUEUE)
+    broker.flush(tasks.QUEUE)
 
 
 FIXTURES = Path(__file__).parent / "fixtures"

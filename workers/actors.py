@@ -5,7 +5,7 @@ from __future__ import annotations
 import dramatiq
 
 from audiocity.config import get_settings
-from audiocity.jobs import TRANSCRIBE_AUDIOBOOK
+from audiocity.tasks import TRANSCRIBE_AUDIOBOOK
 from workers import resources
 from workers.commerce import expire_pending_orders  # noqa: F401  (declares the order sweeper)
 from workers.transcription import run_transcription, should_retry

@@ -6,9 +6,10 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
+from audiocity.broker import make_broker
 from audiocity.config import Settings
-from audiocity.jobs import make_broker
 from audiocity.runtime import redis_url
+from workers.resources import ResourcesMiddleware
 
 
 def setup_broker(settings: Settings) -> RedisBroker:
@@ -22,8 +23,8 @@ def setup_broker(settings: Settings) -> RedisBroker:
     broker = make_broker(redis_url(settings))
     broker.heartbeat_timeout = settings.dramatiq_heartbeat_timeout_ms
     broker.maintenance_chance = settings.dramatiq_maintenance_chance
-    if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
-        broker.add_middleware(CurrentMessage())
+    broker.add_middleware(CurrentMessage())
+    broker.add_middleware(ResourcesMiddleware(settings))  # after AsyncIO: built on its loop
     import workers.actors  # noqa: F401  (declares the actors)
     from workers.uploads import start_upload_cleanup  # declares the upload sweeper
 

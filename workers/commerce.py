@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import dramatiq
 
+from audiocity import tasks
 from audiocity.db import session_scope
 from audiocity.models import utcnow
 from audiocity.services import cart, orders
@@ -18,7 +19,7 @@ from workers import resources
 GUEST_CART_TTL = timedelta(days=30)
 
 
-@dramatiq.actor(actor_name=orders.EXPIRE_PENDING_ORDERS, max_retries=3, min_backoff=5_000, time_limit=300_000)
+@dramatiq.actor(actor_name=tasks.EXPIRE_PENDING_ORDERS, max_retries=3, min_backoff=5_000, time_limit=300_000)
 async def expire_pending_orders() -> None:
     res = resources.current()
     now = utcnow()

@@ -1,52 +1,52 @@
-"""What actors need, created once on the worker's event loop (an engine is bound to its loop)."""
+"""The worker's container, built once on boot on the AsyncIO loop every async actor runs on.
+
+An engine's connections belong to the loop that opened them, so the container is made on that loop
+(`dramatiq.asyncio`'s event-loop thread), right after the AsyncIO middleware has started it and
+before any worker thread takes a message. Actors reach it through the broker they run on: there is
+no module-level cache.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import Middleware
 
-import redis.asyncio as aioredis
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from audiocity.config import Settings
+from audiocity.resources import WorkerResources, build_worker_resources
 
-from audiocity.ai import get_summarizer, get_transcriber
-from audiocity.ai.base import Summarizer, Transcriber
-from audiocity.config import Settings, get_settings
-from audiocity.db import make_engine, make_sessionmaker
-from audiocity.events import Publisher
-from audiocity.runtime import database_url, redis_url
-from audiocity.storage import Storage, get_storage
+Resources = WorkerResources  # what actors are handed
 
 
-@dataclass
-class Resources:
-    settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    storage: Storage
-    events: Publisher
-    transcriber: Transcriber
-    summarizer: Summarizer
+class ResourcesMiddleware(Middleware):
+    """Builds the worker's `WorkerResources` after boot and disposes of it at shutdown."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.resources: WorkerResources | None = None
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Runs after AsyncIO's own `before_worker_boot` (it was added first) and before the threads start."""
+        loop = get_event_loop_thread()
+        if loop is None:
+            raise RuntimeError("the AsyncIO middleware must come before ResourcesMiddleware")
+
+        async def build() -> WorkerResources:
+            return build_worker_resources(self.settings, broker)
+
+        self.resources = loop.run_coroutine(build())
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        res, self.resources = self.resources, None
+        loop = get_event_loop_thread()
+        if res is None or loop is None:
+            return
+        loop.run_coroutine(res.engine.dispose())
 
 
-_resources: dict[int, Resources] = {}
-
-
-def build(settings: Settings) -> Resources:
-    engine = make_engine(database_url(settings), pool_size=5)
-    return Resources(
-        settings=settings,
-        engine=engine,
-        sessions=make_sessionmaker(engine),
-        storage=get_storage(settings),
-        events=Publisher(aioredis.Redis.from_url(redis_url(settings))),
-        transcriber=get_transcriber(settings),
-        summarizer=get_summarizer(settings),
-    )
-
-
-def current() -> Resources:
-    """One set per event loop: the AsyncIO middleware runs every async actor on one loop."""
-    loop_id = id(asyncio.get_running_loop())
-    if loop_id not in _resources:
-        _resources[loop_id] = build(get_settings())
-    return _resources[loop_id]
+def current() -> WorkerResources:
+    """The running worker's container (actors call this; it exists once the worker has booted)."""
+    for middleware in dramatiq.get_broker().middleware:
+        if isinstance(middleware, ResourcesMiddleware) and middleware.resources is not None:
+            return middleware.resources
+    raise RuntimeError("this process runs no worker: its resources were never built")

@@ -66,7 +66,7 @@ from audiocity.models import AudioFile, Job, JobStatus, TranscriptChunk, Transcr
 from audiocity.services import audio_files as file_service
 from audiocity.services import jobs as job_service
 from audiocity.services import transcripts
-from audiocity.services.library import transcript_key
+from audiocity.services.storage_keys import transcript_key
 from audiocity.storage.base import ObjectNotFound
 from workers.locks import book_lock
 from workers.resources import Resources

@@ -19,17 +19,16 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from audiocity.config import get_settings
+from audiocity import tasks
 from audiocity.db import session_scope
-from audiocity.jobs import QUEUE
 from audiocity.models import utcnow
 from audiocity.services import uploads
 from audiocity.storage import Storage
+from audiocity.tasks import EXPIRE_UPLOADS
 from workers import resources
 
 log = logging.getLogger(__name__)
 
-EXPIRE_UPLOADS = "expire_uploads"
 LEASE_KEY = "audiocity:expire-uploads:lease"
 BATCH = 100
 
@@ -40,10 +39,7 @@ def lease_ms(interval_seconds: float) -> int:
 
 
 def send(broker: dramatiq.Broker, delay_ms: int | None = None) -> None:
-    message: dramatiq.Message[None] = dramatiq.Message(
-        queue_name=QUEUE, actor_name=EXPIRE_UPLOADS, args=(), kwargs={}, options={}
-    )
-    broker.enqueue(message, delay=delay_ms)
+    tasks.send(EXPIRE_UPLOADS, delay=delay_ms, broker=broker)
 
 
 def start_upload_cleanup(broker: dramatiq.Broker) -> None:
@@ -75,11 +71,11 @@ async def sweep(
 @dramatiq.actor(actor_name=EXPIRE_UPLOADS, max_retries=0, time_limit=30 * 60 * 1000)
 async def expire_uploads() -> None:
     broker = dramatiq.get_broker()
-    interval = get_settings().upload_cleanup_interval_seconds
+    res = resources.current()
+    interval = res.settings.upload_cleanup_interval_seconds
     if not await asyncio.to_thread(take_lease, broker, interval):
         return
     try:
-        res = resources.current()
         handled = await sweep(
             res.sessions, res.storage, now=utcnow(), retention_seconds=res.settings.upload_retention_seconds
         )

@@ -48,11 +48,12 @@ def serve(settings: Settings, workers: int | None = None) -> None:
     from audiocity.app import create_app
     from audiocity.runtime import stop_embedded
 
-    worker = None
+    worker = broker = None
     if settings.run_in_process_worker:
         from workers.broker import setup_broker, start_worker
 
-        worker = start_worker(setup_broker(settings), settings.worker_threads)
+        broker = setup_broker(settings)
+        worker = start_worker(broker, settings.worker_threads)
     processes = workers or settings.web_concurrency
     if processes > 1:
         try:
@@ -63,7 +64,7 @@ def serve(settings: Settings, workers: int | None = None) -> None:
             stop_embedded()
         return
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, broker),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

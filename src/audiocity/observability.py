@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.requests import Request
-from starlette.responses import Response
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REGISTRY = CollectorRegistry()
@@ -55,7 +53,3 @@ class RequestContextMiddleware:
             label = _path_label(scope["path"])
             REQUESTS.labels(scope["method"], label, str(status)).inc()
             LATENCY.labels(scope["method"], label).observe(time.perf_counter() - start)
-
-
-async def metrics(request: Request) -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

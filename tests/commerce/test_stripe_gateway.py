@@ -175,4 +175,3 @@ def test_providers_from_settings() -> None:
         _env_file=None, STRIPE_API_KEY="sk_test_x", STRIPE_WEBHOOK_SECRET="whsec_x", TEST_PAYMENTS_ENABLED=True
     )
     assert set(get_gateways(both)) == {PaymentProvider.TEST, PaymentProvider.STRIPE}
-    assert get_gateways(both) is get_gateways(both)

@@ -7,9 +7,9 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
-from audiocity import jobs
+from audiocity import tasks
 
-QUEUE_KEY = f"audiocity:{jobs.QUEUE}"  # RedisBroker keeps message ids in the list "<namespace>:<queue>"
+QUEUE_KEY = f"audiocity:{tasks.QUEUE}"  # RedisBroker keeps message ids in the list "<namespace>:<queue>"
 
 
 class RecordingPublisher:

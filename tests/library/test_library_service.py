@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.models import AudioFile, DownloadKind, Entitlement, ListeningProgress, Role
-from audiocity.services import entitlements, library
+from audiocity.services import entitlements, library, storage_keys
 from audiocity.services.errors import ErrorCode, ServiceError
 from audiocity.services.library import LibraryOrder
 from tests.library.helpers import add_file, make_book, make_user, unique
@@ -169,7 +169,7 @@ async def test_authorize_key_follows_entitlement_and_role(session: AsyncSession)
     book = await make_book(session)
     audio = await add_file(session, book, position=0)
     await entitlements.grant(session, owner.id, [book.id], None)
-    transcript = library.transcript_key(book.id, "vtt")
+    transcript = storage_keys.transcript_key(book.id, "vtt")
     stray = f"audiobooks/{book.id}/uploads/part-1"
 
     assert await library.authorize_key(session, audio.storage_key, str(owner.id))

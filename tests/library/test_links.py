@@ -11,7 +11,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage as gcs
 
 from audiocity.models import Audiobook, AudioFile, DownloadKind, TranscriptStatus
-from audiocity.services import library
+from audiocity.services import library, storage_keys
 from audiocity.storage.gcs import GCSStorage
 from audiocity.storage.local import LocalStorage
 from audiocity.storage.signing import content_disposition, verify
@@ -51,7 +51,7 @@ def test_local_links_sign_key_expiry_user_name_and_type(tmp_path: Path) -> None:
     ]
     for link, key, ctype in zip(
         links,
-        [f.storage_key for f in files] + [library.transcript_key(book.id, f) for f in ("txt", "vtt")],
+        [f.storage_key for f in files] + [storage_keys.transcript_key(book.id, f) for f in ("txt", "vtt")],
         ["audio/mp4", "audio/mp4", "text/plain; charset=utf-8", "text/vtt; charset=utf-8"],
         strict=True,
     ):

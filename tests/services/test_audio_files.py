@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from audiocity import jobs
+from audiocity import tasks
 from audiocity.db import session_scope
 from audiocity.events import audiobook_jobs_channel, job_channel
 from audiocity.models import Audiobook, AudioFile, Job, JobStatus, TranscriptStatus
@@ -128,7 +128,7 @@ async def test_add_audio_file_stores_bytes_and_queues_one_job(
     assert [(j.id, j.status) for j in book_jobs] == [(job.id, JobStatus.QUEUED)]
     messages = queued_messages(broker)
     assert len(messages) == 1
-    assert messages[0].actor_name == jobs.TRANSCRIBE_AUDIOBOOK
+    assert messages[0].actor_name == tasks.TRANSCRIBE_AUDIOBOOK
     assert list(messages[0].args) == [str(job.id)]
     assert len(publisher.calls) == 1
     channels, payload = publisher.calls[0]

@@ -33,6 +33,7 @@ from audiocity.payments import (
     PaymentSession,
     RefundRequest,
     RefundResult,
+    TestGateway,
 )
 from audiocity.services import cart, catalog, entitlements, orders
 from audiocity.services.catalog import AudiobookInput
@@ -40,6 +41,8 @@ from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.pagination import encode_cursor
 from tests.fakes.recording import RecordingPublisher
 from tests.services.factories import make_book, make_published_book, make_user
+
+TEST_ONLY = {PaymentProvider.TEST: TestGateway()}  # what a store without Stripe enables
 
 
 async def cart_ids(session: AsyncSession, user: User) -> list[uuid.UUID]:
@@ -54,6 +57,7 @@ async def checkout(session: AsyncSession, user: User, key: str | None = None) ->
         user_id=user.id,
         provider=PaymentProvider.TEST,
         idempotency_key=key or uuid.uuid4().hex,
+        gateways=TEST_ONLY,
     )
 
 
@@ -130,7 +134,12 @@ async def test_checkout_with_the_test_provider_pays_and_grants(session: AsyncSes
     publisher = RecordingPublisher()
 
     order = await orders.checkout(
-        session, publisher, user_id=user.id, provider=PaymentProvider.TEST, idempotency_key="  key-1  "
+        session,
+        publisher,
+        user_id=user.id,
+        provider=PaymentProvider.TEST,
+        idempotency_key="  key-1  ",
+        gateways=TEST_ONLY,
     )
 
     assert order.status is OrderStatus.PAID
@@ -266,7 +275,9 @@ async def test_checkout_input_errors(
     await cart.add_to_cart(session, user.id, (await make_published_book(session)).id)
 
     with pytest.raises(ServiceError) as exc:
-        await orders.checkout(session, RecordingPublisher(), user_id=user.id, provider=provider, idempotency_key=key)
+        await orders.checkout(
+            session, RecordingPublisher(), user_id=user.id, provider=provider, idempotency_key=key, gateways=TEST_ONLY
+        )
     assert exc.value.code is code
     assert await order_count(session, user) == 0
 
@@ -347,7 +358,12 @@ async def test_concurrent_checkouts_of_one_cart_make_one_order(
     async def attempt(n: int) -> Order:
         async with session_scope(sessions) as session:
             return await orders.checkout(
-                session, publisher, user_id=user.id, provider=PaymentProvider.TEST, idempotency_key=f"race-{n}"
+                session,
+                publisher,
+                user_id=user.id,
+                provider=PaymentProvider.TEST,
+                idempotency_key=f"race-{n}",
+                gateways=TEST_ONLY,
             )
 
     results = await asyncio.gather(*(attempt(n) for n in range(50)), return_exceptions=True)
@@ -637,16 +653,16 @@ async def test_refunds(session: AsyncSession) -> None:
     paid = await checkout(session, user)
     publisher = RecordingPublisher()
 
-    refunded = await orders.refund_order(session, publisher, paid.id)
+    refunded = await orders.refund_order(session, publisher, paid.id, gateways=TEST_ONLY)
 
     assert refunded.status is OrderStatus.REFUNDED and refunded.refunded_at is not None
     assert refunded.refund_reference == f"test_refund_{paid.id.hex}"
     assert await owned(session, user, paid) == set()
     with pytest.raises(ServiceError) as exc:
-        await orders.refund_order(session, publisher, paid.id)
+        await orders.refund_order(session, publisher, paid.id, gateways=TEST_ONLY)
     assert exc.value.code is ErrorCode.NOT_REFUNDABLE
     with pytest.raises(NotFound):
-        await orders.refund_order(session, publisher, uuid.uuid4())
+        await orders.refund_order(session, publisher, uuid.uuid4(), gateways=TEST_ONLY)
     pending = await pending_order(session, user)
     with pytest.raises(ServiceError) as exc:
         await orders.refund_order(session, publisher, pending.id, gateways={PaymentProvider.STRIPE: PendingGateway()})

@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from google.oauth2 import service_account
 
 from audiocity.config import Settings
+from audiocity.http.uploads import upload_routes
 from audiocity.storage import get_storage
 from audiocity.storage.base import ObjectNotFound, Storage
 from audiocity.storage.gcs import GCSStorage
 from audiocity.storage.signing import content_disposition
-from audiocity.storage.upload_routes import upload_routes
 from tests.storage.gcs_emulator import gcs_emulator, service_account_signer
 from tests.uploads import resumable
 

@@ -14,12 +14,13 @@ import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
+from starlette.requests import Request
 
 from audiocity.config import Settings
+from audiocity.http.files import RangeNotSatisfiable, file_routes, parse_range
 from audiocity.storage import get_storage
 from audiocity.storage.base import ObjectNotFound, Storage
 from audiocity.storage.local import LocalStorage
-from audiocity.storage.routes import RangeNotSatisfiable, file_routes, parse_range
 from audiocity.storage.signing import DownloadGrant, query_params
 
 DATA = os.urandom(300_000)  # several 64 KiB blocks plus a tail
@@ -227,7 +228,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     storage = LocalStorage(tmp_path_factory.mktemp("served"), "route-secret", f"http://127.0.0.1:{port}")
     state = Server(storage=storage, revoked=set(), authorized=[])
 
-    async def authorize(key: str, user_id: str | None) -> bool:
+    async def authorize(request: Request, key: str, user_id: str | None) -> bool:
         state.authorized.append((key, user_id))
         return user_id not in state.revoked
 

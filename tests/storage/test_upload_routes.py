@@ -20,8 +20,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 
+from audiocity.http.uploads import upload_routes
 from audiocity.storage.local import ChunkRejected, LocalStorage, UploadBusy, _Partial
-from audiocity.storage.upload_routes import upload_routes
 from tests.uploads import resumable
 
 Q = resumable.QUANTUM

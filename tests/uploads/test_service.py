@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from audiocity import jobs
+from audiocity import tasks
 from audiocity.db import session_scope
 from audiocity.models import Audiobook, AudioFile, Job, JobStatus, UploadSession, UploadStatus, User, utcnow
 from audiocity.services import audio_files, uploads
@@ -273,7 +273,7 @@ async def test_refused_upload_leaves_nothing(
                 session, local_storage, publisher, audiobook_id=book.id, file_name="first.mp3",
                 content_type="audio/mpeg", source=LIGHTHOUSE,
             )  # fmt: skip
-        broker.flush(jobs.QUEUE)
+        broker.flush(tasks.QUEUE)
     assert await local_storage.stat(started.upload.storage_key) is not None
 
     result = await complete(sessions, local_storage, publisher, started.upload.id, admin, limits=limits)
@@ -569,7 +569,7 @@ async def test_the_sweeper_chain(
     assert 0 < broker.client.pttl(sweeper.LEASE_KEY) <= 900
     broker.client.delete(sweeper.LEASE_KEY)
 
-    delayed_key = f"audiocity:{jobs.QUEUE}.DQ"
+    delayed_key = f"audiocity:{tasks.QUEUE}.DQ"
     broker.flush_all()
     sweeper.send(broker, delay_ms=60_000)
     [message_id] = broker.client.lrange(delayed_key, 0, -1)

@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from workers.resources import Resources
 
 from audiocity.ai import get_summarizer, get_transcriber
 from audiocity.audio import probe, split_for_transcription
@@ -27,10 +26,13 @@ from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.events import Publisher
 from audiocity.models import Audiobook, AudioFile, Job
+from audiocity.payments import get_gateways
+from audiocity.resources import WorkerResources, token_config
 from audiocity.services import catalog
 from audiocity.services import jobs as job_service
 from audiocity.services.catalog import AudiobookInput
 from audiocity.storage import Storage, get_storage
+from audiocity.tasks import TaskSender
 from tests.fakes.openai_server import FakeOpenAI, default_transcript
 from tests.fixtures.audio import tone, write_audio
 
@@ -133,16 +135,19 @@ class Harness:
     sessions: async_sessionmaker[AsyncSession]
     redis: aioredis.Redis
     storage: Storage
-    made: list[Resources] = field(default_factory=list)
+    made: list[WorkerResources] = field(default_factory=list)
 
-    def resources(self, **overrides: Any) -> Resources:
+    def resources(self, **overrides: Any) -> WorkerResources:
         settings = make_settings(self.fake, self.data_dir, **overrides)
-        res = Resources(
+        res = WorkerResources(
             settings=settings,
             engine=self.engine,
             sessions=self.sessions,
             storage=self.storage,
             events=Publisher(self.redis),
+            gateways=get_gateways(settings),
+            tasks=TaskSender(),
+            tokens=token_config(settings),
             transcriber=get_transcriber(settings),
             summarizer=get_summarizer(settings),
         )

@@ -15,13 +15,13 @@ from workers.transcription import lane_length, retry_delay_ms, run_transcription
 
 from audiocity.ai.base import first_section
 from audiocity.ai.openai_provider import prompt_tail
+from audiocity.broker import QUEUE, make_broker
 from audiocity.db import session_scope
 from audiocity.events import Publisher
-from audiocity.jobs import QUEUE, make_broker
 from audiocity.models import Audiobook, JobStatus, TranscriptStatus
 from audiocity.services import audio_files as file_service
 from audiocity.services import transcripts
-from audiocity.services.library import transcript_key
+from audiocity.services.storage_keys import transcript_key
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
 from tests.workers.conftest import (
     CHUNK_SECONDS,

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from workers.transcription import run_transcription
 
+from audiocity.broker import QUEUE, make_broker
 from audiocity.db import session_scope
 from audiocity.events import Publisher
-from audiocity.jobs import QUEUE, make_broker
 from audiocity.models import JobStatus
 from audiocity.services import audio_files as file_service
 from audiocity.services import transcripts

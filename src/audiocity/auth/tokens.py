@@ -51,6 +51,19 @@ def decode_access_token(secret: str, token: str) -> AccessClaims:
         raise InvalidToken(str(exc)) from exc
 
 
+@dataclass(frozen=True)
+class TokenConfig:
+    """How this deployment signs tokens; the one place an access token is decoded."""
+
+    secret: str
+    access_ttl_seconds: int
+    refresh_ttl_seconds: int
+
+    def decode(self, token: str) -> AccessClaims:
+        """The claims of a valid access token; raises InvalidToken otherwise."""
+        return decode_access_token(self.secret, token)
+
+
 def new_opaque_token() -> str:
     return secrets.token_urlsafe(32)
 

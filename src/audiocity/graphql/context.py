@@ -1,4 +1,4 @@
-"""Per-request (or per-WebSocket) context: who is asking, DataLoaders, and the app's resources."""
+"""Per-request (or per-WebSocket) context: who is asking, DataLoaders, and the application container."""
 
 from __future__ import annotations
 
@@ -7,42 +7,18 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
-from audiocity.auth.tokens import InvalidToken, decode_access_token
+from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings
-from audiocity.db import make_read_sessionmaker, session_scope
-from audiocity.events import EventBus
+from audiocity.db import session_scope
 from audiocity.models import Audiobook, Category, Role, User
+from audiocity.resources import AppResources
 from audiocity.services import accounts, catalog, entitlements, orders
-from audiocity.services.accounts import TokenConfig
-from audiocity.storage import Storage
-
-
-@dataclass
-class Resources:
-    """Built once per process by the app; shared by every request."""
-
-    settings: Settings
-    sessions: async_sessionmaker[AsyncSession]
-    storage: Storage
-    events: EventBus
-    secret: str
-
-    @cached_property
-    def read_sessions(self) -> async_sessionmaker[AsyncSession]:
-        """Autocommit sessions on the same pool, for requests that only read."""
-        return make_read_sessionmaker(self.sessions.kw["bind"])
-
-    @property
-    def token_config(self) -> TokenConfig:
-        return TokenConfig(self.secret, self.settings.access_token_ttl_seconds, self.settings.refresh_token_ttl_seconds)
-
 
 Reads = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -86,7 +62,7 @@ class Loaders:
 
 @dataclass
 class Context:
-    resources: Resources
+    resources: AppResources
     request: HTTPConnection
     connection_params: dict[str, Any] | None = None
     _viewer: User | None = None
@@ -128,7 +104,7 @@ class Context:
         if not token:
             return
         try:
-            claims = decode_access_token(self.resources.secret, token)
+            claims = self.resources.tokens.decode(token)
         except InvalidToken:
             self._token_error = "The access token is invalid or expired."
             return

@@ -11,7 +11,6 @@ answers say `X-Cache: HIT` or `MISS`; answers that were not eligible carry no `X
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -20,8 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audiocity.graphql.apq import PersistedQueries, sha256_hex
-from audiocity.graphql.context import Resources
 from audiocity.graphql.response_cache import ResponseCache, cache_key
+from audiocity.resources import AppResources
 from audiocity.services import catalog
 
 NOT_FOUND = {"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}
@@ -42,14 +41,13 @@ def _json_param(value: Any) -> Any:
 
 
 class GraphQLFront:
-    def __init__(self, app: ASGIApp, resources: Callable[[], Resources | None]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.resources = resources
         self._stores: tuple[PersistedQueries, ResponseCache] | None = None
 
-    def stores(self, res: Resources) -> tuple[PersistedQueries, ResponseCache]:
+    def stores(self, res: AppResources) -> tuple[PersistedQueries, ResponseCache]:
         if self._stores is None:
-            redis = res.events.client if res.events is not None else None
+            redis = res.bus.client
             settings = res.settings
             self._stores = (
                 PersistedQueries(redis),
@@ -58,7 +56,7 @@ class GraphQLFront:
         return self._stores
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        res = self.resources()
+        res: AppResources | None = getattr(scope["app"].state, "resources", None) if "app" in scope else None
         method = scope.get("method")
         headers = Headers(scope=scope)
         is_json_post = method == "POST" and headers.get("content-type", "").startswith("application/json")
@@ -86,7 +84,7 @@ class GraphQLFront:
         await self._handle(res, scope, receive, send, headers, params, body)
 
     async def _handle(
-        self, res: Resources, scope: Scope, receive: Receive, send: Send, headers: Headers,
+        self, res: AppResources, scope: Scope, receive: Receive, send: Send, headers: Headers,
         params: dict[str, Any], body: bytes,
     ) -> None:  # fmt: skip
         persisted, cache = self.stores(res)

@@ -27,7 +27,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage as LegacyInitMessage
 from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 
-from audiocity.auth.tokens import InvalidToken, decode_access_token
+from audiocity.auth.tokens import InvalidToken
 from audiocity.graphql.context import Context
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def _token_expiry(context: Context) -> datetime | None:
     if not token:
         return None
     try:
-        return decode_access_token(context.resources.secret, token).expires_at
+        return context.resources.tokens.decode(token).expires_at
     except InvalidToken:
         return None  # on_ws_connect has already refused it
 

@@ -62,7 +62,7 @@ async def _subscribe(info: Info[Context, None], channel: str) -> AsyncIterator[E
         if closer is not None:
             closer(TRY_AGAIN_LATER, TOO_SLOW_REASON)
 
-    events = info.context.resources.events
+    events = info.context.resources.bus
     try:
         async with events.subscribe(
             channel,

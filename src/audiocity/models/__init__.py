@@ -18,7 +18,6 @@ from audiocity.models.commerce import (
     Order,
     OrderLine,
     OrderStatus,
-    PaymentProvider,
 )
 from audiocity.models.job import Job, JobKind, JobStatus
 from audiocity.models.library import DownloadEvent as DownloadEvent
@@ -27,6 +26,7 @@ from audiocity.models.library import ListeningProgress as ListeningProgress
 from audiocity.models.upload import UploadSession as UploadSession
 from audiocity.models.upload import UploadStatus as UploadStatus
 from audiocity.models.user import RefreshToken, Role, User
+from audiocity.payments.base import PaymentProvider
 
 __all__ = [
     "AudioFile",

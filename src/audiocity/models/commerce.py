@@ -10,6 +10,7 @@ from sqlalchemy import Column, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from audiocity.models.base import created_at_field, id_field, timestamp_field
+from audiocity.payments.base import PaymentProvider
 
 
 class OrderStatus(enum.StrEnum):
@@ -18,11 +19,6 @@ class OrderStatus(enum.StrEnum):
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
     REFUNDED = "REFUNDED"
-
-
-class PaymentProvider(enum.StrEnum):
-    TEST = "TEST"
-    STRIPE = "STRIPE"
 
 
 class Cart(SQLModel, table=True):

@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from audiocity.config import Settings
-from audiocity.models import PaymentProvider
 from audiocity.payments.base import (
     EventKind,
     InvalidWebhook,
     PaymentError,
     PaymentEvent,
     PaymentGateway,
+    PaymentProvider,
     PaymentRequest,
     PaymentSession,
     RefundRequest,
@@ -34,6 +34,7 @@ __all__ = [
     "PaymentError",
     "PaymentEvent",
     "PaymentGateway",
+    "PaymentProvider",
     "PaymentRequest",
     "PaymentSession",
     "RefundRequest",
@@ -45,7 +46,6 @@ __all__ = [
 ]
 
 Gateways = Mapping[PaymentProvider, PaymentGateway]
-_cache: dict[int, tuple[Settings, dict[PaymentProvider, PaymentGateway]]] = {}
 
 
 def stripe_enabled(settings: Settings) -> bool:
@@ -59,16 +59,12 @@ def builtin_test_provider_enabled(settings: Settings) -> bool:
 
 
 def get_gateways(settings: Settings) -> dict[PaymentProvider, PaymentGateway]:
-    """The enabled providers, built once per settings object (the Stripe client keeps a connection pool)."""
-    cached = _cache.get(id(settings))
-    if cached is not None and cached[0] is settings:
-        return cached[1]
+    """The enabled providers; the container calls this once (the Stripe client keeps a connection pool)."""
     gateways: dict[PaymentProvider, PaymentGateway] = {}
     if builtin_test_provider_enabled(settings):
         gateways[PaymentProvider.TEST] = TestGateway()
     if stripe_enabled(settings):
         gateways[PaymentProvider.STRIPE] = stripe_gateway(settings)
-    _cache[id(settings)] = (settings, gateways)
     return gateways
 
 

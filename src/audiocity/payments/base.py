@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from audiocity.models import PaymentProvider
+
+class PaymentProvider(enum.StrEnum):
+    """Who takes the money; stored on orders (models import it from here)."""
+
+    TEST = "TEST"
+    STRIPE = "STRIPE"
 
 
 class PaymentError(Exception):

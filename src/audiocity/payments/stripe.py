@@ -13,12 +13,12 @@ from typing import Any
 
 import stripe
 
-from audiocity.models import PaymentProvider
 from audiocity.payments.base import (
     EventKind,
     InvalidWebhook,
     PaymentError,
     PaymentEvent,
+    PaymentProvider,
     PaymentRequest,
     PaymentSession,
     RefundRequest,

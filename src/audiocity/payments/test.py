@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from audiocity.models import PaymentProvider
-from audiocity.payments.base import PaymentRequest, PaymentSession, RefundRequest, RefundResult
+from audiocity.payments.base import PaymentProvider, PaymentRequest, PaymentSession, RefundRequest, RefundResult
 
 
 class TestGateway:

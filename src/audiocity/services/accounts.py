@@ -13,18 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.auth.passwords import hash_password, verify_password
-from audiocity.auth.tokens import create_access_token, hash_opaque_token, new_opaque_token
+from audiocity.auth.tokens import TokenConfig, create_access_token, hash_opaque_token, new_opaque_token
 from audiocity.models import RefreshToken, Role, User, utcnow
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 
 MIN_PASSWORD_LENGTH = 8
-
-
-@dataclass(frozen=True)
-class TokenConfig:
-    secret: str
-    access_ttl_seconds: int
-    refresh_ttl_seconds: int
 
 
 @dataclass(frozen=True)

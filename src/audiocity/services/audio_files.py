@@ -19,13 +19,14 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audiocity import jobs
+from audiocity import tasks
 from audiocity.audio import AudioInfo, NotAudioError, probe
 from audiocity.config import Settings
 from audiocity.db import after_commit, on_rollback
 from audiocity.events import Publishes, audiobook_jobs_channel, job_channel
 from audiocity.models import Audiobook, AudioFile, Job, JobStatus, TranscriptChunk
 from audiocity.services import jobs as job_service
+from audiocity.services import storage_keys
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.storage import ObjectInfo, Storage
 
@@ -75,8 +76,19 @@ class AudioLimits:
                 field,
             )
 
+    @classmethod
+    def defaults(cls) -> AudioLimits:
+        """The limits of a deployment that configures none: the declared defaults, no environment read."""
+        fields = Settings.model_fields
+        return cls(
+            max_file_bytes=fields["max_upload_bytes"].default,
+            max_files_per_book=fields["max_files_per_book"].default,
+            containers=_names(fields["allowed_audio_containers"].default),
+            codecs=_names(fields["allowed_audio_codecs"].default),
+        )
 
-DEFAULT_LIMITS = AudioLimits.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+
+DEFAULT_LIMITS = AudioLimits.defaults()
 
 
 @dataclass(frozen=True)
@@ -92,13 +104,6 @@ async def read_file(path: Path, block: int = READ_BLOCK) -> AsyncIterator[bytes]
     with path.open("rb") as fh:
         while data := await asyncio.to_thread(fh.read, block):
             yield data
-
-
-def storage_key(audiobook_id: uuid.UUID, file_id: uuid.UUID, file_name: str) -> str:
-    suffix = PurePosixPath(file_name).suffix.lower()[:10]
-    if not suffix[1:].isalnum():
-        suffix = ""
-    return f"audiobooks/{audiobook_id}/files/{file_id}{suffix}"
 
 
 def clean_file_name(file_name: str, field: str = "file") -> str:
@@ -124,7 +129,7 @@ async def queue_transcription(session: AsyncSession, events: Publishes, audioboo
         payload = job_service.job_payload(job)
 
         async def send() -> None:
-            jobs.enqueue(jobs.TRANSCRIBE_AUDIOBOOK, str(job.id))
+            tasks.send(tasks.TRANSCRIBE_AUDIOBOOK, str(job.id))
             await events.publish([job_channel(job.id), audiobook_jobs_channel(audiobook_id)], payload)
 
         after_commit(session, send)
@@ -306,7 +311,7 @@ async def store_audio_file(
     name = clean_file_name(file_name)
     await check_room(session, audiobook_id, limits)
     file_id = uuid.uuid4()
-    key = storage_key(audiobook_id, file_id, name)
+    key = storage_keys.audio_file_key(audiobook_id, file_id, name)
 
     async def remove_object() -> None:
         await storage.delete(key)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from audiocity.models import (
     User,
     utcnow,
 )
-from audiocity.services import entitlements
+from audiocity.services import entitlements, storage_keys
 from audiocity.services.audio_files import files_of_book
 from audiocity.services.catalog import search_conditions
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
@@ -41,8 +40,7 @@ __all__ = ["DownloadKind"]
 FINISHED_WITHIN_SECONDS = 10.0
 # Books never listened to sort after every listened one in "continue listening" order.
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
-_BOOK_KEY = re.compile(r"audiobooks/([0-9a-fA-F-]{36})/(.+)")
-_TRANSCRIPTS = {"transcript.txt": DownloadKind.TRANSCRIPT_TEXT, "transcript.vtt": DownloadKind.TRANSCRIPT_VTT}
+_TRANSCRIPTS = {"txt": DownloadKind.TRANSCRIPT_TEXT, "vtt": DownloadKind.TRANSCRIPT_VTT}
 TRANSCRIPT_FORMATS = (
     (DownloadKind.TRANSCRIPT_TEXT, "txt", "text/plain; charset=utf-8"),
     (DownloadKind.TRANSCRIPT_VTT, "vtt", "text/vtt; charset=utf-8"),
@@ -101,10 +99,6 @@ class KeyTarget:
     audiobook_id: uuid.UUID
     kind: DownloadKind | None  # None: under the book's prefix, but neither an audio file nor a transcript
     audio_file_id: uuid.UUID | None = None
-
-
-def transcript_key(audiobook_id: uuid.UUID, fmt: str) -> str:
-    return f"audiobooks/{audiobook_id}/transcript.{fmt}"
 
 
 def audio_file_name(f: AudioFile) -> str:
@@ -229,7 +223,7 @@ def download_links(
         for kind, fmt, mime in TRANSCRIPT_FORMATS:
             name = transcript_file_name(book, fmt)
             signed = storage.signed_download_url(
-                transcript_key(book.id, fmt),
+                storage_keys.transcript_key(book.id, fmt),
                 expires_in=ttl_seconds,
                 filename=name,
                 content_type=mime,
@@ -245,16 +239,12 @@ def download_links(
 
 async def resolve_key(session: AsyncSession, key: str) -> KeyTarget | None:
     """Map a storage key to its book (and audio file); None for keys outside any book."""
-    match = _BOOK_KEY.fullmatch(key)
-    if match is None:
+    parsed = storage_keys.parse(key)
+    if parsed is None:
         return None
-    try:
-        book_id = uuid.UUID(match.group(1))
-    except ValueError:
-        return None
-    rest = match.group(2)
-    if rest in _TRANSCRIPTS:
-        return KeyTarget(book_id, _TRANSCRIPTS[rest])
+    book_id = parsed.audiobook_id
+    if parsed.transcript_format is not None:
+        return KeyTarget(book_id, _TRANSCRIPTS[parsed.transcript_format])
     file_id = await session.scalar(
         select(AudioFile.id).where(AudioFile.storage_key == key, AudioFile.audiobook_id == book_id)
     )

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audiocity import jobs
+from audiocity import tasks
 from audiocity.db import after_commit
 from audiocity.events import Publishes, order_channel
 from audiocity.models import (
@@ -38,7 +38,6 @@ from audiocity.payments.base import (
     PaymentRequest,
     RefundRequest,
 )
-from audiocity.payments.test import TestGateway
 from audiocity.services.cart import cart_for_user, cart_lines
 from audiocity.services.entitlements import grant, owned_book_ids, revoke_for_order
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
@@ -46,9 +45,7 @@ from audiocity.services.pagination import Page, decode_time_cursor, encode_curso
 
 log = logging.getLogger(__name__)
 
-EXPIRE_PENDING_ORDERS = "expire_pending_orders"  # the Dramatiq actor (workers/commerce.py) that sweeps
 DEFAULT_PENDING_TTL = timedelta(hours=1)
-_TEST_ONLY: Mapping[PaymentProvider, PaymentGateway] = {PaymentProvider.TEST: TestGateway()}
 
 
 def order_payload(order: Order) -> dict[str, Any]:
@@ -76,16 +73,8 @@ async def _set_status(
 
 def _schedule_sweep(at: datetime) -> None:
     """Ask a worker to sweep overdue orders just after `at` (a delayed Dramatiq message)."""
-    import dramatiq
-    import dramatiq.broker
-
-    if dramatiq.broker.global_broker is None:  # no broker in this process (unit tests, scripts)
-        return
     delay_ms = max(0, int((at - utcnow()).total_seconds() * 1000)) + 1000
-    message: dramatiq.Message[Any] = dramatiq.Message(
-        queue_name=jobs.QUEUE, actor_name=EXPIRE_PENDING_ORDERS, args=(), kwargs={}, options={}
-    )
-    dramatiq.get_broker().enqueue(message, delay=min(delay_ms, 7 * 24 * 3600 * 1000 - 1))
+    tasks.send(tasks.EXPIRE_PENDING_ORDERS, delay=delay_ms)
 
 
 async def _existing(session: AsyncSession, user_id: uuid.UUID, key: str) -> Order | None:
@@ -101,7 +90,7 @@ async def checkout(
     user_id: uuid.UUID,
     provider: PaymentProvider,
     idempotency_key: str,
-    gateways: Mapping[PaymentProvider, PaymentGateway] | None = None,
+    gateways: Mapping[PaymentProvider, PaymentGateway],
     customer_email: str | None = None,
     pending_ttl: timedelta = DEFAULT_PENDING_TTL,
     now: datetime | None = None,
@@ -115,7 +104,7 @@ async def checkout(
     key = idempotency_key.strip()
     if not key or len(key) > 200:
         raise ServiceError(ErrorCode.INVALID, "idempotencyKey must be 1 to 200 characters.", "idempotencyKey")
-    gateway = (_TEST_ONLY if gateways is None else gateways).get(provider)
+    gateway = gateways.get(provider)
     if gateway is None:
         raise ServiceError(ErrorCode.UNSUPPORTED_PROVIDER, f"Payment provider {provider} is not enabled.", "provider")
     cart = await cart_for_user(session, user_id, lock=True)
@@ -237,7 +226,7 @@ async def refund_order(
     events: Publishes,
     order_id: uuid.UUID,
     *,
-    gateways: Mapping[PaymentProvider, PaymentGateway] | None = None,
+    gateways: Mapping[PaymentProvider, PaymentGateway],
     now: datetime | None = None,
 ) -> Order:
     """Refund a paid order in full through its provider and revoke what it granted."""
@@ -249,7 +238,7 @@ async def refund_order(
         raise ServiceError(
             ErrorCode.NOT_REFUNDABLE, f"Only paid orders can be refunded; this one is {order.status}.", "orderId"
         )
-    gateway = (_TEST_ONLY if gateways is None else gateways).get(order.provider)
+    gateway = gateways.get(order.provider)
     if gateway is None:
         raise ServiceError(
             ErrorCode.UNSUPPORTED_PROVIDER, f"Payment provider {order.provider} is not enabled.", "orderId"

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audiocity.db import after_commit, on_rollback
 from audiocity.events import Publishes
 from audiocity.models import AudioFile, Job, UploadSession, UploadStatus, utcnow
-from audiocity.services import audio_files
+from audiocity.services import audio_files, storage_keys
 from audiocity.services.audio_files import DEFAULT_LIMITS, AudioLimits, Expected
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.storage import Storage, UploadTarget
@@ -139,7 +139,7 @@ async def start_upload(
     )
 
     upload_id = uuid.uuid4()  # also the id of the AudioFile it will become
-    key = audio_files.storage_key(book.id, upload_id, name)
+    key = storage_keys.audio_file_key(book.id, upload_id, name)
     target = await storage.create_upload_session(
         key, content_type=content_type, size=request.size_bytes, expires_in=ttl_seconds
     )

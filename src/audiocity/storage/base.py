@@ -95,3 +95,24 @@ class Storage(Protocol):
     def local_path(self, key: str) -> Path | None:
         """The object's file when the backend is a local folder, so it can be probed in place; else None."""
         ...
+
+
+MAX_KEY_BYTES = 1024  # the GCS limit, so a key valid on local storage is valid on GCS too
+
+
+def validate_key(key: str) -> str:
+    """Reject keys that could escape the root or that GCS would refuse; return the key unchanged."""
+    if not key or len(key.encode()) > MAX_KEY_BYTES:
+        raise ValueError(f"Invalid storage key length: {key!r}")
+    if key.startswith("/") or "\\" in key or any(ord(c) < 32 or ord(c) == 127 for c in key):
+        raise ValueError(f"Invalid storage key: {key!r}")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise ValueError(f"Invalid storage key: {key!r}")
+    return key
+
+
+def check_content_type(content_type: str) -> str:
+    """A content type goes into a response header, so it must be plain printable ASCII."""
+    if not content_type or not all(32 <= ord(c) < 127 for c in content_type):
+        raise ValueError(f"Invalid content type: {content_type!r}")
+    return content_type

@@ -22,8 +22,14 @@ from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import storage
 from google.cloud.storage.fileio import BlobWriter
 
-from audiocity.storage.base import ObjectInfo, ObjectNotFound, SignedURL, UploadTarget
-from audiocity.storage.local import check_content_type, validate_key
+from audiocity.storage.base import (
+    ObjectInfo,
+    ObjectNotFound,
+    SignedURL,
+    UploadTarget,
+    check_content_type,
+    validate_key,
+)
 from audiocity.storage.signing import content_disposition
 
 if TYPE_CHECKING:

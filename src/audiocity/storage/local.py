@@ -21,7 +21,14 @@ from urllib.parse import quote, urlencode
 
 import google_crc32c
 
-from audiocity.storage.base import ObjectInfo, ObjectNotFound, SignedURL, UploadTarget
+from audiocity.storage.base import (
+    ObjectInfo,
+    ObjectNotFound,
+    SignedURL,
+    UploadTarget,
+    check_content_type,
+    validate_key,
+)
 from audiocity.storage.signing import DownloadGrant, UploadGrant, query_params, upload_query_params
 
 if TYPE_CHECKING:
@@ -30,25 +37,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 BLOCK_SIZE = 64 * 1024
 WRITE_BUFFER = 1024 * 1024  # resumable chunks reach the disk in pieces of at most this much
-MAX_KEY_BYTES = 1024  # the GCS limit, so a key valid here is valid there too
-
-
-def validate_key(key: str) -> str:
-    """Reject keys that could escape the root or that GCS would refuse; return the key unchanged."""
-    if not key or len(key.encode()) > MAX_KEY_BYTES:
-        raise ValueError(f"Invalid storage key length: {key!r}")
-    if key.startswith("/") or "\\" in key or any(ord(c) < 32 or ord(c) == 127 for c in key):
-        raise ValueError(f"Invalid storage key: {key!r}")
-    if any(part in ("", ".", "..") for part in key.split("/")):
-        raise ValueError(f"Invalid storage key: {key!r}")
-    return key
-
-
-def check_content_type(content_type: str) -> str:
-    """A content type goes into a response header, so it must be plain printable ASCII."""
-    if not content_type or not all(32 <= ord(c) < 127 for c in content_type):
-        raise ValueError(f"Invalid content type: {content_type!r}")
-    return content_type
 
 
 async def iter_file(
@@ -321,7 +309,7 @@ class LocalStorage:
     async def create_upload_session(
         self, key: str, *, content_type: str, size: int, expires_in: int, origin: str | None = None
     ) -> UploadTarget:
-        """A signed URL of the app's upload route (`upload_routes`), which speaks the GCS resumable protocol."""
+        """A signed URL of the app's upload route (`audiocity.http.uploads`), which speaks GCS's resumable protocol."""
         validate_key(key)
         check_content_type(content_type)
         if size < 0:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.errors import UserError
+from audiocity.graphql.mutation import run
 from audiocity.graphql.mutations.commerce import merge_guest_cart
 from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import input_id
@@ -15,7 +17,6 @@ from audiocity.graphql.types.user import User
 from audiocity.models import Role as RoleModel
 from audiocity.services import accounts
 from audiocity.services.accounts import SignedIn
-from audiocity.services.errors import ServiceError
 
 
 @strawberry.input
@@ -58,36 +59,33 @@ class AccountMutations:
     @strawberry.mutation(description="Create a customer account and sign in.")
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
         ctx = info.context
-        try:
-            async with ctx.session() as s:
-                result = await accounts.register(
-                    s, input.email, input.password, input.display_name, ctx.resources.token_config
-                )
-                await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
-        except ServiceError as exc:
-            return AuthPayload(errors=[user_error(exc)])
-        return AuthPayload.signed_in(result)
+
+        async def work(s: AsyncSession) -> AuthPayload:
+            result = await accounts.register(s, input.email, input.password, input.display_name, ctx.resources.tokens)
+            await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
+            return AuthPayload.signed_in(result)
+
+        return await run(ctx, AuthPayload, work)
 
     @strawberry.mutation
     async def login(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
         ctx = info.context
-        try:
-            async with ctx.session() as s:
-                result = await accounts.login(s, email, password, ctx.resources.token_config)
-                await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
-        except ServiceError as exc:
-            return AuthPayload(errors=[user_error(exc)])
-        return AuthPayload.signed_in(result)
+
+        async def work(s: AsyncSession) -> AuthPayload:
+            result = await accounts.login(s, email, password, ctx.resources.tokens)
+            await merge_guest_cart(ctx, s, result.user.id)  # X-Cart-Token: the guest cart joins
+            return AuthPayload.signed_in(result)
+
+        return await run(ctx, AuthPayload, work)
 
     @strawberry.mutation(description="Trade a refresh token for a new pair; the old one stops working.")
     async def refresh_token(self, info: Info[Context, None], refresh_token: str) -> AuthPayload:
         ctx = info.context
-        try:
-            async with ctx.session() as s:
-                result = await accounts.refresh(s, refresh_token, ctx.resources.token_config)
-        except ServiceError as exc:
-            return AuthPayload(errors=[user_error(exc)])
-        return AuthPayload.signed_in(result)
+
+        async def work(s: AsyncSession) -> AuthPayload:
+            return AuthPayload.signed_in(await accounts.refresh(s, refresh_token, ctx.resources.tokens))
+
+        return await run(ctx, AuthPayload, work)
 
     @strawberry.mutation(description="Revoke a refresh token. Access tokens expire on their own.")
     async def logout(self, info: Info[Context, None], refresh_token: str) -> LogoutPayload:
@@ -103,9 +101,9 @@ class AccountMutations:
         role: Role,  # type: ignore[valid-type]
     ) -> SetUserRolePayload:
         await require_admin(info)
-        try:
-            async with info.context.session() as s:
-                user = await accounts.set_role(s, input_id(user_id, "User", "userId"), RoleModel(role))
-        except ServiceError as exc:
-            return SetUserRolePayload(errors=[user_error(exc)])
-        return SetUserRolePayload(user=User.from_model(user))
+
+        async def work(s: AsyncSession) -> SetUserRolePayload:
+            user = await accounts.set_role(s, input_id(user_id, "User", "userId"), RoleModel(role))
+            return SetUserRolePayload(user=User.from_model(user))
+
+        return await run(info.context, SetUserRolePayload, work)

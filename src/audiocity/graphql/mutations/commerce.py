@@ -15,9 +15,9 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from audiocity import payments
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.errors import UserError
+from audiocity.graphql.mutation import run
 from audiocity.graphql.permissions import optional_user, require_admin, require_user
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.commerce import Cart, Order, Payment
@@ -25,7 +25,6 @@ from audiocity.graphql.types.common import PaymentProvider
 from audiocity.models import PaymentProvider as PaymentProviderModel
 from audiocity.services import cart as cart_service
 from audiocity.services import orders
-from audiocity.services.errors import ServiceError
 
 CART_TOKEN_HEADER = "x-cart-token"
 
@@ -85,37 +84,37 @@ async def _cart(info: Info[Context, None], action: str, audiobook_id: strawberry
     user = await optional_user(info)
     ctx = info.context
     token = guest_token(ctx)
-    new_token: str | None = None
-    try:
+
+    async def work(s: AsyncSession) -> CartPayload:
+        new_token: str | None = None
         book_id = input_id(audiobook_id, "Audiobook", "audiobookId") if audiobook_id is not None else None
-        async with ctx.session() as s:
-            if user is not None:
-                await merge_guest_cart(ctx, s, user.id)
-                if action == "add":
-                    assert book_id is not None
-                    cart = await cart_service.add_to_cart(s, user.id, book_id)
-                elif action == "remove":
-                    assert book_id is not None
-                    cart = await cart_service.remove_from_cart(s, user.id, book_id)
-                else:
-                    cart = await cart_service.clear_cart(s, user.id)
-            elif action == "add":
+        if user is not None:
+            await merge_guest_cart(ctx, s, user.id)
+            if action == "add":
                 assert book_id is not None
-                guest = await cart_service.add_to_guest_cart(s, token, book_id)
-                cart, new_token = guest.cart, guest.new_token
+                cart = await cart_service.add_to_cart(s, user.id, book_id)
+            elif action == "remove":
+                assert book_id is not None
+                cart = await cart_service.remove_from_cart(s, user.id, book_id)
             else:
-                found = (
-                    await cart_service.remove_from_guest_cart(s, token, book_id)
-                    if action == "remove" and book_id is not None
-                    else await cart_service.clear_guest_cart(s, token)
-                )
-                if found is None:
-                    return CartPayload()
-                cart = found
-            lines = await cart_service.cart_lines(s, cart.id)
-    except ServiceError as exc:
-        return CartPayload(errors=[user_error(exc)])
-    return CartPayload(cart=Cart.build(cart, lines), guest_token=new_token)
+                cart = await cart_service.clear_cart(s, user.id)
+        elif action == "add":
+            assert book_id is not None
+            guest = await cart_service.add_to_guest_cart(s, token, book_id)
+            cart, new_token = guest.cart, guest.new_token
+        else:
+            found = (
+                await cart_service.remove_from_guest_cart(s, token, book_id)
+                if action == "remove" and book_id is not None
+                else await cart_service.clear_guest_cart(s, token)
+            )
+            if found is None:
+                return CartPayload()
+            cart = found
+        lines = await cart_service.cart_lines(s, cart.id)
+        return CartPayload(cart=Cart.build(cart, lines), guest_token=new_token)
+
+    return await run(ctx, CartPayload, work)
 
 
 @strawberry.type
@@ -139,47 +138,45 @@ class CommerceMutations:
     async def checkout(self, info: Info[Context, None], input: CheckoutInput) -> CheckoutPayload:
         user = await require_user(info)
         ctx = info.context
-        try:
-            async with ctx.session() as s:
-                await merge_guest_cart(ctx, s, user.id)
-                order = await orders.checkout(
-                    s,
-                    ctx.resources.events,
-                    user_id=user.id,
-                    provider=PaymentProviderModel(input.provider),
-                    idempotency_key=input.idempotency_key,
-                    gateways=payments.get_gateways(ctx.settings),
-                    customer_email=user.email,
-                    pending_ttl=timedelta(seconds=ctx.settings.order_pending_ttl_seconds),
-                )
-                lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
-        except ServiceError as exc:
-            return CheckoutPayload(errors=[user_error(exc)])
-        notices = [
-            f"The price of “{line.title}” changed from {_format(line.cart_price_cents, line.cart_currency)} "
-            f"to {_format(line.price_cents, line.currency)} since you added it to your cart."
-            for line in lines
-            if line.price_changed and line.cart_price_cents is not None and line.cart_currency
-        ]
-        built = Order.build(order, lines)
-        return CheckoutPayload(
-            order=built,
-            payment=Payment(provider=order.provider, redirect_url=order.redirect_url, client_secret=None),
-            price_changed=built.price_changed,
-            notices=notices,
-        )
+
+        async def work(s: AsyncSession) -> CheckoutPayload:
+            await merge_guest_cart(ctx, s, user.id)
+            order = await orders.checkout(
+                s,
+                ctx.resources.events,
+                user_id=user.id,
+                provider=PaymentProviderModel(input.provider),
+                idempotency_key=input.idempotency_key,
+                gateways=ctx.resources.gateways,
+                customer_email=user.email,
+                pending_ttl=timedelta(seconds=ctx.settings.order_pending_ttl_seconds),
+            )
+            lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
+            notices = [
+                f"The price of “{line.title}” changed from {_format(line.cart_price_cents, line.cart_currency)} "
+                f"to {_format(line.price_cents, line.currency)} since you added it to your cart."
+                for line in lines
+                if line.price_changed and line.cart_price_cents is not None and line.cart_currency
+            ]
+            built = Order.build(order, lines)
+            return CheckoutPayload(
+                order=built,
+                payment=Payment(provider=order.provider, redirect_url=order.redirect_url, client_secret=None),
+                price_changed=built.price_changed,
+                notices=notices,
+            )
+
+        return await run(ctx, CheckoutPayload, work)
 
     @strawberry.mutation(description="Refund a paid order in full through its provider and revoke the books (admin).")
     async def refund_order(self, info: Info[Context, None], order_id: strawberry.ID) -> RefundOrderPayload:
         await require_admin(info)
         ctx = info.context
-        try:
+
+        async def work(s: AsyncSession) -> RefundOrderPayload:
             oid = input_id(order_id, "Order", "orderId")
-            async with ctx.session() as s:
-                order = await orders.refund_order(
-                    s, ctx.resources.events, oid, gateways=payments.get_gateways(ctx.settings)
-                )
-                lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
-        except ServiceError as exc:
-            return RefundOrderPayload(errors=[user_error(exc)])
-        return RefundOrderPayload(order=Order.build(order, lines))
+            order = await orders.refund_order(s, ctx.resources.events, oid, gateways=ctx.resources.gateways)
+            lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
+            return RefundOrderPayload(order=Order.build(order, lines))
+
+        return await run(ctx, RefundOrderPayload, work)

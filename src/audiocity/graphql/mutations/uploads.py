@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import UserError, user_error
+from audiocity.graphql.mutation import run
 from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile
@@ -99,17 +101,17 @@ class UploadMutations:
         limit = res.settings.max_inline_upload_bytes
         if file.size is not None and file.size > limit:
             return UploadAudioFilePayload(errors=[_too_large(limit)])
-        try:
+
+        async def work(s: AsyncSession) -> UploadAudioFilePayload:
             book_id = input_id(audiobook_id, "Audiobook", "audiobookId")
-            async with info.context.session() as s:
-                audio_file, job = await audio_files.store_audio_file(
-                    s, res.storage, res.events, audiobook_id=book_id,
-                    file_name=file.filename or "audio", content_type=file.content_type,
-                    chunks=_blocks(file), max_bytes=limit, limits=AudioLimits.from_settings(res.settings),
-                )  # fmt: skip
-        except ServiceError as exc:
-            return UploadAudioFilePayload(errors=[user_error(exc)])
-        return UploadAudioFilePayload(audio_file=AudioFile.from_model(audio_file), job=Job.from_model(job))
+            audio_file, job = await audio_files.store_audio_file(
+                s, res.storage, res.events, audiobook_id=book_id,
+                file_name=file.filename or "audio", content_type=file.content_type,
+                chunks=_blocks(file), max_bytes=limit, limits=AudioLimits.from_settings(res.settings),
+            )  # fmt: skip
+            return UploadAudioFilePayload(audio_file=AudioFile.from_model(audio_file), job=Job.from_model(job))
+
+        return await run(info.context, UploadAudioFilePayload, work)
 
     @strawberry.mutation(
         description="Open a resumable upload straight to storage for one audio file (admin); see `UploadTarget`."
@@ -123,7 +125,8 @@ class UploadMutations:
                     UserError(code=ErrorCode.INVALID, field="sizeBytes", message="sizeBytes must be a whole number.")
                 ]
             )
-        try:
+
+        async def work(s: AsyncSession) -> StartUploadPayload:
             request = uploads.UploadRequest(
                 audiobook_id=input_id(input.audiobook_id, "Audiobook", "audiobookId"),
                 file_name=input.file_name,
@@ -132,16 +135,15 @@ class UploadMutations:
                 md5=input.md5,
                 crc32c=input.crc32c,
             )
-            async with info.context.session() as s:
-                started = await uploads.start_upload(
-                    s, res.storage, request, user_id=user.id, limits=AudioLimits.from_settings(res.settings),
-                    ttl_seconds=res.settings.upload_session_ttl_seconds,
-                )  # fmt: skip
-        except ServiceError as exc:
-            return StartUploadPayload(errors=[user_error(exc)])
-        return StartUploadPayload(
-            upload=UploadTarget.build(started.upload, started.target, res.settings.upload_chunk_bytes)
-        )
+            started = await uploads.start_upload(
+                s, res.storage, request, user_id=user.id, limits=AudioLimits.from_settings(res.settings),
+                ttl_seconds=res.settings.upload_session_ttl_seconds,
+            )  # fmt: skip
+            return StartUploadPayload(
+                upload=UploadTarget.build(started.upload, started.target, res.settings.upload_chunk_bytes)
+            )
+
+        return await run(info.context, StartUploadPayload, work)
 
     @strawberry.mutation(
         description=(
@@ -152,34 +154,34 @@ class UploadMutations:
     async def complete_upload(self, info: Info[Context, None], upload_id: strawberry.ID) -> CompleteUploadPayload:
         user = await require_admin(info)
         res = info.context.resources
-        try:
-            async with info.context.session() as s:
-                done = await uploads.complete_upload(
-                    s, res.storage, res.events, upload_id=input_id(upload_id, "Upload", "uploadId"), user_id=user.id,
-                    limits=AudioLimits.from_settings(res.settings),
-                )  # fmt: skip
-        except ServiceError as exc:
-            return CompleteUploadPayload(errors=[user_error(exc)])
-        if done.error is not None or done.audio_file is None:
-            error = done.error or ServiceError(ErrorCode.INVALID, "The upload could not be completed.", "uploadId")
-            return CompleteUploadPayload(errors=[user_error(error)])
-        return CompleteUploadPayload(
-            audio_file=AudioFile.from_model(done.audio_file),
-            job=None if done.job is None else Job.from_model(done.job),
-        )
+
+        async def work(s: AsyncSession) -> CompleteUploadPayload:
+            done = await uploads.complete_upload(
+                s, res.storage, res.events, upload_id=input_id(upload_id, "Upload", "uploadId"), user_id=user.id,
+                limits=AudioLimits.from_settings(res.settings),
+            )  # fmt: skip
+            if done.error is not None or done.audio_file is None:  # the refusal is recorded, so this commits
+                error = done.error or ServiceError(ErrorCode.INVALID, "The upload could not be completed.", "uploadId")
+                return CompleteUploadPayload(errors=[user_error(error)])
+            return CompleteUploadPayload(
+                audio_file=AudioFile.from_model(done.audio_file),
+                job=None if done.job is None else Job.from_model(done.job),
+            )
+
+        return await run(info.context, CompleteUploadPayload, work)
 
     @strawberry.mutation(description="Give up on an upload and delete whatever it stored (admin).")
     async def cancel_upload(self, info: Info[Context, None], upload_id: strawberry.ID) -> CancelUploadPayload:
         user = await require_admin(info)
         res = info.context.resources
-        try:
-            async with info.context.session() as s:
-                await uploads.cancel_upload(
-                    s, res.storage, upload_id=input_id(upload_id, "Upload", "uploadId"), user_id=user.id
-                )
-        except ServiceError as exc:
-            return CancelUploadPayload(errors=[user_error(exc)])
-        return CancelUploadPayload(cancelled=True)
+
+        async def work(s: AsyncSession) -> CancelUploadPayload:
+            await uploads.cancel_upload(
+                s, res.storage, upload_id=input_id(upload_id, "Upload", "uploadId"), user_id=user.id
+            )
+            return CancelUploadPayload(cancelled=True)
+
+        return await run(info.context, CancelUploadPayload, work)
 
     @strawberry.mutation(description="Set the play order: `fileIds` must list each of the book's files once.")
     async def reorder_audio_files(
@@ -187,26 +189,26 @@ class UploadMutations:
     ) -> AudioFilesPayload:
         await require_admin(info)
         res = info.context.resources
-        try:
+
+        async def work(s: AsyncSession) -> AudioFilesPayload:
             book_id = input_id(audiobook_id, "Audiobook", "audiobookId")
             file_uuids = [input_id(i, "AudioFile", "fileIds") for i in file_ids]
-            async with info.context.session() as s:
-                await audio_files.reorder_audio_files(s, res.events, book_id, file_uuids)
-                book = await catalog.get_audiobook(s, book_id, include_drafts=True)
-        except ServiceError as exc:
-            return AudioFilesPayload(errors=[user_error(exc)])
-        return AudioFilesPayload(audiobook=Audiobook.from_model(book))
+            await audio_files.reorder_audio_files(s, res.events, book_id, file_uuids)
+            book = await catalog.get_audiobook(s, book_id, include_drafts=True)
+            return AudioFilesPayload(audiobook=Audiobook.from_model(book))
+
+        return await run(info.context, AudioFilesPayload, work)
 
     @strawberry.mutation(description="Remove an audio file and its stored object (admin).")
     async def delete_audio_file(self, info: Info[Context, None], id: strawberry.ID) -> AudioFilesPayload:
         await require_admin(info)
         res = info.context.resources
-        try:
-            async with info.context.session() as s:
-                book = await audio_files.delete_audio_file(s, res.storage, res.events, input_id(id, "AudioFile", "id"))
-        except ServiceError as exc:
-            return AudioFilesPayload(errors=[user_error(exc)])
-        return AudioFilesPayload(audiobook=Audiobook.from_model(book))
+
+        async def work(s: AsyncSession) -> AudioFilesPayload:
+            book = await audio_files.delete_audio_file(s, res.storage, res.events, input_id(id, "AudioFile", "id"))
+            return AudioFilesPayload(audiobook=Audiobook.from_model(book))
+
+        return await run(info.context, AudioFilesPayload, work)
 
     @strawberry.mutation(description="Queue transcription again, e.g. after a failure (admin).")
     async def start_transcription(
@@ -214,11 +216,11 @@ class UploadMutations:
     ) -> StartTranscriptionPayload:
         await require_admin(info)
         res = info.context.resources
-        try:
-            async with info.context.session() as s:
-                job = await audio_files.start_transcription(
-                    s, res.events, input_id(audiobook_id, "Audiobook", "audiobookId"), force=force
-                )
-        except ServiceError as exc:
-            return StartTranscriptionPayload(errors=[user_error(exc)])
-        return StartTranscriptionPayload(job=Job.from_model(job))
+
+        async def work(s: AsyncSession) -> StartTranscriptionPayload:
+            job = await audio_files.start_transcription(
+                s, res.events, input_id(audiobook_id, "Audiobook", "audiobookId"), force=force
+            )
+            return StartTranscriptionPayload(job=Job.from_model(job))
+
+        return await run(info.context, StartTranscriptionPayload, work)

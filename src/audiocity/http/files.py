@@ -1,4 +1,4 @@
-"""The download route for local storage: what GCS does for its V4 signed URLs, done by the app."""
+"""`GET /files/{key}` for local storage: what GCS does for its V4 signed URLs, done by the app."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from audiocity.storage.base import ObjectNotFound
 from audiocity.storage.local import LocalStorage, iter_file
 from audiocity.storage.signing import DownloadGrant, content_disposition, is_expired, verify
 
-# (key, signed user id) -> may this still be served? Checked on every request, after the signature.
-Authorize = Callable[[str, str | None], Awaitable[bool]]
-# (grant, first byte, last byte inclusive) -> None: told about each GET about to be served (the audit).
-OnServed = Callable[[DownloadGrant, int, int], Awaitable[None]]
+# (request, key, signed user id) -> may this still be served? Checked on every request, after the signature.
+Authorize = Callable[[Request, str, str | None], Awaitable[bool]]
+# (request, grant, first byte, last byte inclusive) -> None: told about each GET about to be served (the audit).
+OnServed = Callable[[Request, DownloadGrant, int, int], Awaitable[None]]
 
 _RANGE = re.compile(r"bytes\s*=\s*(\d*)\s*-\s*(\d*)", re.ASCII | re.IGNORECASE)
 
@@ -55,8 +55,8 @@ def file_routes(
 ) -> list[Route]:
     """`GET`/`HEAD /files/{key}` for links made by `LocalStorage.signed_download_url`.
 
-    `authorize(key, user_id)` lets the app refuse a still-valid link, e.g. after a refund;
-    `on_served(grant, start, end)` records each GET that is about to be served.
+    `authorize(request, key, user_id)` lets the app refuse a still-valid link, e.g. after a refund;
+    `on_served(request, grant, start, end)` records each GET that is about to be served.
     """
 
     async def download(request: Request) -> Response:
@@ -65,7 +65,7 @@ def file_routes(
         if grant is None:
             reason = "Link expired." if is_expired(request.query_params) else "Invalid signature."
             return PlainTextResponse(reason, status_code=403)
-        if authorize is not None and not await authorize(key, grant.user_id):
+        if authorize is not None and not await authorize(request, key, grant.user_id):
             return PlainTextResponse("Not allowed.", status_code=403)
         try:
             file, info = await storage.open(key)
@@ -107,7 +107,7 @@ def file_routes(
             return Response(status_code=status_code, headers=headers)
         if on_served is not None:
             try:
-                await on_served(grant, start, end)
+                await on_served(request, grant, start, end)
             except BaseException:
                 file.close()
                 raise

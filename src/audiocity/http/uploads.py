@@ -26,6 +26,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from audiocity.http.container import resources
+from audiocity.services.uploads import upload_is_open
 from audiocity.storage.base import RESUMABLE_CHUNK_QUANTUM, ObjectInfo, Storage
 from audiocity.storage.local import ChunkRejected, LocalStorage, ResumableState, UploadBusy
 from audiocity.storage.signing import UploadGrant, verify_upload
@@ -76,14 +78,9 @@ def _finished(state: ResumableState, grant: UploadGrant) -> Response:
 
 
 async def database_is_open(request: Request, key: str) -> bool | None:
-    """Ask the database through the app's shared resources (set up by the app's lifespan)."""
-    # Imported here: this is the app layer's side of the route; services import storage, not the reverse.
-    from audiocity.services.uploads import upload_is_open
-
-    resources = request.app.state.resources
-    async with resources.sessions() as session:
-        is_open: bool | None = await upload_is_open(session, key, now=datetime.now(UTC))
-    return is_open
+    """Ask the database, through the application container."""
+    async with resources(request).sessions() as session:
+        return await upload_is_open(session, key, now=datetime.now(UTC))
 
 
 def upload_routes(storage: Storage, is_open: IsOpen = database_is_open) -> list[Route]:

@@ -12,11 +12,12 @@ import logging
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from audiocity import payments
 from audiocity.db import session_scope
-from audiocity.graphql.context import Resources
-from audiocity.models import PaymentProvider
+from audiocity.http.container import NotReady, resources
+from audiocity.payments import PaymentProvider
 from audiocity.services import orders
 from audiocity.services.errors import NotFound, ServiceError
 
@@ -44,10 +45,11 @@ async def _read_body(request: Request) -> bytes | None:
 
 
 async def stripe_webhook(request: Request) -> Response:
-    resources: Resources | None = getattr(request.app.state, "resources", None)
-    if resources is None:
+    try:
+        res = resources(request)
+    except NotReady:
         return _error(503, "Starting up.")
-    gateway = payments.get_gateways(resources.settings).get(PaymentProvider.STRIPE)
+    gateway = res.gateways.get(PaymentProvider.STRIPE)
     if gateway is None:
         return _error(404, "Stripe is not configured.")
     from audiocity.payments.stripe import StripeGateway
@@ -63,8 +65,8 @@ async def stripe_webhook(request: Request) -> Response:
         log.warning("refused a Stripe webhook: %s", exc)
         return _error(400, "Invalid signature or payload.")
     try:
-        async with session_scope(resources.sessions) as session:
-            outcome = await orders.apply_payment_event(session, resources.events, event)
+        async with session_scope(res.sessions) as session:
+            outcome = await orders.apply_payment_event(session, res.events, event)
     except NotFound:
         log.warning("Stripe event %s (%s) names no order of ours", event.event_id, event.event_type)
         return _error(404, "Unknown order.")
@@ -72,3 +74,7 @@ async def stripe_webhook(request: Request) -> Response:
         return _error(400, exc.message)
     log.info("Stripe event %s (%s): %s", event.event_id, event.event_type, outcome)
     return JSONResponse({"received": True, "outcome": outcome})
+
+
+def webhook_routes() -> list[Route]:
+    return [Route("/webhooks/stripe", stripe_webhook, methods=["POST"])]

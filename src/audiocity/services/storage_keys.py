@@ -1,0 +1,56 @@
+"""The layout of object keys in storage, written and read in one place.
+
+    audiobooks/<book id>/files/<file id><.ext>      an audio file
+    audiobooks/<book id>/transcript.<txt|vtt>       the book's transcript
+
+Everything that makes a key or works out what a key names (download checks, the audit) goes
+through here, so the layout can change in one module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+BOOKS = "audiobooks"
+FILES = "files"
+TRANSCRIPT = "transcript"
+TRANSCRIPT_EXTENSIONS = ("txt", "vtt")
+_UUID_CHARS = frozenset("0123456789abcdefABCDEF-")
+
+
+def audio_file_key(audiobook_id: uuid.UUID, file_id: uuid.UUID, file_name: str) -> str:
+    """Where an audio file's bytes live; keeps a short alphanumeric extension of the uploaded name."""
+    suffix = PurePosixPath(file_name).suffix.lower()[:10]
+    if not suffix[1:].isalnum():
+        suffix = ""
+    return f"{BOOKS}/{audiobook_id}/{FILES}/{file_id}{suffix}"
+
+
+def transcript_key(audiobook_id: uuid.UUID, fmt: str) -> str:
+    return f"{BOOKS}/{audiobook_id}/{TRANSCRIPT}.{fmt}"
+
+
+@dataclass(frozen=True)
+class ParsedKey:
+    """What a key under a book's prefix names: a transcript format, or (maybe) one of its files."""
+
+    audiobook_id: uuid.UUID
+    transcript_format: str | None  # "txt" / "vtt" for a transcript, else None
+
+
+def parse(key: str) -> ParsedKey | None:
+    """The book a key belongs to, and whether it is a transcript; None for keys outside any book."""
+    books, _, rest = key.partition("/")
+    raw_id, _, name = rest.partition("/")
+    if books != BOOKS or not name or len(raw_id) != 36 or not set(raw_id) <= _UUID_CHARS:
+        return None
+    try:
+        audiobook_id = uuid.UUID(raw_id)
+    except ValueError:
+        return None
+    stem, dot, ext = name.partition(".")
+    if stem == TRANSCRIPT and dot and ext in TRANSCRIPT_EXTENSIONS:
+        return ParsedKey(audiobook_id, ext)
+    return ParsedKey(audiobook_id, None)
