@@ -143,12 +143,17 @@ class Context:
             yield self._read
 
     async def release_reads(self) -> None:
-        read, self._read = self._read, None
+        async with self._read_lock:  # never while a loader is using it
+            read, self._read = self._read, None
         if read is not None:
             await read.close()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work (a mutation); commits on success."""
+        """One unit of work (a mutation); commits on success.
+
+        The read connection goes back to the pool first: a request never holds two connections, so
+        concurrent mutations cannot exhaust the pool with reads waiting for writes."""
+        await self.release_reads()
         async with session_scope(self.resources.sessions) as s:
             yield s
