@@ -24,11 +24,12 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from audiocity import tracing
+from audiocity import gc_tuning, tracing
 from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings, get_settings
 from audiocity.config_checks import check_settings
 from audiocity.graphql.context import Context
+from audiocity.graphql.front import GraphQLFront
 from audiocity.graphql.schema import build_schema
 from audiocity.graphql.sockets import LegacyWSHandler, TransportWSHandler
 from audiocity.http import bundles
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, broker: dramatiq.Broker | None 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_app_resources(settings, storage, broker) as container:
             app.state.resources = container
+            gc_tuning.tune_after_startup()
             log.info("AudioCity ready on %s/graphql", settings.base_url)
             try:
                 yield
@@ -124,7 +126,7 @@ def create_app(settings: Settings | None = None, broker: dramatiq.Broker | None 
     routes: list[BaseRoute] = [
         *health_routes(),
         *metrics_routes(settings),
-        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        Route("/graphql", GraphQLFront(graphql_app), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *upload_routes(storage),  # local storage only: resumable uploads, the GCS way
         *webhook_routes(),

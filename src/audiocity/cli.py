@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -40,8 +41,12 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-def serve(settings: Settings) -> None:
-    """The API; with no external broker configured, also an in-process worker."""
+def serve(settings: Settings, workers: int | None = None) -> None:
+    """The API; with no external broker configured, also an in-process worker.
+
+    With `workers` (or WEB_CONCURRENCY) above 1, uvicorn runs that many API processes sharing the
+    port; this process then only supervises them (and runs the in-process worker, if any).
+    """
     from audiocity import tracing
     from audiocity.app import create_app
     from audiocity.runtime import stop_embedded
@@ -59,6 +64,18 @@ def serve(settings: Settings) -> None:
         broker = setup_broker(settings)
         worker = start_worker(broker, settings.worker_threads)
         relay = start_relay(broker, settings)
+    processes = workers or settings.web_concurrency
+    if processes > 1:
+        try:
+            _serve_processes(settings, processes)
+        finally:
+            if relay is not None:
+                relay.stop()
+            if worker is not None:
+                worker.stop(timeout=settings.shutdown_grace_seconds * 1000)
+            tracing.flush()
+            stop_embedded()
+        return
     config = uvicorn.Config(
         create_app(settings, broker),
         host=settings.host,
@@ -79,6 +96,35 @@ def serve(settings: Settings) -> None:
         stop_embedded()
 
 
+def _serve_processes(settings: Settings, processes: int) -> None:
+    """Start embedded servers and migrate once here, then let uvicorn spawn the API processes."""
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    from audiocity import migrate as migrations
+    from audiocity.runtime import database_url, redis_url
+
+    db_url = database_url(settings)
+    migrations.upgrade(db_url)
+    # the children read settings from the environment: point them at the same servers and secret
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["REDIS_URL"] = redis_url(settings)
+    os.environ["SECRET_KEY"] = settings.resolved_secret_key()
+    config = uvicorn.Config(
+        "audiocity.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=processes,
+        timeout_worker_healthcheck=60,  # a busy machine can take longer than 5 s to start a child
+        log_level=settings.log_level.lower(),
+        log_config=None,  # our handler (JSON or text, scrubbed) for uvicorn's lines too
+        ws_ping_interval=20,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
+    sock = config.bind_socket()
+    Multiprocess(config, sockets=[sock]).run()
+
+
 def worker(settings: Settings) -> None:
     """Dramatiq workers; SIGTERM lets the current messages finish (up to SHUTDOWN_GRACE_SECONDS).
 
@@ -91,6 +137,7 @@ def worker(settings: Settings) -> None:
 
     from audiocity import migrate as migrations
     from audiocity import tracing
+    from audiocity.gc_tuning import tune_after_startup
     from audiocity.metrics import serve_metrics
     from audiocity.runtime import database_url, stop_embedded
 
@@ -101,6 +148,7 @@ def worker(settings: Settings) -> None:
         serve_metrics(settings.worker_metrics_port, settings.worker_metrics_host, [queue_depth(broker)])
     running = start_worker(broker, settings.worker_threads)
     relay = start_relay(broker, settings)
+    tune_after_startup()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -159,7 +207,8 @@ def export_schema() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="audiocity", description="AudioCity audiobook store backend")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the API (and, with no REDIS_URL, an in-process worker)")
+    serve_cmd = commands.add_parser("serve", help="run the API (and, with no REDIS_URL, an in-process worker)")
+    serve_cmd.add_argument("--workers", type=int, default=None, help="API processes (default: WEB_CONCURRENCY or 1)")
     commands.add_parser("worker", help="run Dramatiq workers for the AI pipeline")
     commands.add_parser("migrate", help="apply database migrations")
     admin = commands.add_parser("create-admin", help="create an admin account (or promote an existing one)")
@@ -182,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     _logging(settings)
     if args.command == "serve":
-        serve(settings)
+        serve(settings, args.workers)
     elif args.command == "worker":
         worker(settings)
     elif args.command == "migrate":

@@ -202,6 +202,23 @@ class Settings(BaseSettings):
         alias="SUBSCRIPTION_QUEUE_SIZE",
         description="Events buffered per subscriber before it is dropped as too slow.",
     )
+    web_concurrency: int = Field(
+        1, alias="WEB_CONCURRENCY", description="uvicorn worker processes for `serve` (`--workers` overrides)."
+    )
+    response_cache: bool = Field(
+        True,
+        alias="RESPONSE_CACHE",
+        description="Cache anonymous catalog answers in-process and in Redis, keyed by the catalog version.",
+    )
+    response_cache_entries: int = Field(512, alias="RESPONSE_CACHE_ENTRIES", description="Answers kept per process.")
+    response_cache_ttl_seconds: int = Field(
+        3600, alias="RESPONSE_CACHE_TTL_SECONDS", description="How long Redis keeps a cached answer or persisted query."
+    )
+    public_max_age_seconds: int = Field(
+        0,
+        alias="PUBLIC_MAX_AGE_SECONDS",
+        description="`Cache-Control: max-age` on cacheable GET answers; 0 makes CDNs revalidate (ETag, 304).",
+    )
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_format: str = Field(
         "text", alias="LOG_FORMAT", description="`json` (one object per line; the image's default) or `text`."

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
 import dramatiq
 import redis.asyncio as aioredis
@@ -26,7 +27,7 @@ from audiocity.auth.oidc import OidcProvider
 from audiocity.auth.tokens import TokenConfig
 from audiocity.broker import make_broker
 from audiocity.config import Settings
-from audiocity.db import make_engine, make_sessionmaker
+from audiocity.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from audiocity.events import EventBus, Publisher, Publishes
 from audiocity.mail import Mailer, make_mailer
 from audiocity.payments import Gateways, get_gateways
@@ -59,6 +60,11 @@ class Resources:
     def secret(self) -> str:
         return self.tokens.secret
 
+    @cached_property
+    def read_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Autocommit sessions on the same pool, for requests that only read."""
+        return make_read_sessionmaker(self.sessions.kw["bind"])
+
 
 @dataclass
 class AppResources(Resources):
@@ -66,12 +72,8 @@ class AppResources(Resources):
 
     bus: EventBus
     oidc: OidcProvider | None = None  # Google (or another OIDC provider) sign-in, when configured
-    read_sessions: async_sessionmaker[AsyncSession] | None = None  # DATABASE_READ_URL, when configured
+    replica_sessions: async_sessionmaker[AsyncSession] | None = None  # DATABASE_READ_URL, when configured
     limiter: RateLimiter | None = None  # rate limits shared by every API process through Redis
-
-    def catalog_sessions(self, admin: bool) -> async_sessionmaker[AsyncSession]:
-        """The replica for catalog browsing; admins read the primary, so their own writes show at once."""
-        return self.sessions if admin or self.read_sessions is None else self.read_sessions
 
 
 @dataclass
@@ -143,7 +145,7 @@ async def open_app_resources(
             tokens=token_config(settings),
             bus=bus,
             oidc=oidc_provider(settings),
-            read_sessions=make_sessionmaker(read_engine) if read_engine is not None else None,
+            replica_sessions=make_read_sessionmaker(read_engine) if read_engine is not None else None,
             limiter=RateLimiter(bus.client),
         )
     finally:

@@ -85,7 +85,7 @@ async def test_catalog_reads_follow_the_viewer(
         tasks=TaskSender(),
         tokens=TokenConfig(SECRET, 60, 60),
         bus=None,  # type: ignore[arg-type]
-        read_sessions=replica,
+        replica_sessions=replica,
     )
     query = f'{{ audiobooks(first: 5, search: "{marker}") {{ edges {{ node {{ title }} }} }} }}'
 
@@ -101,5 +101,5 @@ async def test_catalog_reads_follow_the_viewer(
     admin_token = create_access_token(SECRET, admin.id, admin.role.value, 60)
     assert await titles(admin_token) == [f"Primary {marker}"]
 
-    resources.read_sessions = None  # not configured: everyone reads the primary
+    resources.replica_sessions = None  # not configured: everyone reads the primary
     assert await titles(None) == [f"Primary {marker}"]

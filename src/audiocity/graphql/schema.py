@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, MaskErrors
+from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
 from strawberry.types import ExecutionContext
 
 from audiocity.config import Settings
+from audiocity.graphql.context import Context
 from audiocity.graphql.errors import PUBLIC_CODES
 from audiocity.graphql.guard import GuardConfig, RequestGuard
 from audiocity.graphql.limits import Limits
@@ -46,6 +48,16 @@ class Mutation(
     LibraryMutations,
 ):
     pass
+
+
+class ReleaseReads(SchemaExtension):
+    """Give the request's read connection back to the pool once the operation is done."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.release_reads()
 
 
 def _is_public(error: GraphQLError) -> bool:
@@ -120,7 +132,7 @@ def build_schema(settings: Settings | None = None, tracing: bool = False) -> str
 
     `tracing` adds Strawberry's OpenTelemetry extension (a span per resolver: only when exporting).
     """
-    extensions: list[Any] = []
+    extensions: list[Any] = [ReleaseReads]
     if settings is not None:
         config = guard_config(settings)
         extensions.append(lambda: RequestGuard(config))

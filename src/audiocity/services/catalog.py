@@ -9,14 +9,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, any_, delete, func, literal, or_, select, text, tuple_
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    and_,
+    any_,
+    delete,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.models import (
     Audiobook,
     AudiobookCategory,
     AudioFile,
+    CatalogVersion,
     Category,
+    Entitlement,
     OrderLine,
     utcnow,
 )
@@ -246,7 +263,7 @@ def _sort_columns(sort: Sort) -> tuple[ColumnElement[Any], bool]:
     return column, descending
 
 
-def _cursor_value(book: Audiobook, sort: Sort) -> Any:
+def _cursor_value(book: Any, sort: Sort) -> Any:
     if sort in (Sort.NEWEST, Sort.OLDEST):
         return book.created_at.isoformat()
     if sort is Sort.TITLE:
@@ -306,6 +323,17 @@ def _filters(search: str | None, flt: CatalogFilter | None, include_drafts: bool
     return conditions
 
 
+def _keyset(query: Any, sort: Sort, after: str | None, limit: int) -> Any:
+    """Order by (sort column, id) and start after the cursor: keyset pagination, never OFFSET."""
+    column, descending = _sort_columns(sort)
+    if after:
+        value, last_id = _decode_after(after, sort)
+        key = tuple_(column, Audiobook.id)
+        query = query.where(key < tuple_(value, last_id) if descending else key > tuple_(value, last_id))
+    order = [column.desc(), Audiobook.id.desc()] if descending else [column.asc(), Audiobook.id.asc()]  # type: ignore[attr-defined]
+    return query.order_by(*order).limit(limit + 1)
+
+
 async def list_audiobooks(
     session: AsyncSession,
     *,
@@ -319,14 +347,8 @@ async def list_audiobooks(
     limit = page_size(first)
     check_search(search, flt)
     conditions = _filters(search, flt, include_drafts)
-    column, descending = _sort_columns(sort)
-    query = select(Audiobook).where(and_(True, *conditions))
-    if after:
-        value, last_id = _decode_after(after, sort)
-        key = tuple_(column, Audiobook.id)
-        query = query.where(key < tuple_(value, last_id) if descending else key > tuple_(value, last_id))
-    order = [column.desc(), Audiobook.id.desc()] if descending else [column.asc(), Audiobook.id.asc()]  # type: ignore[attr-defined]
-    rows = list((await session.execute(query.order_by(*order).limit(limit + 1))).scalars())
+    query = _keyset(select(Audiobook).where(and_(True, *conditions)), sort, after, limit)
+    rows = list((await session.execute(query)).scalars())
     total = await session.scalar(select(func.count()).select_from(Audiobook).where(and_(True, *conditions)))
     items = rows[:limit]
     return Page(
@@ -335,6 +357,98 @@ async def list_audiobooks(
         has_next_page=len(rows) > limit,
         total_count=int(total or 0),
     )
+
+
+# Columns a catalog card needs; `description` and `summary` only when asked, `search_vector` never.
+CARD_COLUMNS: tuple[Any, ...] = (
+    Audiobook.id, Audiobook.title, Audiobook.subtitle, Audiobook.authors, Audiobook.narrators, Audiobook.tags,
+    Audiobook.language, Audiobook.price_cents, Audiobook.currency, Audiobook.cover_url, Audiobook.duration_seconds,
+    Audiobook.published, Audiobook.transcript_status, Audiobook.created_at, Audiobook.updated_at,
+)  # fmt: skip
+TEXT_COLUMNS: tuple[Any, ...] = (Audiobook.description, Audiobook.summary)
+FILE_COLUMNS: tuple[Any, ...] = (
+    AudioFile.id, AudioFile.audiobook_id, AudioFile.position, AudioFile.file_name, AudioFile.content_type,
+    AudioFile.size_bytes, AudioFile.duration_seconds, AudioFile.codec, AudioFile.created_at,
+)  # fmt: skip
+
+
+def _categories_column() -> Any:
+    """The book's categories as one JSON array of [id, name, slug], by name: no second query for them."""
+    item = func.json_build_array(Category.id, Category.name, Category.slug)
+    agg = func.coalesce(func.json_agg(aggregate_order_by(item, Category.name)), literal_column("'[]'::json"))
+    return (
+        select(type_coerce(agg, JSON))
+        .select_from(AudiobookCategory)
+        .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]
+        .where(AudiobookCategory.audiobook_id == Audiobook.id)  # type: ignore[arg-type]
+        .scalar_subquery()
+    )
+
+
+async def list_audiobook_rows(
+    session: AsyncSession,
+    *,
+    first: int | None,
+    after: str | None,
+    search: str | None = None,
+    flt: CatalogFilter | None = None,
+    sort: Sort = Sort.NEWEST,
+    include_drafts: bool = False,
+    with_text: bool = False,
+    with_categories: bool = False,
+    owned_by: uuid.UUID | None = None,
+) -> Page[Any]:
+    """One statement for a page of plain rows: the columns asked for, `total`, and optionally `categories`
+    (JSON) and `owned` (for `owned_by`). No ORM entities: the catalog page is read far more than written.
+    """
+    limit = page_size(first)
+    check_search(search, flt)
+    conditions = _filters(search, flt, include_drafts)
+    where = and_(True, *conditions)
+    total = select(func.count()).select_from(Audiobook).where(where).scalar_subquery()
+    columns: list[Any] = [*CARD_COLUMNS, total.label("total")]
+    if with_text:
+        columns.extend(TEXT_COLUMNS)
+    if with_categories:
+        columns.append(_categories_column().label("categories"))
+    if owned_by is not None:
+        owned = (
+            select(Entitlement.id)
+            .where(
+                Entitlement.user_id == owned_by,
+                Entitlement.audiobook_id == Audiobook.id,
+                Entitlement.revoked_at.is_(None),  # type: ignore[union-attr]
+            )
+            .exists()
+        )
+        columns.append(owned.label("owned"))
+    rows = list((await session.execute(_keyset(select(*columns).where(where), sort, after, limit))).all())
+    if rows:
+        count = int(rows[0].total)
+    else:  # an empty page (past the end, or first: 0) still reports the total
+        count = int(await session.scalar(select(func.count()).select_from(Audiobook).where(where)) or 0)
+    items = rows[:limit]
+    return Page(
+        items=items,
+        cursors=[encode_cursor([_cursor_value(b, sort), str(b.id)]) for b in items],
+        has_next_page=len(rows) > limit,
+        total_count=count,
+    )
+
+
+async def file_rows_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+    """The files of many books as plain rows, in play order: one statement, no ORM entities."""
+    out: dict[uuid.UUID, list[Any]] = {i: [] for i in book_ids}
+    if not book_ids:
+        return out
+    rows = await session.execute(
+        select(*FILE_COLUMNS)
+        .where(AudioFile.audiobook_id.in_(book_ids))  # type: ignore[attr-defined]
+        .order_by(AudioFile.audiobook_id, AudioFile.position)  # type: ignore[arg-type]
+    )
+    for f in rows.all():
+        out[f.audiobook_id].append(f)
+    return out
 
 
 def _decode_after(after: str, sort: Sort) -> tuple[Any, uuid.UUID]:
@@ -395,3 +509,8 @@ async def categories_with_counts(session: AsyncSession, *, include_drafts: bool)
     rows = [(c, int(n)) for c, n in (await session.execute(query)).all()]
     # A category whose books are all drafts would tell customers what is coming: list only used ones.
     return rows if include_drafts else [(c, n) for c, n in rows if n > 0]
+
+
+async def catalog_version(session: AsyncSession) -> int:
+    """The catalog's version: triggers bump it in the same transaction as any write to the catalog."""
+    return int(await session.scalar(select(CatalogVersion.version).where(CatalogVersion.id == 1)) or 0)
