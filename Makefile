@@ -4,20 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: install run worker test lint typecheck pytest schema client bench clean
+.PHONY: install run worker prod-shape test lint typecheck pytest schema client bench clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet "uv==$(UV_VERSION)"
 
 install: $(BIN)/uv
-	$(BIN)/uv sync --frozen --quiet
+	$(BIN)/uv sync --frozen --all-extras --quiet
 
 run: install
 	$(BIN)/audiocity serve
 
 worker: install
 	$(BIN)/audiocity worker
+
+# N API and M worker processes on DATABASE_URL / REDIS_URL, files on a GCS emulator (see docs/deploy.md).
+prod-shape: install
+	scripts/production-shape.sh
 
 lint: install
 	$(BIN)/ruff check .

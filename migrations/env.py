@@ -6,6 +6,7 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -29,9 +30,15 @@ def _database_url() -> str:
     return database_url(get_settings())
 
 
+# Processes starting together (API, workers) migrate one at a time: the others wait, then find
+# nothing left to do. A transaction-level advisory lock is released by the migration's commit.
+MIGRATION_LOCK = 0x617564696F63  # "audioc"
+
+
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

@@ -9,6 +9,7 @@ from dramatiq.middleware import CurrentMessage
 from audiocity.broker import make_broker
 from audiocity.config import Settings
 from audiocity.runtime import redis_url
+from workers.metrics import WorkerMetrics
 from workers.resources import ResourcesMiddleware
 
 
@@ -24,6 +25,7 @@ def setup_broker(settings: Settings) -> RedisBroker:
     broker.heartbeat_timeout = settings.dramatiq_heartbeat_timeout_ms
     broker.maintenance_chance = settings.dramatiq_maintenance_chance
     broker.add_middleware(CurrentMessage())
+    broker.add_middleware(WorkerMetrics())
     broker.add_middleware(ResourcesMiddleware(settings))  # after AsyncIO: built on its loop
     import workers.actors  # noqa: F401  (declares the actors)
     from workers.uploads import start_upload_cleanup  # declares the upload sweeper

@@ -26,12 +26,15 @@ sent. Files never prompt each other, so reordering them invalidates nothing. The
 while the first files are cut: a lane cannot start before its first chunk exists (measured in
 docs/benchmarks.md: +12% over the ideal on a 10-hour book with 10 s requests, +4% with no prompts).
 
-Failures: the SDK does not retry (`max_retries=0`); the job does, once, through Dramatiq. A
-transient error (429, 5xx, timeout, dropped connection, lost database) stops new requests, lets the
-ones in flight finish and be stored, and raises `dramatiq.Retry` with exponential backoff and
-jitter, never shorter than the server's Retry-After. A permanent one (400, bad audio, refused
-content) fails the job at once with a readable `error`. When retries run out the job is FAILED;
-`startTranscription` queues a new job that keeps every finished chunk.
+Failures: the SDK does not retry (`max_retries=0`); each request does, on its own budget
+(workers/request_retry.py): a 429, 5xx, timeout or dropped connection waits (backoff with jitter,
+at least Retry-After) and tries that chunk again while the other chunks go on, and a 429 lowers the
+provider's concurrency for every job (audiocity/ai/limiter.py). Each retried failure is added to the
+job's `retries` history. The job fails when one request has used its whole budget (naming the
+chunk) or on a permanent error (400, bad audio, refused content), with a readable `error`;
+`startTranscription` then queues a new job that keeps every finished chunk. Dramatiq redelivers the
+message only after a worker crash (the next run resumes from the stored chunks) or a lost database
+or Redis, which stops new requests, lets the ones in flight finish and raises `dramatiq.Retry`.
 """
 
 from __future__ import annotations
@@ -44,11 +47,11 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 import redis.exceptions
@@ -57,6 +60,7 @@ from dramatiq.middleware import CurrentMessage
 from sqlalchemy.exc import IntegrityError, InterfaceError, NoResultFound, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audiocity import logs
 from audiocity.ai.base import PermanentAIError, Transcription, TransientAIError
 from audiocity.audio import AudioChunk, NotAudioError, iter_chunks
 from audiocity.config import Settings, get_settings
@@ -65,13 +69,16 @@ from audiocity.events import audiobook_jobs_channel, job_channel
 from audiocity.models import AudioFile, Job, JobStatus, TranscriptChunk, TranscriptStatus
 from audiocity.services import audio_files as file_service
 from audiocity.services import jobs as job_service
-from audiocity.services import transcripts
+from audiocity.services import notices, transcripts
 from audiocity.services.storage_keys import transcript_key
 from audiocity.storage.base import ObjectNotFound
+from workers import metrics as worker_metrics
 from workers.locks import book_lock
+from workers.request_retry import GaveUp, RetryPolicy, RetryRecord, call_with_retry
 from workers.resources import Resources
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TRANSCRIBE_SHARE = 0.9  # progress reaches 0.9 when every chunk is done; stitching and the summary take the rest
 MAX_CHUNK_SECONDS = 600  # OpenAI: 25 MB per upload, and gpt-4o-transcribe refuses much more than 20 minutes
@@ -209,9 +216,11 @@ async def _advance(res: Resources, job_id: uuid.UUID, **changes: Any) -> Job:
 async def run_transcription(res: Resources, job_id: str) -> None:
     """Process one job to SUCCEEDED or FAILED, or raise `dramatiq.Retry` for a transient failure."""
     jid = uuid.UUID(job_id)
+    logs.bind(job_id=job_id)
     async with session_scope(res.sessions) as session:
         job = await session.get(Job, jid)
         book_id = job.audiobook_id if job is not None and not job.status.terminal else None
+    logs.bind(audiobook_id=book_id)
     if book_id is None:
         log.info("job %s is gone or finished; nothing to do", job_id)
         return
@@ -223,6 +232,7 @@ async def run_transcription(res: Resources, job_id: str) -> None:
                 return
             await transcripts.set_transcript_status(session, book_id, TranscriptStatus.RUNNING)
         run = _Run(res, jid, book_id)
+        log.info("transcription started")
         try:
             await _advance(
                 res, jid, status=JobStatus.RUNNING, stage="preparing", message="Preparing the audio.",
@@ -232,9 +242,9 @@ async def run_transcription(res: Resources, job_id: str) -> None:
             await run.finish()
         except JobGone:
             log.info("job %s was deleted while running (its audiobook is gone)", job_id)
-        except (PermanentAIError, NotAudioError) as exc:
+        except (PermanentAIError, NotAudioError, TransientAIError) as exc:  # a request's budget is spent
             await run.fail(str(exc))
-        except (TransientAIError, *INFRASTRUCTURE_ERRORS) as exc:
+        except INFRASTRUCTURE_ERRORS as exc:
             await run.retry_or_fail(exc)
         except Exception as exc:
             log.exception("job %s failed", job_id)
@@ -260,6 +270,16 @@ class _Run:
         self.record_lock = asyncio.Lock()  # chunk results are stored and published one at a time
         self.chunk_counts: dict[uuid.UUID, int] = {}
         self.total_seconds = 0.0
+        self.policy = RetryPolicy.from_settings(self.res.settings)
+
+    async def _ask(self, kind: str, provider: str, model: str, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """One AI request with its own retry budget, under the provider's shared limiter."""
+
+        async def on_retry(record: RetryRecord) -> None:
+            await self._record_retry(kind, provider, model, record)
+
+        limiter = self.res.limiters.get(provider) if self.res.limiters else None
+        return await call_with_retry(what, call, self.policy, limiter=limiter, on_retry=on_retry)
 
     def _time(self, name: str, seconds: float) -> None:
         self.timings[name] = self.timings.get(name, 0.0) + seconds
@@ -383,13 +403,24 @@ class _Run:
             async with self.slots:
                 if self.stop.is_set():
                     return
+                transcriber = self.res.transcriber
+                where = _where(audio_file, chunk)
                 try:
-                    transcription = await self.res.transcriber.transcribe(
-                        chunk.path, prompt=prompt or None, duration=chunk.duration_seconds
+                    transcription = await self._ask(
+                        "transcription",
+                        transcriber.name,
+                        _model_of(transcriber),
+                        where,
+                        lambda: transcriber.transcribe(
+                            chunk.path, prompt=prompt or None, duration=chunk.duration_seconds
+                        ),
                     )
+                except GaveUp:
+                    await self._record_failed_request()
+                    raise
                 except (TransientAIError, PermanentAIError) as exc:
                     await self._record_failed_request()
-                    raise _located(exc, _where(audio_file, chunk)) from exc
+                    raise _located(exc, where) from exc
             await self._record_chunk(audio_file, chunk, transcription)
             text = transcription.text
             chunk.path.unlink(missing_ok=True)
@@ -425,6 +456,12 @@ class _Run:
                         )
                 except IntegrityError:  # the file was deleted meanwhile; the job queued by that re-stitches
                     log.info("%s was deleted while being transcribed", audio_file.file_name)
+                worker_metrics.observe_request(
+                    result.provider, "transcription", "ok", audio_seconds=result.audio_seconds
+                )
+                worker_metrics.observe_tokens(
+                    result.provider, result.model, input=result.input_tokens, output=result.output_tokens
+                )
                 amounts = {"requests": 1.0, "audio_seconds": result.audio_seconds}
                 if result.input_tokens or result.output_tokens:
                     amounts |= {"input_tokens": result.input_tokens, "output_tokens": result.output_tokens}
@@ -434,9 +471,31 @@ class _Run:
                 job = await self._progress_in(session)
             await _publish(self.res, job)
 
+    async def _record_retry(self, kind: str, provider: str, model: str, record: RetryRecord) -> None:
+        """Count the failed try and add it to the job's history of retries, in one transaction; publish."""
+        worker_metrics.observe_request(provider, kind, "rate_limited" if record.rate_limited else "error")
+        entry = {
+            "what": record.what,
+            "error": record.error,
+            "at": record.at.isoformat(),
+            "waited_seconds": record.waited_seconds,
+            "attempt": record.attempt,
+            "rate_limited": record.rate_limited,
+        }
+        message = (
+            f"{record.what}: {record.error}. Trying again in {record.waited_seconds:.1f} s "
+            f"(try {record.attempt + 1} of {self.policy.max_attempts})."
+        )
+        async with self.record_lock:
+            async with session_scope(self.res.sessions) as session:
+                await job_service.add_usage(session, self.job_id, kind, provider, model, failed_requests=1)
+                job = await job_service.add_retry(session, self.job_id, entry, message=message)
+            await _publish(self.res, job)
+
     async def _record_failed_request(self) -> None:
         transcriber = self.res.transcriber
-        model = getattr(transcriber, "model", None) or getattr(transcriber, "name", "unknown")
+        model = _model_of(transcriber)
+        worker_metrics.observe_request(transcriber.name, "transcription", "error")
         try:
             async with session_scope(self.res.sessions) as session:
                 await job_service.add_usage(
@@ -481,7 +540,18 @@ class _Run:
         await _advance(res, self.job_id, stage="summarizing", progress=0.95, message="Writing the summary and tags.")
         started = time.monotonic()
         if stitched.text.strip():
-            summary = await res.summarizer.summarize(stitched.text)
+            summarizer = res.summarizer
+            summary = await self._ask(
+                "summary",
+                summarizer.name,
+                _model_of(summarizer),
+                "the summary",
+                lambda: summarizer.summarize(stitched.text),
+            )
+            worker_metrics.observe_request(summary.provider, "summary", "ok")
+            worker_metrics.observe_tokens(
+                summary.provider, summary.model, prompt=summary.prompt_tokens, completion=summary.completion_tokens
+            )
             async with session_scope(res.sessions) as session:
                 await transcripts.save_summary(session, book_id, summary.summary, summary.tags)
                 await job_service.add_usage(
@@ -500,9 +570,14 @@ class _Run:
     async def _end(self, **changes: Any) -> None:
         """The last change of this attempt, with its timings, in one transaction."""
         self._time("run_seconds", time.monotonic() - self.started)
+        stage = str(changes.get("stage", "unknown"))
+        worker_metrics.observe_job("succeeded" if stage == "done" else stage, self.timings)
+        log.info("transcription attempt ended: %s after %.1f s", stage, self.timings["run_seconds"])
         async with session_scope(self.res.sessions) as session:
             await job_service.add_timings(session, self.job_id, **self.timings)
             job = await _advance_in(session, self.job_id, **changes)
+            if changes.get("status") is JobStatus.FAILED:  # failed for good: tell the admins
+                notices.queue_notice(session, notices.NoticeKind.JOB_FAILED, str(self.job_id))
         await _publish(self.res, job)
 
     async def fail(self, error: str) -> None:
@@ -538,6 +613,10 @@ class _Run:
 # -- helpers -----------------------------------------------------------------------------------
 
 
+def _model_of(client: object) -> str:
+    return str(getattr(client, "model", None) or getattr(client, "name", "unknown"))
+
+
 def _next_or_none(chunks: Generator[AudioChunk, None, None]) -> AudioChunk | None:
     return next(chunks, None)
 
@@ -555,7 +634,7 @@ def _unusable(audio_file: AudioFile, exc: Exception) -> str:
 def _located(exc: TransientAIError | PermanentAIError, where: str) -> TransientAIError | PermanentAIError:
     """The same error, saying which file and chunk it came from."""
     if isinstance(exc, TransientAIError):
-        return TransientAIError(f"{where}: {exc}", exc.retry_after)
+        return TransientAIError(f"{where}: {exc}", exc.retry_after, rate_limited=exc.rate_limited)
     return PermanentAIError(f"{where}: {exc}")
 
 

@@ -93,6 +93,7 @@ from .download_stats import (
 )
 from .enums import (
     AudiobookSort,
+    DownloadErrorCode,
     DownloadKind,
     JobKind,
     JobStage,
@@ -101,6 +102,7 @@ from .enums import (
     OrderStatus,
     PaymentProvider,
     Role,
+    SignInMethod,
     TranscriptStatus,
     UserErrorCode,
 )
@@ -132,6 +134,7 @@ from .input_types import (
     CheckoutInput,
     RegisterInput,
     StartUploadInput,
+    UpdateMeInput,
 )
 from .job import (
     Job,
@@ -142,8 +145,19 @@ from .job import (
     JobJobResourceUsageTimings,
     JobJobResourceUsageTranscription,
 )
-from .job_updates import JobUpdates, JobUpdatesJobUpdates, JobUpdatesJobUpdatesJob
-from .jobs import Jobs, JobsJobs, JobsJobsEdges, JobsJobsEdgesNode
+from .job_updates import (
+    JobUpdates,
+    JobUpdatesJobUpdates,
+    JobUpdatesJobUpdatesJob,
+    JobUpdatesJobUpdatesJobRetries,
+)
+from .jobs import (
+    Jobs,
+    JobsJobs,
+    JobsJobsEdges,
+    JobsJobsEdgesNode,
+    JobsJobsEdgesNodeRetries,
+)
 from .library import (
     Library,
     LibraryLibrary,
@@ -151,6 +165,7 @@ from .library import (
     LibraryLibraryEdgesNode,
     LibraryLibraryEdgesNodeAudiobook,
     LibraryLibraryEdgesNodeDownloads,
+    LibraryLibraryEdgesNodeDownloadsError,
     LibraryLibraryPageInfo,
 )
 from .login import Login, LoginLogin, LoginLoginErrors, LoginLoginUser
@@ -320,6 +335,7 @@ __all__ = [
     "DeleteAudiobook",
     "DeleteAudiobookDeleteAudiobook",
     "DeleteAudiobookDeleteAudiobookErrors",
+    "DownloadErrorCode",
     "DownloadKind",
     "DownloadStats",
     "DownloadStatsDownloadStats",
@@ -347,16 +363,19 @@ __all__ = [
     "JobUpdates",
     "JobUpdatesJobUpdates",
     "JobUpdatesJobUpdatesJob",
+    "JobUpdatesJobUpdatesJobRetries",
     "Jobs",
     "JobsJobs",
     "JobsJobsEdges",
     "JobsJobsEdgesNode",
+    "JobsJobsEdgesNodeRetries",
     "Library",
     "LibraryLibrary",
     "LibraryLibraryEdges",
     "LibraryLibraryEdgesNode",
     "LibraryLibraryEdgesNodeAudiobook",
     "LibraryLibraryEdgesNodeDownloads",
+    "LibraryLibraryEdgesNodeDownloadsError",
     "LibraryLibraryPageInfo",
     "LibraryOrder",
     "Login",
@@ -426,6 +445,7 @@ __all__ = [
     "SetUserRoleSetUserRole",
     "SetUserRoleSetUserRoleErrors",
     "SetUserRoleSetUserRoleUser",
+    "SignInMethod",
     "StartTranscription",
     "StartTranscriptionStartTranscription",
     "StartTranscriptionStartTranscriptionErrors",
@@ -440,6 +460,7 @@ __all__ = [
     "UpdateAudiobookUpdateAudiobook",
     "UpdateAudiobookUpdateAudiobookAudiobook",
     "UpdateAudiobookUpdateAudiobookErrors",
+    "UpdateMeInput",
     "Upload",
     "UploadAudioFile",
     "UploadAudioFileUploadAudioFile",

@@ -711,6 +711,10 @@ class AudioCityClient(AsyncBaseClient):
                       url
                       expiresAt
                       sizeBytes
+                      error {
+                        code
+                        message
+                      }
                     }
                   }
                 }
@@ -999,6 +1003,14 @@ class AudioCityClient(AsyncBaseClient):
                     createdAt
                     startedAt
                     finishedAt
+                    retries {
+                      what
+                      error
+                      at
+                      waitedSeconds
+                      attempt
+                      rateLimited
+                    }
                   }
                 }
               }
@@ -1032,6 +1044,15 @@ class AudioCityClient(AsyncBaseClient):
                 job {
                   id
                   error
+                  attempts
+                  retries {
+                    what
+                    error
+                    at
+                    waitedSeconds
+                    attempt
+                    rateLimited
+                  }
                 }
               }
             }

@@ -59,7 +59,7 @@ class RegisterInput(BaseModel):
     """A new customer account."""
 
     email: str
-    "Sign-in email; must be unused."
+    "Sign-in email."
     password: str
     "At least 8 characters."
     display_name: Optional[str] = Field(alias="displayName", default=None)
@@ -81,3 +81,10 @@ class StartUploadInput(BaseModel):
     "MD5 of the whole file, hex or base64."
     crc_32_c: Optional[str] = Field(alias="crc32c", default=None)
     "CRC32C of the whole file, hex or base64."
+
+
+class UpdateMeInput(BaseModel):
+    """Changes to the viewer's own account; omitted fields stay as they are."""
+
+    display_name: Optional[str] = Field(alias="displayName", default=None)
+    "The new display name."

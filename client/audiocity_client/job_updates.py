@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Optional
 
 from pydantic import Field
@@ -22,7 +23,19 @@ class JobUpdatesJobUpdates(BaseModel):
 class JobUpdatesJobUpdatesJob(BaseModel):
     id: str
     error: Optional[str]
+    attempts: int
+    retries: list["JobUpdatesJobUpdatesJobRetries"]
+
+
+class JobUpdatesJobUpdatesJobRetries(BaseModel):
+    what: str
+    error: str
+    at: datetime
+    waited_seconds: float = Field(alias="waitedSeconds")
+    attempt: int
+    rate_limited: bool = Field(alias="rateLimited")
 
 
 JobUpdates.model_rebuild()
 JobUpdatesJobUpdates.model_rebuild()
+JobUpdatesJobUpdatesJob.model_rebuild()

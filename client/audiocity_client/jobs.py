@@ -30,8 +30,19 @@ class JobsJobsEdgesNode(BaseModel):
     created_at: datetime = Field(alias="createdAt")
     started_at: Optional[datetime] = Field(alias="startedAt")
     finished_at: Optional[datetime] = Field(alias="finishedAt")
+    retries: list["JobsJobsEdgesNodeRetries"]
+
+
+class JobsJobsEdgesNodeRetries(BaseModel):
+    what: str
+    error: str
+    at: datetime
+    waited_seconds: float = Field(alias="waitedSeconds")
+    attempt: int
+    rate_limited: bool = Field(alias="rateLimited")
 
 
 Jobs.model_rebuild()
 JobsJobs.model_rebuild()
 JobsJobsEdges.model_rebuild()
+JobsJobsEdgesNode.model_rebuild()

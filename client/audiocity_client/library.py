@@ -4,7 +4,7 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import DownloadKind
+from .enums import DownloadErrorCode, DownloadKind
 
 
 class Library(BaseModel):
@@ -40,12 +40,19 @@ class LibraryLibraryEdgesNodeAudiobook(BaseModel):
 class LibraryLibraryEdgesNodeDownloads(BaseModel):
     kind: DownloadKind
     file_name: str = Field(alias="fileName")
-    url: str
-    expires_at: datetime = Field(alias="expiresAt")
+    url: Optional[str]
+    expires_at: Optional[datetime] = Field(alias="expiresAt")
     size_bytes: Optional[float] = Field(alias="sizeBytes")
+    error: Optional["LibraryLibraryEdgesNodeDownloadsError"]
+
+
+class LibraryLibraryEdgesNodeDownloadsError(BaseModel):
+    code: DownloadErrorCode
+    message: str
 
 
 Library.model_rebuild()
 LibraryLibrary.model_rebuild()
 LibraryLibraryEdges.model_rebuild()
 LibraryLibraryEdgesNode.model_rebuild()
+LibraryLibraryEdgesNodeDownloads.model_rebuild()

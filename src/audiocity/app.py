@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,24 +20,35 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
+from audiocity import gc_tuning, tracing
 from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings, get_settings
+from audiocity.config_checks import check_settings
 from audiocity.graphql.context import Context
+from audiocity.graphql.front import GraphQLFront
 from audiocity.graphql.schema import build_schema
 from audiocity.graphql.sockets import LegacyWSHandler, TransportWSHandler
 from audiocity.http import bundles, graphiql
 from audiocity.http.admin import admin_routes
+from audiocity.http.bucket_files import bucket_file_routes
 from audiocity.http.container import resources
 from audiocity.http.cors import add_cors, parse_origins
 from audiocity.http.files import file_routes
+from audiocity.http.google import google_routes
 from audiocity.http.health import health_routes
+from audiocity.http.limits import RequestLimitsMiddleware
 from audiocity.http.metrics import metrics_routes
 from audiocity.http.uploads import upload_routes
 from audiocity.http.webhooks import webhook_routes
+from audiocity.models import Role
 from audiocity.observability import RequestContextMiddleware
 from audiocity.resources import open_app_resources
+from audiocity.services.accounts import get_user
 from audiocity.storage import get_storage
 from audiocity.storage.local import LocalStorage
 
@@ -53,10 +65,11 @@ class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tracing: bool = False) -> None:
         interval = settings.ws_keep_alive_seconds
         super().__init__(
-            build_schema(),
+            build_schema(settings, tracing),
+            graphql_ide=None if settings.production else "graphiql",
             keep_alive=interval > 0,
             keep_alive_interval=interval,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
@@ -68,7 +81,24 @@ class GraphQLApp(GraphQL[Context, None]):
         return graphiql.page(self.graphql_ide_html)  # assets from this app, not a CDN
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(resources=resources(request), request=request)
+        return Context(resources=resources(request), request=request, response=response)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Close a multipart form's spooled files once the request is answered, whatever happened."""
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            if isinstance(request, Request):
+                await request.close()
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Errors carry the request id, so a client's report leads to the server's log lines."""
+        response = await super().process_result(request, result)
+        request_id = getattr(request.state, "request_id", None)
+        for error in response.get("errors") or []:
+            if isinstance(error, dict):
+                error.setdefault("extensions", {})["request_id"] = request_id
+        return response
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Refuse a socket whose `connection_init` carries a bad token; no token means anonymous."""
@@ -84,34 +114,61 @@ class GraphQLApp(GraphQL[Context, None]):
 def create_app(settings: Settings | None = None, broker: dramatiq.Broker | None = None) -> Starlette:
     """The app; `broker` is the one an in-process worker already made (`audiocity serve`)."""
     settings = settings or get_settings()
+    check_settings(settings)  # refuse unsafe settings before anything else
+    secret = settings.resolved_secret_key()
     storage = get_storage(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_app_resources(settings, storage, broker) as container:
             app.state.resources = container
+            gc_tuning.tune_after_startup()
             log.info("AudioCity ready on %s/graphql", settings.base_url)
             try:
                 yield
             finally:
                 app.state.resources = None
 
-    graphql_app = GraphQLApp(settings)
+    graphql_app = GraphQLApp(settings, tracing=tracing.setup_tracing("audiocity-api"))
     routes: list[BaseRoute] = [
         *health_routes(),
-        *metrics_routes(),
-        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        *metrics_routes(settings),
+        Route("/graphql", GraphQLFront(graphql_app), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *graphiql.asset_routes(),
         *admin_routes(),
         *upload_routes(storage),  # local storage only: resumable uploads, the GCS way
         *webhook_routes(),
         *bundles.bundle_routes(),
+        *google_routes(settings),
     ]
     if isinstance(storage, LocalStorage):  # entitlement on every use, and the audit
         routes.append(Mount("", routes=file_routes(storage, authorize=bundles.authorize, on_served=bundles.record)))
+    elif settings.download_mode == "proxy":  # a bucket whose links the app serves itself
+        files = bucket_file_routes(
+            storage, settings.resolved_secret_key(), authorize=bundles.authorize, on_served=bundles.record
+        )
+        routes.append(Mount("", routes=files))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.resources = None
+
+    async def is_admin(user_id: uuid.UUID) -> bool:
+        container = app.state.resources
+        if container is None:
+            return False
+        async with container.sessions() as s:
+            user = await get_user(s, user_id)
+        return user is not None and user.role == Role.ADMIN
+
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        path="/graphql",
+        max_body_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_inline_upload_bytes,
+        secret=lambda: secret,
+        is_admin=is_admin,
+    )
     app.add_middleware(RequestContextMiddleware)
+    tracing.instrument_app(app)
     add_cors(app, parse_origins(settings.cors_origins), settings.cors_max_age)
     return app

@@ -6,6 +6,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 
+from audiocity.message_context import MessageContext
 from audiocity.tasks import QUEUE
 
 __all__ = ["NAMESPACE", "QUEUE", "make_broker"]
@@ -21,5 +22,6 @@ def make_broker(redis_url: str) -> RedisBroker:
     """
     broker = RedisBroker(url=redis_url, namespace=NAMESPACE)  # type: ignore[no-untyped-call]
     broker.add_middleware(AsyncIO())
+    broker.add_middleware(MessageContext())  # request id and trace context into jobs
     dramatiq.set_broker(broker)
     return broker

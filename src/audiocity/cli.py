@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,7 +18,9 @@ from audiocity.config import Settings, get_settings
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from audiocity.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.log_format, settings.secret_values())
 
 
 class _Server(uvicorn.Server):
@@ -38,46 +41,126 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-def serve(settings: Settings) -> None:
-    """The API; with no external broker configured, also an in-process worker."""
+def serve(settings: Settings, workers: int | None = None) -> None:
+    """The API; with no external broker configured, also an in-process worker.
+
+    With `workers` (or WEB_CONCURRENCY) above 1, uvicorn runs that many API processes sharing the
+    port; this process then only supervises them (and runs the in-process worker, if any).
+    """
+    from audiocity import tracing
     from audiocity.app import create_app
     from audiocity.runtime import stop_embedded
 
-    worker = broker = None
+    worker = broker = relay = None
     if settings.run_in_process_worker:
         from workers.broker import setup_broker, start_worker
+        from workers.relay import start_relay
 
+        from audiocity import migrate as migrations
+        from audiocity.runtime import database_url
+
+        # Migrations first: the worker's sweepers query tables a fresh database does not have yet.
+        migrations.upgrade(database_url(settings))
         broker = setup_broker(settings)
         worker = start_worker(broker, settings.worker_threads)
+        relay = start_relay(broker, settings)
+    processes = workers or settings.web_concurrency
+    if processes > 1:
+        try:
+            _serve_processes(settings, processes)
+        finally:
+            if relay is not None:
+                relay.stop()
+            if worker is not None:
+                worker.stop(timeout=settings.shutdown_grace_seconds * 1000)
+            tracing.flush()
+            stop_embedded()
+        return
     config = uvicorn.Config(
         create_app(settings, broker),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # our handler (JSON or text, scrubbed) for uvicorn's lines too
         ws_ping_interval=20,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
     try:
         _Server(config).run()
     finally:
+        if relay is not None:
+            relay.stop()
         if worker is not None:
-            worker.stop(timeout=10_000)
+            worker.stop(timeout=settings.shutdown_grace_seconds * 1000)
+        tracing.flush()
         stop_embedded()
 
 
+def _serve_processes(settings: Settings, processes: int) -> None:
+    """Start embedded servers and migrate once here, then let uvicorn spawn the API processes."""
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    from audiocity import migrate as migrations
+    from audiocity.runtime import database_url, redis_url
+
+    db_url = database_url(settings)
+    migrations.upgrade(db_url)
+    # the children read settings from the environment: point them at the same servers and secret
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["REDIS_URL"] = redis_url(settings)
+    os.environ["SECRET_KEY"] = settings.resolved_secret_key()
+    config = uvicorn.Config(
+        "audiocity.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=processes,
+        timeout_worker_healthcheck=60,  # a busy machine can take longer than 5 s to start a child
+        log_level=settings.log_level.lower(),
+        log_config=None,  # our handler (JSON or text, scrubbed) for uvicorn's lines too
+        ws_ping_interval=20,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
+    sock = config.bind_socket()
+    Multiprocess(config, sockets=[sock]).run()
+
+
 def worker(settings: Settings) -> None:
+    """Dramatiq workers; SIGTERM lets the current messages finish (up to SHUTDOWN_GRACE_SECONDS).
+
+    A message still running then stays unacknowledged and goes back to the queue when another
+    worker finds this one's heartbeat gone; finished chunks of a transcription are kept.
+    """
     from workers.broker import setup_broker, start_worker
+    from workers.metrics import queue_depth
+    from workers.relay import start_relay
 
-    from audiocity.runtime import stop_embedded
+    from audiocity import migrate as migrations
+    from audiocity import tracing
+    from audiocity.gc_tuning import tune_after_startup
+    from audiocity.metrics import serve_metrics
+    from audiocity.runtime import database_url, stop_embedded
 
-    running = start_worker(setup_broker(settings), settings.worker_threads)
+    tracing.setup_tracing("audiocity-worker")
+    migrations.upgrade(database_url(settings))  # before the sweepers query their tables
+    broker = setup_broker(settings)
+    if settings.worker_metrics_port:
+        serve_metrics(settings.worker_metrics_port, settings.worker_metrics_host, [queue_depth(broker)])
+    running = start_worker(broker, settings.worker_threads)
+    relay = start_relay(broker, settings)
+    tune_after_startup()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    logging.getLogger(__name__).info("worker running with %d threads", settings.worker_threads)
+    log = logging.getLogger(__name__)
+    log.info("worker running with %d threads", settings.worker_threads)
     stop.wait()
-    running.stop(timeout=30_000)
+    log.info("stopping: letting messages in flight finish")
+    relay.stop()
+    running.stop(timeout=settings.shutdown_grace_seconds * 1000)
+    tracing.flush()
     stop_embedded()
+    log.info("worker stopped")
 
 
 def migrate(settings: Settings) -> None:
@@ -158,7 +241,8 @@ def check_schema() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="audiocity", description="AudioCity audiobook store backend")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the API (and, with no REDIS_URL, an in-process worker)")
+    serve_cmd = commands.add_parser("serve", help="run the API (and, with no REDIS_URL, an in-process worker)")
+    serve_cmd.add_argument("--workers", type=int, default=None, help="API processes (default: WEB_CONCURRENCY or 1)")
     commands.add_parser("worker", help="run Dramatiq workers for the AI pipeline")
     commands.add_parser("migrate", help="apply database migrations")
     admin = commands.add_parser("create-admin", help="create an admin account (or promote an existing one)")
@@ -171,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     register = operations_commands.add_parser("register", help="register the operations in .graphql files")
     register.add_argument("files", nargs="+")
     commands.add_parser("check-schema", help="fail on breaking changes since schema.released.graphql not in CHANGELOG")
+    config = commands.add_parser("config", help="about the settings")
+    config.add_argument("what", choices=["docs"], help="docs: print docs/configuration.md (generated)")
     args = parser.parse_args(argv)
 
     if args.command == "export-schema":
@@ -178,10 +264,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "check-schema":
         return check_schema()
+    if args.command == "config":
+        from audiocity.config_docs import render
+
+        sys.stdout.write(render())
+        return 0
     settings = get_settings()
     _logging(settings)
     if args.command == "serve":
-        serve(settings)
+        serve(settings, args.workers)
     elif args.command == "worker":
         worker(settings)
     elif args.command == "migrate":

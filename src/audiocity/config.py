@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +21,12 @@ class Settings(BaseSettings):
     port: int = Field(8000, alias="PORT")
     data_dir: Path = Field(Path("./data"), alias="AUDIOCITY_DATA_DIR")
     database_url: str | None = Field(None, alias="DATABASE_URL")
+    database_read_url: str | None = Field(
+        None,
+        alias="DATABASE_READ_URL",
+        description="A read replica for catalog reads by customers and guests (admins read the primary); "
+        "the primary when unset.",
+    )
     redis_url: str | None = Field(None, alias="REDIS_URL")
     secret_key: str | None = Field(None, alias="SECRET_KEY")
     public_url: str | None = Field(
@@ -27,6 +35,21 @@ class Settings(BaseSettings):
 
     gcs_bucket: str | None = Field(None, alias="GCS_BUCKET")
     gcs_prefix: str = Field("", alias="GCS_PREFIX")
+    gcs_signer_email: str | None = Field(
+        None,
+        alias="GCS_SIGNER_EMAIL",
+        description="Service account that signs download links through IAM signBlob; defaults to the credentials' own.",
+    )
+    gcs_iam_endpoint: str | None = Field(
+        None,
+        alias="GCS_IAM_ENDPOINT",
+        description="Base URL of the IAM Credentials API; defaults to https://iamcredentials.googleapis.com.",
+    )
+    download_mode: Literal["signed", "proxy"] = Field(
+        "signed",
+        alias="DOWNLOAD_MODE",
+        description="GCS downloads: 'signed' V4 URLs straight to the bucket, or 'proxy' through the app's /files/.",
+    )
 
     openai_api_key: str | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
@@ -39,7 +62,7 @@ class Settings(BaseSettings):
     test_payments_enabled: bool | None = Field(
         None,
         alias="TEST_PAYMENTS_ENABLED",
-        description="Offer the TEST provider (paid at once); defaults to on only while Stripe is not configured.",
+        description="Offer the TEST provider (paid at once); by default on only in the all-embedded set-up.",
     )
     checkout_success_url: str | None = Field(
         None, alias="CHECKOUT_SUCCESS_URL", description="Where Stripe Checkout returns after payment."
@@ -56,7 +79,37 @@ class Settings(BaseSettings):
     oidc_discovery_url: str = Field(
         "https://accounts.google.com/.well-known/openid-configuration", alias="OIDC_DISCOVERY_URL"
     )
+    sign_in_redirect_url: str | None = Field(
+        None,
+        alias="SIGN_IN_REDIRECT_URL",
+        description="Frontend page the Google redirect flow ends at, with `?code=` (or `?error=`); "
+        "defaults to PUBLIC_URL/signed-in.",
+    )
+    sign_in_code_ttl_seconds: int = Field(
+        120, alias="SIGN_IN_CODE_TTL_SECONDS", description="How long the one-time code of the redirect flow lives."
+    )
+    session_cookie_https_only: bool = Field(
+        False, alias="SESSION_COOKIE_SECURE", description="Mark the sign-in flow's state cookie Secure (HTTPS)."
+    )
+
     smtp_url: str | None = Field(None, alias="SMTP_URL")
+    mail_from: str = Field("AudioCity <no-reply@audiocity.localhost>", alias="MAIL_FROM")
+    mail_max_retries: int = Field(
+        10, alias="MAIL_MAX_RETRIES", description="Retries of a message after transient SMTP errors, with backoff."
+    )
+    password_reset_url: str | None = Field(
+        None,
+        alias="PASSWORD_RESET_URL",
+        description="Link template for reset emails; `{token}` is replaced. Defaults to "
+        "PUBLIC_URL/reset-password?token={token}.",
+    )
+    password_reset_ttl_seconds: int = Field(1800, alias="PASSWORD_RESET_TTL_SECONDS")
+    library_url: str | None = Field(
+        None, alias="LIBRARY_URL", description="Linked from receipts; defaults to PUBLIC_URL/library."
+    )
+    admin_alert_email: str | None = Field(
+        None, alias="ADMIN_ALERT_EMAIL", description="Where failed-job alerts go; defaults to every admin."
+    )
 
     access_token_ttl_seconds: int = Field(900, alias="ACCESS_TOKEN_TTL_SECONDS")
     refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, alias="REFRESH_TOKEN_TTL_SECONDS")
@@ -99,7 +152,26 @@ class Settings(BaseSettings):
         alias="IN_PROCESS_WORKER",
         description="Run actors inside `serve`; defaults to on when REDIS_URL is unset.",
     )
-    job_max_retries: int = Field(3, alias="JOB_MAX_RETRIES")
+    ai_request_max_attempts: int = Field(
+        5,
+        alias="AI_REQUEST_MAX_ATTEMPTS",
+        description="Tries per AI request (chunk or summary) before the job fails; 429/5xx/timeouts are retried.",
+    )
+    ai_request_min_backoff_ms: int = Field(
+        2_000, alias="AI_REQUEST_MIN_BACKOFF_MS", description="Wait after a request's first failure; doubles per try."
+    )
+    ai_request_max_backoff_ms: int = Field(120_000, alias="AI_REQUEST_MAX_BACKOFF_MS")
+    ai_rate_limit_cooldown_seconds: float = Field(
+        60.0,
+        alias="AI_RATE_LIMIT_COOLDOWN_SECONDS",
+        description="After a 429, concurrency towards the provider stays reduced this long (all workers, via Redis).",
+    )
+    outbox_relay_interval_seconds: float = Field(
+        1.0, alias="OUTBOX_RELAY_INTERVAL_SECONDS", description="How often the relay sends unsent outbox messages."
+    )
+    job_max_retries: int = Field(
+        3, alias="JOB_MAX_RETRIES", description="Redeliveries of a job after a lost database or Redis (not AI errors)."
+    )
     job_retry_min_backoff_ms: int = Field(
         5_000, alias="JOB_RETRY_MIN_BACKOFF_MS", description="First retry delay; doubles per retry, with jitter."
     )
@@ -141,11 +213,144 @@ class Settings(BaseSettings):
         alias="ALLOWED_OPERATIONS_ONLY",
         description="Run only operations registered with `audiocity operations register` (production frontends).",
     )
+    web_concurrency: int = Field(
+        1, alias="WEB_CONCURRENCY", description="uvicorn worker processes for `serve` (`--workers` overrides)."
+    )
+    response_cache: bool = Field(
+        True,
+        alias="RESPONSE_CACHE",
+        description="Cache anonymous catalog answers in-process and in Redis, keyed by the catalog version.",
+    )
+    response_cache_entries: int = Field(512, alias="RESPONSE_CACHE_ENTRIES", description="Answers kept per process.")
+    response_cache_ttl_seconds: int = Field(
+        3600, alias="RESPONSE_CACHE_TTL_SECONDS", description="How long Redis keeps a cached answer or persisted query."
+    )
+    public_max_age_seconds: int = Field(
+        0,
+        alias="PUBLIC_MAX_AGE_SECONDS",
+        description="`Cache-Control: max-age` on cacheable GET answers; 0 makes CDNs revalidate (ETag, 304).",
+    )
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    log_format: str = Field(
+        "text", alias="LOG_FORMAT", description="`json` (one object per line; the image's default) or `text`."
+    )
+    worker_metrics_port: int = Field(
+        9191, alias="WORKER_METRICS_PORT", description="Where `audiocity worker` serves /metrics; 0 turns it off."
+    )
+    worker_metrics_host: str = Field("0.0.0.0", alias="WORKER_METRICS_HOST")
+    prometheus_multiproc_dir: Path | None = Field(
+        None,
+        alias="PROMETHEUS_MULTIPROC_DIR",
+        description="Shared metrics files when several processes run on one host (emptied at start).",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="Export traces over OTLP/HTTP there (e.g. http://collector:4318); off when unset.",
+    )
+    otel_service_name: str | None = Field(
+        None, alias="OTEL_SERVICE_NAME", description="Defaults to audiocity-api / audiocity-worker."
+    )
+    shutdown_grace_seconds: int = Field(
+        25,
+        alias="SHUTDOWN_GRACE_SECONDS",
+        description="On SIGTERM, how long requests and jobs in flight get to finish.",
+    )
+
+    def secret_values(self) -> list[str | None]:
+        """What logs must never show (the log filter also scrubs anything shaped like a token)."""
+        return [
+            self.secret_key,
+            self.openai_api_key,
+            self.stripe_api_key,
+            self.stripe_webhook_secret,
+            self.google_client_secret,
+        ]
+
+    environment: str = Field(
+        "development",
+        alias="ENVIRONMENT",
+        description="`production` turns off GraphiQL and introspection and insists on a strong SECRET_KEY.",
+    )
+    introspection_enabled: bool | None = Field(
+        None, alias="INTROSPECTION_ENABLED", description="Defaults to on, and off in production."
+    )
+    metrics_token: str | None = Field(
+        None,
+        alias="METRICS_TOKEN",
+        description="Bearer token for /metrics; in production /metrics answers 404 without one.",
+    )
+    # Request limits: enforced before any resolver runs.
+    max_request_bytes: int = Field(
+        1024 * 1024, alias="MAX_REQUEST_BYTES", description="Largest non-multipart request body."
+    )
+    max_query_tokens: int = Field(5_000, alias="MAX_QUERY_TOKENS")
+    max_query_depth: int = Field(12, alias="MAX_QUERY_DEPTH")
+    max_query_aliases: int = Field(30, alias="MAX_QUERY_ALIASES")
+    max_root_fields: int = Field(20, alias="MAX_ROOT_FIELDS", description="Top-level fields per operation.")
+    max_query_cost: int = Field(
+        1_000,
+        alias="MAX_QUERY_COST",
+        description="Objects cost 1, scalars 0, a connection 2 plus `first` times its items' cost.",
+    )
+    parse_in_thread_chars: int = Field(
+        2_000,
+        alias="PARSE_IN_THREAD_CHARS",
+        description="Documents longer than this are parsed and validated off the event loop.",
+    )
+    document_cache_size: int = Field(
+        512, alias="DOCUMENT_CACHE_SIZE", description="Parsed and validated documents kept per process."
+    )
+    # Rate limits, "N/period" (s, m or h); "0/1" turns one off. Shared by all processes through Redis.
+    rate_limit_operations_per_client: str = Field("600/1m", alias="RATE_LIMIT_OPERATIONS_PER_CLIENT")
+    rate_limit_cost_per_client: str = Field(
+        "50000/1m", alias="RATE_LIMIT_COST_PER_CLIENT", description="Query cost points per client address."
+    )
+    rate_limit_login_per_account: str = Field("5/5m", alias="RATE_LIMIT_LOGIN_PER_ACCOUNT")
+    rate_limit_login_per_client: str = Field("30/5m", alias="RATE_LIMIT_LOGIN_PER_CLIENT")
+    rate_limit_register_per_client: str = Field("10/1h", alias="RATE_LIMIT_REGISTER_PER_CLIENT")
+    rate_limit_password_reset_per_account: str = Field("3/1h", alias="RATE_LIMIT_PASSWORD_RESET_PER_ACCOUNT")
+    rate_limit_password_reset_per_client: str = Field("10/1h", alias="RATE_LIMIT_PASSWORD_RESET_PER_CLIENT")
+    rate_limit_checkout_per_account: str = Field("10/1m", alias="RATE_LIMIT_CHECKOUT_PER_ACCOUNT")
+    rate_limit_checkout_per_client: str = Field("30/1m", alias="RATE_LIMIT_CHECKOUT_PER_CLIENT")
+    rate_limit_guest_cart_per_client: str = Field("30/1h", alias="RATE_LIMIT_GUEST_CART_PER_CLIENT")
+    trust_forwarded_for: bool = Field(
+        False,
+        alias="TRUST_FORWARDED_FOR",
+        description="Take the client address from X-Forwarded-For (only behind a proxy that sets it).",
+    )
+
+    @property
+    def production(self) -> bool:
+        return self.environment.strip().lower() == "production"
+
+    @property
+    def introspection(self) -> bool:
+        return self.introspection_enabled if self.introspection_enabled is not None else not self.production
 
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def google_sign_in_enabled(self) -> bool:
+        return bool(self.google_client_id)
+
+    @property
+    def resolved_password_reset_url(self) -> str:
+        return self.password_reset_url or f"{self.base_url}/reset-password?token={{token}}"
+
+    @property
+    def resolved_sign_in_redirect_url(self) -> str:
+        return self.sign_in_redirect_url or f"{self.base_url}/signed-in"
+
+    @property
+    def resolved_library_url(self) -> str:
+        return self.library_url or f"{self.base_url}/library"
 
     @property
     def run_in_process_worker(self) -> bool:
@@ -154,7 +359,11 @@ class Settings(BaseSettings):
         return self.redis_url is None
 
     def resolved_secret_key(self) -> str:
-        """The configured key, or one generated once and kept in the data dir so restarts keep tokens valid."""
+        """The configured key, or one generated once and kept in the data dir so restarts keep tokens valid.
+
+        The file is created with mode 0600 and written in one step (a private temp file renamed into
+        place), so no other user can read it and no process ever reads a half-written key.
+        """
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
@@ -162,8 +371,16 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        try:
+            os.link(tmp, path)  # fails if another process won the race: then use its key
+        except FileExistsError:
+            return path.read_text().strip()
+        finally:
+            tmp.unlink()
         return key
 
 

@@ -22,7 +22,19 @@ def async_url(url: str) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    """No pre-ping (a round trip per checkout): connections are recycled after half an hour, and a
+    connection the server dropped is invalidated by SQLAlchemy when its first statement fails.
+
+    hide_parameters: a failed statement is logged without its values (passwords, tokens, megabytes of input).
+    """
+    return create_async_engine(
+        async_url(url), pool_size=pool_size, max_overflow=10, pool_recycle=1800, hide_parameters=True
+    )
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads on autocommit connections: no BEGIN/ROLLBACK round trips around a query."""
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

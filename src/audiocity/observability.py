@@ -1,17 +1,19 @@
-"""Request ids and Prometheus metrics, as one small ASGI middleware."""
+"""Request ids, HTTP metrics and open WebSockets, as one small ASGI middleware."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REGISTRY = CollectorRegistry()
-REQUESTS = Counter("audiocity_http_requests_total", "HTTP requests", ["method", "path", "status"], registry=REGISTRY)
-LATENCY = Histogram("audiocity_http_request_seconds", "HTTP request latency", ["method", "path"], registry=REGISTRY)
-KNOWN_PATHS = ("/graphql", "/healthz", "/readyz", "/metrics", "/files", "/uploads", "/webhooks")
+from audiocity import logs
+from audiocity.metrics import HTTP_LATENCY, HTTP_REQUESTS, WEBSOCKETS
+
+KNOWN_PATHS = ("/graphql", "/healthz", "/readyz", "/metrics", "/files", "/uploads", "/webhooks", "/bundles")
+REQUEST_ID_HEADER = "x-request-id"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 def _path_label(path: str) -> str:
@@ -22,6 +24,17 @@ def _path_label(path: str) -> str:
     return "other"
 
 
+def _request_id(scope: Scope) -> str:
+    """The caller's X-Request-Id when it is a plain token (a load balancer's), else a new one."""
+    for name, value in scope.get("headers") or []:
+        if name == b"x-request-id":
+            incoming = str(value.decode("latin-1"))
+            if _SAFE_ID.match(incoming):
+                return incoming
+            break
+    return uuid.uuid4().hex
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -30,13 +43,19 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = incoming or uuid.uuid4().hex
+        request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
-        if scope["type"] == "websocket":
-            await self.app(scope, receive, send)
-            return
+        with logs.bound(request_id=request_id, user_id=None, operation=None):
+            if scope["type"] == "websocket":
+                WEBSOCKETS.inc()
+                try:
+                    await self.app(scope, receive, send)
+                finally:
+                    WEBSOCKETS.dec()
+                return
+            await self._http(scope, receive, send, request_id)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         start = time.perf_counter()
         status = 500
 
@@ -44,12 +63,12 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                message.setdefault("headers", []).append((REQUEST_ID_HEADER.encode(), request_id.encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             label = _path_label(scope["path"])
-            REQUESTS.labels(scope["method"], label, str(status)).inc()
-            LATENCY.labels(scope["method"], label).observe(time.perf_counter() - start)
+            HTTP_REQUESTS.labels(scope["method"], label, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], label).observe(time.perf_counter() - start)

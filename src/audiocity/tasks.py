@@ -17,6 +17,8 @@ QUEUE = "default"
 TRANSCRIBE_AUDIOBOOK = "transcribe_audiobook"  # workers/actors.py
 EXPIRE_PENDING_ORDERS = "expire_pending_orders"  # workers/commerce.py
 EXPIRE_UPLOADS = "expire_uploads"  # workers/uploads.py
+SEND_NOTICE = "send_notice"  # workers/notices.py: builds an email from the database
+SEND_EMAIL = "send_email"  # workers/notices.py: delivers it, retrying transient SMTP errors
 
 MAX_DELAY_MS = 7 * 24 * 3600 * 1000 - 1  # Dramatiq refuses delays of a week or more
 

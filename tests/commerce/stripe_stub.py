@@ -8,6 +8,7 @@ Only the two endpoints AudioCity calls exist: Checkout Sessions and Refunds.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -38,6 +39,8 @@ class _State:
     requests: list[StripeRequest] = field(default_factory=list)
     replies: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     failures: list[tuple[int, str]] = field(default_factory=list)
+    latency: float = 0.0
+    in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -103,6 +106,21 @@ class StripeStub:
     def requests_to(self, path: str) -> list[StripeRequest]:
         return [r for r in self.requests if r.path == path]
 
+    @property
+    def latency(self) -> float:
+        """Seconds every POST waits before it is answered (a slow Stripe)."""
+        return self._state.latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self._state.latency = value
+
+    @property
+    def in_flight(self) -> int:
+        """Requests received and not answered yet."""
+        with self._state.lock:
+            return self._state.in_flight
+
     def fail_next(self, status: int, message: str = "Injected failure.") -> None:
         """The next POST answers with this Stripe error (not replayed under its idempotency key)."""
         with self._state.lock:
@@ -141,6 +159,13 @@ def _app(state: _State) -> Starlette:
                     status, body = make(form)
                     if key:
                         state.replies[key] = (status, body)
+                state.in_flight += 1
+            try:
+                if state.latency:
+                    await asyncio.sleep(state.latency)
+            finally:
+                with state.lock:
+                    state.in_flight -= 1
             headers = {"Request-Id": f"req_{uuid.uuid4().hex[:14]}", "Stripe-Should-Retry": "false"}
             return JSONResponse(body, status_code=status, headers=headers)
 

@@ -124,7 +124,9 @@ async def test_register_with_a_guest_cart_keeps_it(
     [book] = await new_books(sessions, 999)
     token = (await gql(http, shop, ADD, id=gid(book)))["data"]["addToCart"]["guestToken"]
 
-    registered = (await gql(http, shop, REGISTER, cart=token, email=unique_email()))["data"]["register"]
+    email = unique_email()
+    assert (await gql(http, shop, REGISTER, email=email))["data"]["register"]["errors"] == []
+    registered = (await gql(http, shop, LOGIN, cart=token, email=email, password=PASSWORD))["data"]["login"]
 
     assert registered["errors"] == []
     mine = (await gql(http, shop, CART, token=registered["accessToken"]))["data"]["cart"]

@@ -29,6 +29,7 @@ def hasty_shop(
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "STRIPE_API_BASE": stripe_stub.base_url,
         "ORDER_PENDING_TTL_SECONDS": "1",
+        "TEST_PAYMENTS_ENABLED": "",  # unset, as in production: the free TEST provider stays off
     }
     with run_server(tmp_path_factory.mktemp("hasty-shop"), database_url, redis_url, **env) as running:
         yield running

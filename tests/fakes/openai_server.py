@@ -100,6 +100,12 @@ class _State:
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: dict[str, deque[Fault]] = field(default_factory=dict)
     file_faults: dict[str, deque[Fault]] = field(default_factory=dict)
+    # Per-request scripts: the n-th try of each distinct request (same file, or same chat messages)
+    # gets the script's n-th fault; tries past the script are answered normally.
+    scripts: dict[str, list[Fault]] = field(default_factory=dict)
+    tries: dict[str, int] = field(default_factory=dict)
+    throttled_until: float = 0.0
+    throttle_retry_after: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -194,12 +200,32 @@ class FakeOpenAI:
             for _ in range(times):
                 queue.append(Fault(kind, retry_after, delay))
 
+    def script_each(self, endpoint: Endpoint, kinds: list[FaultKind], retry_after: float | None = None) -> None:
+        """Make every distinct request to `endpoint` fail with `kinds[0]` on its first try, `kinds[1]` on its
+        second, ..., and succeed after that (a busy server, where each request has its own luck)."""
+        with self._state.lock:
+            self._state.scripts[endpoint] = [Fault(kind, retry_after) for kind in kinds]
+
+    def tries_of(self, request_key: str) -> int:
+        """How many times the request with this key (a file's SHA-1, or `chat:<sha1 of the messages>`) came."""
+        with self._state.lock:
+            return self._state.tries.get(request_key, 0)
+
+    def throttle(self, seconds: float, retry_after: float | None = None) -> None:
+        """Answer every request with 429 (and this Retry-After) for the next `seconds`: a sustained rate limit."""
+        with self._state.lock:
+            self._state.throttled_until = time.monotonic() + seconds
+            self._state.throttle_retry_after = retry_after
+
     def reset(self) -> None:
         """Forget recorded requests, queued faults, latency and custom answers."""
         with self._state.lock:
             self._state.requests.clear()
             self._state.faults.clear()
             self._state.file_faults.clear()
+            self._state.scripts.clear()
+            self._state.tries.clear()
+            self._state.throttled_until = 0.0
         self._state.latency = 0.0
         self._state.latency_for = None
         self._state.transcript_for = default_transcript
@@ -323,6 +349,7 @@ def build_app(state: _State) -> Callable[[Scope, Receive, Send], Any]:
             file_sha1=None,
             filename=None,
             fields=body,
+            request_key="chat:" + hashlib.sha1(json.dumps(body.get("messages"), sort_keys=True).encode()).hexdigest(),
         )
         try:
             early = await _before_answer(state, fault, request)
@@ -360,10 +387,21 @@ def _record(
     file_sha1: str | None,
     filename: str | None,
     fields: dict[str, Any],
+    request_key: str | None = None,
 ) -> tuple[RecordedRequest, Fault | None]:
+    key = request_key or file_sha1 or ""
     with state.lock:
+        tried = state.tries.get(key, 0)
+        state.tries[key] = tried + 1
+        script = state.scripts.get(endpoint, [])
         queue = state.file_faults.get(file_sha1 or "") or state.faults.get(endpoint)
-        fault = queue.popleft() if queue else None
+        fault: Fault | None
+        if time.monotonic() < state.throttled_until:
+            fault = Fault("429", state.throttle_retry_after)
+        elif queue:
+            fault = queue.popleft()
+        else:
+            fault = script[tried] if tried < len(script) else None
         record = RecordedRequest(
             endpoint=endpoint,
             path=request.url.path,

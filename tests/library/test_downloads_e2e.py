@@ -103,11 +103,11 @@ class World:
         path.write_bytes(data)
 
     async def customer(self) -> tuple[GraphQLClient, str]:
-        data = await self.anon(
-            REGISTER, input={"email": f"{unique('buyer')}@example.com", "password": PASSWORD, "displayName": "B"}
-        )
-        payload = data["register"]
-        assert payload["errors"] == []
+        email = f"{unique('buyer')}@example.com"
+        data = await self.anon(REGISTER, input={"email": email, "password": PASSWORD, "displayName": "B"})
+        assert data["register"]["errors"] == []
+        login = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }"""
+        payload = (await self.anon(login, e=email, p=PASSWORD))["login"]
         return GraphQLClient(self.http, self.server.graphql_url, payload["accessToken"]), payload["user"]["id"]
 
     async def book(self, sizes: tuple[int, ...] = (200_000, 70_000, 5), *, transcript: bool = True) -> Book:

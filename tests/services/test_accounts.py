@@ -132,12 +132,41 @@ async def test_refresh_rotates_the_token(session: AsyncSession) -> None:
     assert second.user.id == first.user.id
     assert second.refresh_token != first.refresh_token
     assert decode_access_token(CONFIG.secret, second.access_token).user_id == first.user.id
-    # the presented token is spent: using it again fails, the new one works
-    with pytest.raises(ServiceError) as exc:
-        await accounts.refresh(session, first.refresh_token, CONFIG)
-    assert exc.value.code is ErrorCode.INVALID_TOKEN
     third = await accounts.refresh(session, second.refresh_token, CONFIG)
     assert third.user.id == first.user.id
+
+
+async def test_reusing_a_rotated_token_revokes_the_whole_family(session: AsyncSession) -> None:
+    first = await accounts.register(session, unique_email(), PASSWORD, None, CONFIG)
+    other_sign_in = await accounts.login(session, first.user.email, PASSWORD, CONFIG)
+    second = await accounts.refresh(session, first.refresh_token, CONFIG)
+
+    with pytest.raises(ServiceError) as exc:
+        await accounts.refresh(session, first.refresh_token, CONFIG)  # a thief (or the victim) replays it
+
+    assert exc.value.code is ErrorCode.TOKEN_REUSED
+    assert "signed out" in exc.value.message
+    with pytest.raises(ServiceError) as exc:
+        await accounts.refresh(session, second.refresh_token, CONFIG)  # the newer token of the family died too
+    assert exc.value.code is ErrorCode.INVALID_TOKEN
+    # another sign-in of the same user is another family and lives on
+    assert (await accounts.refresh(session, other_sign_in.refresh_token, CONFIG)).user.id == first.user.id
+
+
+async def test_rotation_keeps_the_family_expiry(session: AsyncSession) -> None:
+    first = await accounts.register(session, unique_email(), PASSWORD, None, CONFIG)
+    tokens = [first.refresh_token]
+    for _ in range(3):
+        tokens.append((await accounts.refresh(session, tokens[-1], CONFIG)).refresh_token)
+
+    rows = [
+        (
+            await session.execute(select(RefreshToken).where(col(RefreshToken.token_hash) == hash_opaque_token(t)))
+        ).scalar_one()
+        for t in tokens
+    ]
+    assert len({r.family_id for r in rows}) == 1
+    assert len({r.expires_at for r in rows}) == 1  # the family's end does not move with rotation
 
 
 async def test_refresh_with_an_unknown_token_fails(session: AsyncSession) -> None:
@@ -216,6 +245,7 @@ async def test_set_role(session: AsyncSession) -> None:
     await session.refresh(user)
     assert user.role is Role.ADMIN
 
+    await accounts.create_user(session, unique_email(), PASSWORD, None, Role.ADMIN)  # not the last admin
     demoted = await accounts.set_role(session, user.id, Role.CUSTOMER)
     assert demoted.role is Role.CUSTOMER
 
@@ -225,3 +255,50 @@ async def test_set_role_of_an_unknown_user(session: AsyncSession) -> None:
         await accounts.set_role(session, uuid.uuid4(), Role.ADMIN)
     assert exc.value.code is ErrorCode.NOT_FOUND
     assert exc.value.field == "userId"
+
+
+async def test_sign_up_does_not_reveal_a_taken_address(session: AsyncSession) -> None:
+    email = unique_email()
+    first = await accounts.sign_up(session, email, PASSWORD, None)
+    again = await accounts.sign_up(session, email.upper(), "another long password", None)
+    assert first.user is not None and first.email == email
+    assert again.user is None and again.email == email  # no error: the caller emails the owner instead
+    assert (await accounts.login(session, email, PASSWORD, CONFIG)).user.id == first.user.id
+
+
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("x" * 257, ErrorCode.TOO_LONG),
+        ("Password123", ErrorCode.WEAK_PASSWORD),
+        ("qwertyuiop", ErrorCode.WEAK_PASSWORD),
+    ],
+)
+async def test_long_and_common_passwords_are_refused(session: AsyncSession, password: str, code: ErrorCode) -> None:
+    with pytest.raises(ServiceError) as exc:
+        await accounts.sign_up(session, unique_email(), password, None)
+    assert exc.value.code is code and exc.value.field == "password"
+
+
+async def test_the_last_admin_cannot_be_demoted_and_self_changes_need_confirmation(session: AsyncSession) -> None:
+    from sqlalchemy import update
+
+    from audiocity.models import User
+
+    await session.execute(update(User).where(col(User.role) == Role.ADMIN).values(role=Role.CUSTOMER))
+    admin = await accounts.create_user(session, unique_email(), PASSWORD, None, Role.ADMIN)
+
+    with pytest.raises(ServiceError) as exc:
+        await accounts.set_role(session, admin.id, Role.CUSTOMER, acting_user_id=admin.id)
+    assert exc.value.code is ErrorCode.CONFIRMATION_REQUIRED and exc.value.field == "confirmSelf"
+    with pytest.raises(ServiceError) as exc:
+        await accounts.set_role(session, admin.id, Role.CUSTOMER, acting_user_id=admin.id, confirm=True)
+    assert exc.value.code is ErrorCode.LAST_ADMIN
+    assert admin.role is Role.ADMIN
+
+    second = await accounts.create_user(session, unique_email(), PASSWORD, None, Role.ADMIN)
+    demoted = await accounts.set_role(session, admin.id, Role.CUSTOMER, acting_user_id=admin.id, confirm=True)
+    assert demoted.role is Role.CUSTOMER
+    with pytest.raises(ServiceError) as exc:
+        await accounts.set_role(session, second.id, Role.CUSTOMER, acting_user_id=admin.id)
+    assert exc.value.code is ErrorCode.LAST_ADMIN

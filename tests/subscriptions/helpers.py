@@ -18,8 +18,11 @@ from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server
 from tests.fakes.openai_server import FakeOpenAI, default_transcript
 from tests.fixtures.audio import tone_file
+from tests.outbox_helpers import empty_outbox
 
 REGISTER = """mutation($input: RegisterInput!) { register(input: $input) {
+  accessToken user { id role } errors { code message } } }"""
+LOGIN_WITH_USER = """mutation($email: String!, $password: String!) { login(email: $email, password: $password) {
   accessToken user { id role } errors { code message } } }"""
 LOGIN = """mutation($email: String!, $password: String!) { login(email: $email, password: $password) {
   accessToken errors { code message } } }"""
@@ -92,6 +95,9 @@ def worker_env(server: Server, fake: FakeOpenAI, **extra: str) -> dict[str, str]
         "TRANSCRIPTION_CONCURRENCY": "1",
         "WORKER_THREADS": "1",
         "JOB_MAX_RETRIES": "0",
+        "AI_REQUEST_MIN_BACKOFF_MS": "50",
+        "AI_REQUEST_MAX_BACKOFF_MS": "500",
+        "AI_RATE_LIMIT_COOLDOWN_SECONDS": "1",
         **extra,
     }
 
@@ -99,6 +105,7 @@ def worker_env(server: Server, fake: FakeOpenAI, **extra: str) -> dict[str, str]
 @contextmanager
 def run_worker(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`audiocity worker` as its own process, as deployed."""
+    empty_outbox(env.get("DATABASE_URL"))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "audiocity.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -128,8 +135,10 @@ def unique_email(prefix: str) -> str:
 
 async def register(gql: GraphQLClient, prefix: str = "reader") -> dict[str, Any]:
     """A new customer: returns the `register` payload (token and user)."""
-    data = await gql(REGISTER, input={"email": unique_email(prefix), "password": PASSWORD, "displayName": "R"})
-    payload: dict[str, Any] = data["register"]
+    email = unique_email(prefix)
+    data = await gql(REGISTER, input={"email": email, "password": PASSWORD, "displayName": "R"})
+    assert data["register"]["errors"] == [], data
+    payload: dict[str, Any] = (await gql(LOGIN_WITH_USER, email=email, password=PASSWORD))["login"]
     assert payload["errors"] == [], payload
     return payload
 

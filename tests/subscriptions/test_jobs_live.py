@@ -134,6 +134,41 @@ async def test_two_api_processes_show_the_same_steps_and_a_reconnect_gets_the_sn
     assert contiguous(following)
 
 
+RETRY_FIELDS = "attempts retries { what error at waitedSeconds attempt rateLimited }"
+RETRIES_BY_ID = (
+    "subscription($jobId: ID) { jobUpdates(jobId: $jobId) { status sequence job { " + RETRY_FIELDS + " } } }"
+)
+JOB_QUERY = "query($id: ID!) { job(id: $id) { status " + RETRY_FIELDS + " } }"
+
+
+async def test_retried_requests_show_in_the_job_and_in_its_updates(
+    stack: Stack, admin: str, http: httpx.AsyncClient
+) -> None:
+    stack.gate.open()
+    stack.fake.fail_next("transcriptions", "429", retry_after=0.2)
+    stack.fake.fail_next("transcriptions", "500")
+    gql = GraphQLClient(http, stack.a.graphql_url, admin)
+    book = await create_book(gql)
+    job_id = await upload_tone(gql, book, stack.tmp)
+    async with GraphQLSocket.open(stack.b.graphql_url) as sock:
+        await sock.init(admin)
+        events = [
+            p["data"]["jobUpdates"] async for p in sock.payloads(await sock.subscribe(RETRIES_BY_ID, jobId=job_id))
+        ]
+
+    assert events[-1]["status"] == "SUCCEEDED"
+    history = [len(e["job"]["retries"]) for e in events]
+    assert history == sorted(history) and history[-1] == 2, "each retry arrives as an update"
+    first, second = events[-1]["job"]["retries"]
+    assert first["what"].startswith("'") and ", chunk 1 (0:00-" in first["what"]
+    assert (first["attempt"], first["rateLimited"], second["attempt"], second["rateLimited"]) == (1, True, 2, False)
+    assert "HTTP 429" in first["error"] and "HTTP 500" in second["error"]
+    assert first["waitedSeconds"] >= 0.2, "Retry-After is the minimum wait"
+    assert first["at"] <= second["at"]
+    job = (await gql(JOB_QUERY, id=job_id))["job"]
+    assert job == {"status": "SUCCEEDED", "attempts": 1, "retries": [first, second]}
+
+
 async def _numsub(redis: aioredis.Redis, channel: str, count: int) -> bool:
     return int((await redis.pubsub_numsub(channel))[0][1]) == count
 

@@ -88,8 +88,10 @@ async def make_admin(
     anon = GraphQLClient(http, server.graphql_url)
     email = f"uploader-{uuid.uuid4().hex[:12]}@example.com"
     account = {"email": email, "password": "correct horse battery", "displayName": "Up"}
-    payload = (await anon(REGISTER, input=account))["register"]
-    assert payload["errors"] == []
+    assert (await anon(REGISTER, input=account))["register"]["errors"] == []
+    login = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
+      accessToken user { id } errors { code } } }"""
+    payload = (await anon(login, e=email, p=account["password"]))["login"]
     async with session_scope(sessions) as session:
         user_id = from_global_id(payload["user"]["id"])[1]
         await session.execute(update(User).where(col(User.id) == user_id).values(role=Role.ADMIN))

@@ -41,10 +41,13 @@ async def test_abandoned_upload_is_expired_by_the_worker(
         email = f"sweeper-{uuid.uuid4().hex[:12]}@example.com"
         registered = (await anon(REGISTER, input={"email": email, "password": "correct horse battery",
                                                   "displayName": "Sweeper"}))["register"]  # fmt: skip
+        assert registered["errors"] == []
+        login = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }"""
+        signed_in = (await anon(login, e=email, p="correct horse battery"))["login"]
         async with session_scope(sessions) as session:
-            user_id = from_global_id(registered["user"]["id"])[1]
+            user_id = from_global_id(signed_in["user"]["id"])[1]
             await session.execute(update(User).where(col(User.id) == user_id).values(role=Role.ADMIN))
-        admin = GraphQLClient(http, server.graphql_url, registered["accessToken"])
+        admin = GraphQLClient(http, server.graphql_url, signed_in["accessToken"])
         book = (await admin(CREATE_BOOK, input={"title": "Abandoned", "priceCents": 100}))["createAudiobook"]
 
         size = 3 * resumable.QUANTUM

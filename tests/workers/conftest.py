@@ -21,13 +21,15 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from audiocity.ai import get_summarizer, get_transcriber
+from audiocity.ai.limiter import KEY_PREFIX
 from audiocity.audio import probe, split_for_transcription
 from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.events import Publisher
+from audiocity.mail import make_mailer
 from audiocity.models import Audiobook, AudioFile, Job
 from audiocity.payments import get_gateways
-from audiocity.resources import WorkerResources, token_config
+from audiocity.resources import WorkerResources, limiters_for, notice_config, token_config
 from audiocity.services import catalog
 from audiocity.services import jobs as job_service
 from audiocity.services.catalog import AudiobookInput
@@ -118,6 +120,11 @@ def make_settings(fake: FakeOpenAI, data_dir: Path, **overrides: Any) -> Setting
         "TRANSCRIPTION_CHUNK_SECONDS": CHUNK_SECONDS,
         "TRANSCRIPTION_CONCURRENCY": 8,
         "JOB_MAX_RETRIES": 2,
+        # Small waits between a request's tries, and a short slow-down after a 429, so tests stay fast.
+        "AI_REQUEST_MAX_ATTEMPTS": 3,
+        "AI_REQUEST_MIN_BACKOFF_MS": 20,
+        "AI_REQUEST_MAX_BACKOFF_MS": 200,
+        "AI_RATE_LIMIT_COOLDOWN_SECONDS": 1,
         "AUDIOCITY_DATA_DIR": str(data_dir),
         "SECRET_KEY": SECRET,
     }
@@ -139,6 +146,7 @@ class Harness:
 
     def resources(self, **overrides: Any) -> WorkerResources:
         settings = make_settings(self.fake, self.data_dir, **overrides)
+        transcriber, summarizer = get_transcriber(settings), get_summarizer(settings)
         res = WorkerResources(
             settings=settings,
             engine=self.engine,
@@ -148,8 +156,11 @@ class Harness:
             gateways=get_gateways(settings),
             tasks=TaskSender(),
             tokens=token_config(settings),
-            transcriber=get_transcriber(settings),
-            summarizer=get_summarizer(settings),
+            transcriber=transcriber,
+            summarizer=summarizer,
+            mailer=make_mailer(None, settings.mail_from, settings.outbox_dir),
+            notices=notice_config(settings),
+            limiters=limiters_for(self.redis, settings, transcriber.name, summarizer.name),
         )
         self.made.append(res)
         return res
@@ -224,6 +235,8 @@ async def harness(
     client = aioredis.Redis.from_url(redis_url)
     storage = get_storage(make_settings(fake, data_dir))
     made = Harness(fake, data_dir, engine, sessions, client, storage)
+    for key in await client.keys(KEY_PREFIX + "*"):  # no slow-down left over from another test
+        await client.delete(key)
     yield made
     await made.close()
     await client.aclose()

@@ -22,7 +22,9 @@ from audiocity.models import Audiobook, JobStatus, TranscriptStatus
 from audiocity.services import audio_files as file_service
 from audiocity.services import transcripts
 from audiocity.services.storage_keys import transcript_key
+from audiocity.tasks import SEND_NOTICE
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
+from tests.fakes.recording import queued_messages
 from tests.workers.conftest import (
     CHUNK_SECONDS,
     ExpectedChunk,
@@ -148,56 +150,56 @@ async def test_each_lane_passes_the_previous_chunks_text_as_prompt(
     assert (await stored_transcript(harness, book_id))[0] == joined(expected)
 
 
-async def test_a_transient_failure_retries_later_and_keeps_finished_chunks(
+async def test_a_transient_failure_retries_that_request_while_the_others_go_on(
     harness: Harness, fake: FakeOpenAI, sources: list[Path], tmp_path: Path
 ) -> None:
     expected = expected_chunks(sources, tmp_path)
     failing = expected[2]
-    fake.fail_file(failing.sha1, "429", retry_after=7)
-    res = harness.resources(TRANSCRIPTION_CONCURRENCY=2, JOB_RETRY_MIN_BACKOFF_MS=100)
-    book_id = await harness.book(sources)
-    job_id = await harness.queue(book_id)
-
-    with pytest.raises(dramatiq.Retry) as retry:
-        await run_transcription(res, job_id)
-
-    assert retry.value.delay is not None and 7000 <= retry.value.delay <= 8400, "Retry-After is the minimum"
-    job = await harness.job(job_id)
-    assert (job.status, job.stage, job.error) == (JobStatus.QUEUED, "retrying", None)
-    assert job.message is not None and "'part-1.wav', chunk 3 (0:07-0:10)" in job.message
-    assert job.usage["transcription"]["openai/whisper-1"]["failed_requests"] == 1
-    async with harness.sessions() as session:
-        done = (await transcripts.book_progress(session, book_id))[0]
-    assert 0 < done < 5 and job.chunks_done == done
-    first_run = sent(fake)
-
-    await run_transcription(res, job_id)  # Dramatiq delivers the message again
-
-    job = await harness.job(job_id)
-    assert (job.status, job.attempts, job.chunks_done) == (JobStatus.SUCCEEDED, 2, 5)
-    second_run = sent(fake)[len(first_run) :]
-    assert failing.sha1 in second_run
-    assert sorted(sent(fake)) == sorted([c.sha1 for c in expected] + [failing.sha1]), "no finished chunk sent again"
-    assert (await stored_transcript(harness, book_id))[0] == joined(expected)
-
-
-async def test_when_retries_run_out_the_job_fails_and_start_transcription_resumes_it(
-    harness: Harness, fake: FakeOpenAI, sources: list[Path], tmp_path: Path, redis_url: str
-) -> None:
-    expected = expected_chunks(sources, tmp_path)
-    fake.fail_file(expected[1].sha1, "503")
-    res = harness.resources(TRANSCRIPTION_CONCURRENCY=1, JOB_MAX_RETRIES=0)
+    fake.fail_file(failing.sha1, "429", retry_after=0.3)
+    res = harness.resources(TRANSCRIPTION_CONCURRENCY=2)
     book_id = await harness.book(sources)
     job_id = await harness.queue(book_id)
 
     await run_transcription(res, job_id)
 
     job = await harness.job(job_id)
-    assert (job.status, job.stage) == (JobStatus.FAILED, "failed")
+    assert (job.status, job.attempts, job.chunks_done, job.error) == (JobStatus.SUCCEEDED, 1, 5, None)
+    [retry] = job.retries
+    assert retry["what"] == "'part-1.wav', chunk 3 (0:07-0:10)" and retry["attempt"] == 1
+    assert "HTTP 429" in retry["error"] and retry["rate_limited"] is True
+    assert 0.3 <= retry["waited_seconds"] <= 0.36, "Retry-After is the minimum"
+    assert job.usage["transcription"]["openai/whisper-1"]["failed_requests"] == 1
+    assert sorted(sent(fake)) == sorted([c.sha1 for c in expected] + [failing.sha1]), "only the failed one twice"
+    failed_at = next(r.finished for r in transcriptions(fake) if r.fault == "429")
+    retried_at = [r.started for r in transcriptions(fake) if r.file_sha1 == failing.sha1][1]
+    assert failed_at is not None
+    others_during_wait = [
+        r for r in transcriptions(fake) if r.file_sha1 != failing.sha1 and failed_at < r.started < retried_at
+    ]
+    assert others_during_wait, "other chunks were sent while the failed one waited"
+    assert (await stored_transcript(harness, book_id))[0] == joined(expected)
+
+
+async def test_a_request_failing_beyond_its_budget_fails_the_job_naming_it_and_start_transcription_resumes(
+    harness: Harness, fake: FakeOpenAI, sources: list[Path], tmp_path: Path, redis_url: str
+) -> None:
+    expected = expected_chunks(sources, tmp_path)
+    fake.fail_file(expected[1].sha1, "503", times=3)
+    res = harness.resources(TRANSCRIPTION_CONCURRENCY=2, AI_REQUEST_MAX_ATTEMPTS=3)
+    book_id = await harness.book(sources)
+    job_id = await harness.queue(book_id)
+
+    await run_transcription(res, job_id)
+
+    job = await harness.job(job_id)
+    assert (job.status, job.stage, job.attempts) == (JobStatus.FAILED, "failed", 1)
     assert job.error == (
-        "Gave up after 1 attempt: 'part-1.wav', chunk 2 (0:03-0:07): "
+        "Gave up after 3 tries: 'part-1.wav', chunk 2 (0:03-0:07): "
         "OpenAI request failed (HTTP 503): Injected fault 503."
     )
+    assert fake.tries_of(expected[1].sha1) == 3, "no try beyond the budget"
+    assert [r["attempt"] for r in job.retries] == [1, 2], "the last failure is the error, not a retry"
+    assert job.usage["transcription"]["openai/whisper-1"]["failed_requests"] == 3
     assert (await harness.book_row(book_id)).transcript_status == TranscriptStatus.FAILED
     before = sent(fake)
 
@@ -219,18 +221,25 @@ async def test_when_retries_run_out_the_job_fails_and_start_transcription_resume
 
 
 async def test_a_permanent_failure_fails_at_once(
-    harness: Harness, fake: FakeOpenAI, sources: list[Path], tmp_path: Path
+    harness: Harness, fake: FakeOpenAI, sources: list[Path], tmp_path: Path, redis_url: str
 ) -> None:
     expected = expected_chunks(sources, tmp_path)
     fake.fail_file(expected[3].sha1, "400")
     book_id = await harness.book(sources)
     job_id = await harness.queue(book_id)
 
-    await run_transcription(harness.resources(JOB_MAX_RETRIES=5, TRANSCRIPTION_CONCURRENCY=1), job_id)
+    broker = make_broker(with_db(redis_url, 11))
+    broker.flush_all()
+    try:
+        await run_transcription(harness.resources(AI_REQUEST_MAX_ATTEMPTS=5, TRANSCRIPTION_CONCURRENCY=1), job_id)
+        alerts = [(m.actor_name, m.args) for m in queued_messages(broker)]
+    finally:
+        broker.flush_all()
 
     job = await harness.job(job_id)
     assert job.status == JobStatus.FAILED
     assert job.error == "'part-2.wav', chunk 1 (0:00-0:03): OpenAI request failed (HTTP 400): Injected fault 400."
+    assert alerts == [(SEND_NOTICE, ("job_failed", job_id))]  # the admins hear of it once the row is FAILED
     assert job.attempts == 1 and job.chunks_done == len(transcriptions(fake)) - 1
     assert fake.requests_for("chat") == []
 

@@ -22,6 +22,7 @@ from audiocity.models import JobStatus
 from audiocity.services import audio_files as file_service
 from audiocity.services import transcripts
 from tests.fakes.openai_server import FakeOpenAI
+from tests.outbox_helpers import empty_outbox
 from tests.workers.conftest import (
     CHUNK_SECONDS,
     SECRET,
@@ -37,7 +38,11 @@ DEADLINE_SECONDS = 90
 
 
 @contextmanager
-def worker_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def worker_process(
+    env: dict[str, str], log_path: Path, *, clean_outbox: bool = True
+) -> Iterator[subprocess.Popen[bytes]]:
+    if clean_outbox:
+        empty_outbox(env.get("DATABASE_URL"))
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "audiocity.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -54,10 +59,12 @@ def worker_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.P
                 process.wait()
 
 
-async def wait_until(condition: Callable[[], Awaitable[bool]], what: str, log_path: Path) -> None:
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]], what: str, log_path: Path, within: float = DEADLINE_SECONDS
+) -> None:
     """Poll `condition()` until it is true; fail with the worker log if it never is."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE_SECONDS
+    deadline = loop.time() + within
     while not await condition():
         if loop.time() > deadline:
             log = await asyncio.to_thread(log_path.read_text, errors="replace")

@@ -12,7 +12,9 @@ def get_transcriber(settings: Settings) -> Transcriber:
 
         return OpenAITranscriber(settings)
     from audiocity.ai.local import LocalWhisperTranscriber
+    from audiocity.extras import require
 
+    require("local-whisper")
     return LocalWhisperTranscriber(cpu_threads=settings.local_whisper_threads)
 
 

@@ -14,12 +14,14 @@ class PermanentAIError(Exception):
 class TransientAIError(Exception):
     """A retry may help (429, 5xx, timeouts, dropped connections).
 
-    `retry_after` is the wait in seconds the server asked for (Retry-After), if it asked.
+    `retry_after` is the wait in seconds the server asked for (Retry-After), if it asked;
+    `rate_limited` says the provider throttled us (429), so fewer requests at once would help.
     """
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *, rate_limited: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 @dataclass(frozen=True)

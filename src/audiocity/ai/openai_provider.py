@@ -1,8 +1,8 @@
 """OpenAI (or any OpenAI-compatible server) for transcription and summaries.
 
-Retries live in ONE layer, the job layer (Dramatiq): the SDK client is built with `max_retries=0`,
-because its own default (2 retries of 408/409/429/5xx and connection errors) would multiply with
-the job's retries (3 SDK attempts x 4 job attempts = 12 uploads of a 20 MB chunk). Every SDK failure
+Retries live in ONE layer, per request, in the pipeline (workers/request_retry.py): the SDK client is
+built with `max_retries=0`, because its own default (2 retries of 408/409/429/5xx and connection
+errors) would multiply with the pipeline's (3 SDK attempts x 3 tries = 9 uploads of a 20 MB chunk). Every SDK failure
 is sorted by `to_ai_error` into TransientAIError (retry, honouring Retry-After) or PermanentAIError.
 """
 
@@ -88,7 +88,9 @@ def to_ai_error(err: Exception) -> TransientAIError | PermanentAIError:
         if err.code == "insufficient_quota":  # a 429 that no amount of waiting fixes
             return PermanentAIError(f"{message} (quota exhausted: check the account's billing)")
         if err.status_code in (408, 409, 429) or err.status_code >= 500:
-            return TransientAIError(message, retry_after_seconds(err.response.headers))
+            return TransientAIError(
+                message, retry_after_seconds(err.response.headers), rate_limited=err.status_code == 429
+            )
         return PermanentAIError(message)
     if isinstance(err, (json.JSONDecodeError, openai.APIResponseValidationError)):
         # A 200 whose body is not JSON: a truncated or mangled answer, so another try may work.

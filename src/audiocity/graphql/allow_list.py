@@ -4,13 +4,15 @@
 query in Redis under the sha256 of its canonical form: the operation printed by graphql-core plus
 the fragments it uses, sorted by name. Matching on that form (not on raw text) lets a client send the
 document with other whitespace, comments or extra operations; with automatic persisted queries the
-document is resolved from its hash first, and the same check then applies. Anything else is refused
+document is resolved from its hash first, and the same check then applies. The hash format is the
+persisted-query store's (graphql/apq.py: sha256 hex of the document), and registering also puts each
+canonical document into that store, without expiry, so a frontend can send a registered operation as
+its hash alone. Anything else is refused
 before execution with `extensions.code` `OPERATION_NOT_ALLOWED`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Iterable
 
 import redis.asyncio as aioredis
@@ -26,6 +28,8 @@ from graphql import (
     visit,
 )
 from strawberry.extensions import SchemaExtension
+
+from audiocity.graphql import apq
 
 DOCUMENTS_KEY = "audiocity:operations"  # hash: sha256 -> canonical document
 NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
@@ -65,8 +69,7 @@ def canonical(document: DocumentNode, operation_name: str | None = None) -> str 
     return "\n\n".join(print_ast(node) for node in [operations[0], *used])
 
 
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+sha256_hex = apq.sha256_hex  # one hash format for registered and persisted queries
 
 
 def operations_in(sources: Iterable[str]) -> dict[str, str]:
@@ -94,6 +97,8 @@ class RegisteredOperations:
         hashes = {name: sha256_hex(text) for name, text in documents.items()}
         if documents:
             await self.redis.hset(DOCUMENTS_KEY, mapping={hashes[n]: t for n, t in documents.items()})  # type: ignore[misc]
+            # The persisted-query store knows them too (no expiry: they stay registered).
+            await self.redis.mset({apq.PREFIX + hashes[n]: t for n, t in documents.items()})
         return hashes
 
     async def document(self, digest: str) -> str | None:

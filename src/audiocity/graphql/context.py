@@ -4,37 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
 from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings
 from audiocity.db import session_scope
-from audiocity.models import Audiobook, AudioFile, Category, Role, User
+from audiocity.http_client import client_address
+from audiocity.models import Audiobook, Category, Role, User
+from audiocity.ratelimit import Rule
 from audiocity.resources import AppResources
 from audiocity.services import accounts, catalog, entitlements, orders
 
+Reads = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
 
 class Loaders:
-    """Batch per request: one query for all the files (or categories, ...) a page asks for."""
+    """Batch per request: one query for all the files (or categories, ...) a page asks for.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], viewer_id: uuid.UUID | None) -> None:
-        self.sessions = sessions
+    Every loader reads through the request's one connection (`Context.reads`), one at a time.
+    """
+
+    def __init__(self, reads: Reads, viewer_id: uuid.UUID | None) -> None:
+        self.sessions = reads
         self.viewer_id = viewer_id
-        self.files: DataLoader[uuid.UUID, list[AudioFile]] = DataLoader(self._files)
+        self.files: DataLoader[uuid.UUID, list[Any]] = DataLoader(self._files)
         self.categories: DataLoader[uuid.UUID, list[Category]] = DataLoader(self._categories)
         self.owned: DataLoader[uuid.UUID, bool] = DataLoader(self._owned)
         self.audiobooks: DataLoader[uuid.UUID, Audiobook | None] = DataLoader(self._audiobooks)
 
-    async def _files(self, ids: list[uuid.UUID]) -> list[list[AudioFile]]:
+    async def _files(self, ids: list[uuid.UUID]) -> list[list[Any]]:
         async with self.sessions() as s:
-            found = await catalog.files_for_books(s, ids)
+            found = await catalog.file_rows_for_books(s, ids)
         return [found[i] for i in ids]
 
     async def _categories(self, ids: list[uuid.UUID]) -> list[list[Category]]:
@@ -60,15 +67,36 @@ class Context:
     resources: AppResources
     request: HTTPConnection
     connection_params: dict[str, Any] | None = None
+    response: Any = None  # Strawberry's sub-response on HTTP: status code and headers
+    new_guest_token: str | None = None  # a guest cart started earlier in this request (aliased addToCart)
     _viewer: User | None = None
     _viewer_loaded: bool = False
     _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _token_error: str | None = None
     _loaders: Loaders | None = field(default=None)
+    _read: AsyncSession | None = None
+    _read_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def settings(self) -> Settings:
         return self.resources.settings
+
+    def client_address(self) -> str:
+        return client_address(self.request, self.settings.trust_forwarded_for)
+
+    def refuse_with_retry_after(self, seconds: int) -> None:
+        """The whole HTTP request is throttled: answer 429 with `Retry-After`."""
+        if self.response is not None:
+            self.response.status_code = 429
+            self.response.headers["Retry-After"] = str(seconds)
+
+    async def throttle(self, name: str, *limits: tuple[str, str | None]) -> None:
+        """Take one token per (setting value, subject); raises `RateLimited` when one is empty.
+
+        `limits` pairs a rule such as "5/5m" with a subject such as "account:<hash>" or "client:1.2.3.4".
+        """
+        if self.resources.limiter is not None:
+            await self.resources.limiter.check(name, *((Rule.parse(rule), subject) for rule, subject in limits))
 
     def bearer_token(self) -> str | None:
         raw: Any = None
@@ -101,7 +129,7 @@ class Context:
         except InvalidToken:
             self._token_error = "The access token is invalid or expired."
             return
-        async with self.resources.sessions() as s:
+        async with self.reads() as s:
             self._viewer = await accounts.get_user(s, claims.user_id)
         if self._viewer is None:
             self._token_error = "The account no longer exists."
@@ -117,11 +145,48 @@ class Context:
     async def loaders(self) -> Loaders:
         if self._loaders is None:
             user = await self.viewer()
-            self._loaders = Loaders(self.resources.sessions, user.id if user else None)
+            self._loaders = Loaders(self.reads, user.id if user else None)
         return self._loaders
 
     @asynccontextmanager
+    async def reads(self) -> AsyncIterator[AsyncSession]:
+        """The request's one read session: one pooled connection (autocommit: no BEGIN/ROLLBACK) shared
+        by the viewer lookup, the page query and every DataLoader, used by one of them at a time.
+        Released when the operation ends (`ReleaseReads`), not per use."""
+        if self.request.scope.get("type") == "websocket":
+            # a socket's operations can last hours: never hold a pooled connection between uses
+            async with self.resources.read_sessions() as s:
+                yield s
+            return
+        async with self._read_lock:
+            if self._read is None:
+                self._read = self.resources.read_sessions()
+            yield self._read
+
+    @asynccontextmanager
+    async def catalog_reads(self, admin: bool) -> AsyncIterator[AsyncSession]:
+        """The replica (DATABASE_READ_URL) for customers' catalog browsing; admins read the primary,
+        so their own writes show at once. Without a replica, the request's one read session."""
+        replica = self.resources.replica_sessions
+        if admin or replica is None:
+            async with self.reads() as s:
+                yield s
+            return
+        async with replica() as s:
+            yield s
+
+    async def release_reads(self) -> None:
+        async with self._read_lock:  # never while a loader is using it
+            read, self._read = self._read, None
+        if read is not None:
+            await read.close()
+
+    @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work (a mutation); commits on success."""
+        """One unit of work (a mutation); commits on success.
+
+        The read connection goes back to the pool first: a request never holds two connections, so
+        concurrent mutations cannot exhaust the pool with reads waiting for writes."""
+        await self.release_reads()
         async with session_scope(self.resources.sessions) as s:
             yield s

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 
+from audiocity.ratelimit import RateLimited
 from audiocity.services.errors import ErrorCode as ServiceErrorCode
 from audiocity.services.errors import ServiceError
 
@@ -17,6 +18,11 @@ _CODE_DESCRIPTIONS = {
     "INVALID_CREDENTIALS": "Wrong email or password.",
     "WEAK_PASSWORD": "The password is too short or too common.",
     "INVALID_TOKEN": "The token is malformed, expired or revoked.",
+    "TOKEN_REUSED": "A refresh token was used twice; its whole family is revoked, so sign in again.",
+    "EMAIL_NOT_VERIFIED": "The sign-in provider has not verified the email address.",
+    "IDENTITY_CONFLICT": "The email's account is linked to another external identity.",
+    "SIGN_IN_UNAVAILABLE": "That way of signing in is not configured.",
+    "NO_PASSWORD": "The account has no password (it signs in with Google).",
     "NOT_AUDIO": "The file is not audio that can be decoded.",
     "FILE_TOO_LARGE": "The file exceeds the size limit.",
     "UNSUPPORTED_FORMAT": "The container or codec is not accepted.",
@@ -37,6 +43,11 @@ _CODE_DESCRIPTIONS = {
     "JOB_RUNNING": "A job for the audiobook is already queued or running.",
     "NO_AUDIO_FILES": "The audiobook has no audio to transcribe.",
     "NOT_OWNED": "The viewer does not own the audiobook.",
+    "RATE_LIMITED": "Too many attempts; wait `retryAfterSeconds` and try again.",
+    "LAST_ADMIN": "The store must keep at least one admin.",
+    "CONFIRMATION_REQUIRED": "The change needs an explicit confirmation in the input.",
+    "HAS_ORDERS": "The audiobook has orders and cannot be deleted; unpublish it instead.",
+    "TOO_LONG": "A text input exceeds its length limit.",
 }
 for _value in UserErrorCode.__strawberry_definition__.values:  # type: ignore[attr-defined]
     _value.description = _CODE_DESCRIPTIONS.get(_value.name)
@@ -44,7 +55,19 @@ for _value in UserErrorCode.__strawberry_definition__.values:  # type: ignore[at
 ERRORS = "Why the input was refused; empty on success."
 
 # Top-level errors carrying these codes are meant for clients and are never masked.
-PUBLIC_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "UNAVAILABLE", "SUBSCRIBER_TOO_SLOW"}
+PUBLIC_CODES = {
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
+    "BAD_USER_INPUT",
+    "NOT_FOUND",
+    "UNAVAILABLE",
+    "SUBSCRIBER_TOO_SLOW",
+    "RATE_LIMITED",
+    "QUERY_TOO_COMPLEX",
+    "MAX_COST_EXCEEDED",
+    "GRAPHQL_PARSE_FAILED",
+    "GRAPHQL_VALIDATION_FAILED",
+}
 
 
 @strawberry.type(description="A problem with the input of a mutation; `field` names the input at fault.")
@@ -52,6 +75,9 @@ class UserError:
     code: UserErrorCode = strawberry.field(description="What went wrong, for programs.")  # type: ignore[valid-type]
     field: str | None = strawberry.field(description="The input at fault, e.g. `email`; null for the whole input.")
     message: str = strawberry.field(description="What went wrong, for people.")
+    retry_after_seconds: int | None = strawberry.field(
+        default=None, description="With `RATE_LIMITED`: seconds until the call may be tried again."
+    )
 
 
 def user_error(exc: ServiceError) -> UserError:
@@ -68,3 +94,21 @@ def forbidden(message: str = "You are not allowed to do this.") -> GraphQLError:
 
 def bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def rate_limited(retry_after: int) -> GraphQLError:
+    """The whole request is refused; HTTP answers 429 with `Retry-After` as well."""
+    return GraphQLError(
+        f"Too many requests; retry in {retry_after} s.",
+        extensions={"code": "RATE_LIMITED", "retryAfter": retry_after},
+    )
+
+
+def throttled(exc: RateLimited, field: str | None = None) -> UserError:
+    """A throttled mutation: a `RATE_LIMITED` UserError saying when to retry."""
+    return UserError(
+        code=ServiceErrorCode.RATE_LIMITED,
+        field=field,
+        message=f"Too many attempts; retry in {exc.retry_after} s.",
+        retry_after_seconds=exc.retry_after,
+    )

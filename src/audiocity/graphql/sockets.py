@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnected
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, Message
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage as LegacyInitMessage
@@ -29,6 +30,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 
 from audiocity.auth.tokens import InvalidToken
 from audiocity.graphql.context import Context
+from audiocity.metrics import SUBSCRIPTIONS, operation_label
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,23 @@ def _token_expiry(context: Context) -> datetime | None:
         return context.resources.tokens.decode(token).expires_at
     except InvalidToken:
         return None  # on_ws_connect has already refused it
+
+
+_OPERATION_NAME = re.compile(r"\s*(?:#[^\n]*\n\s*)*(?:subscription|query|mutation)\s+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@contextlib.contextmanager
+def counted(operation_name: str | None, query: str) -> Iterator[None]:
+    """An operation running on a socket (a subscription, almost always) for its whole life."""
+    if not operation_name:  # clients often leave it out; the document names it
+        named = _OPERATION_NAME.match(query)
+        operation_name = named.group(1) if named else None
+    gauge = SUBSCRIPTIONS.labels(operation_label(operation_name))
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()
 
 
 class _SocketSession:
@@ -153,6 +172,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def _ping(self) -> None:
         await self.send_message({"type": "ping"})
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        with counted(operation.operation_name, operation.query):
+            await super().run_operation(operation)
+
     async def send_message(self, message: Message) -> None:
         if self.session is not None and self.session.closing:
             return
@@ -181,6 +204,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         assert self.session is not None
         await self.send_message({"type": "connection_error", "payload": {"message": "The access token expired."}})
         await self.session.close(LEGACY_AUTH_FAILED, "access token expired")
+
+    async def handle_async_results(
+        self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None
+    ) -> None:
+        with counted(operation_name, query):
+            await super().handle_async_results(operation_id, query, operation_name, variables)
 
     async def send_message(self, message: OperationMessage) -> None:
         if self.session is not None and self.session.closing:

@@ -5,6 +5,7 @@ from audiocity.models.catalog import (
     Audiobook,
     AudiobookCategory,
     AudioFile,
+    CatalogVersion,
     Category,
     Transcript,
     TranscriptChunk,
@@ -22,9 +23,10 @@ from audiocity.models.job import Job, JobKind, JobStage, JobStatus
 from audiocity.models.library import DownloadEvent as DownloadEvent
 from audiocity.models.library import DownloadKind as DownloadKind
 from audiocity.models.library import ListeningProgress as ListeningProgress
+from audiocity.models.outbox import OutboxMessage as OutboxMessage
 from audiocity.models.upload import UploadSession as UploadSession
 from audiocity.models.upload import UploadStatus as UploadStatus
-from audiocity.models.user import RefreshToken, Role, User
+from audiocity.models.user import PasswordResetToken, RefreshToken, Role, SignInCode, User
 from audiocity.payments.base import PaymentProvider
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "AudiobookCategory",
     "Cart",
     "CartItem",
+    "CatalogVersion",
     "Category",
     "Entitlement",
     "Job",
@@ -42,9 +45,11 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "PasswordResetToken",
     "PaymentProvider",
     "RefreshToken",
     "Role",
+    "SignInCode",
     "Transcript",
     "TranscriptChunk",
     "TranscriptStatus",

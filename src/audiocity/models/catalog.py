@@ -141,3 +141,13 @@ class TranscriptChunk(SQLModel, table=True):
     provider: str = ""
     model: str = ""
     created_at: datetime = created_at_field()
+
+
+class CatalogVersion(SQLModel, table=True):
+    """One row whose `version` database triggers bump in the same transaction as any write to the
+    catalog tables, so every process can tell whether a cached public answer is still current."""
+
+    __tablename__ = "catalog_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))

@@ -65,6 +65,11 @@ class Job(SQLModel, table=True):
     chunks_total: int = 0
     chunks_done: int = 0
     usage: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
+    # Transient failures that were retried, oldest first (see services/jobs.add_retry): what failed,
+    # when, how long the request then waited, and which try of that request it was.
+    retries: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
     created_at: datetime = created_at_field()
     started_at: datetime | None = timestamp_field()
     finished_at: datetime | None = timestamp_field()

@@ -29,13 +29,46 @@ class User(SQLModel, table=True):
 
 
 class RefreshToken(SQLModel, table=True):
-    """Opaque refresh tokens are stored hashed; rotating one revokes it."""
+    """Opaque refresh tokens are stored hashed; rotating one revokes it.
+
+    Every token descends from one sign-in, its `family`; a rotated token keeps the family and its
+    `expires_at` (the family's absolute end). Presenting a token that was already rotated revokes
+    the whole family: someone else holds a copy.
+    """
 
     __tablename__ = "refresh_tokens"
+
+    id: uuid.UUID = id_field()
+    user_id: uuid.UUID = Field(sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True))
+    family_id: uuid.UUID = Field(index=True)
+    token_hash: str = Field(unique=True)
+    created_at: datetime = created_at_field()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = timestamp_field()
+    rotated_at: datetime | None = timestamp_field()
+
+
+class PasswordResetToken(SQLModel, table=True):
+    """A single-use reset link's token, stored hashed."""
+
+    __tablename__ = "password_reset_tokens"
 
     id: uuid.UUID = id_field()
     user_id: uuid.UUID = Field(sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True))
     token_hash: str = Field(unique=True)
     created_at: datetime = created_at_field()
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    revoked_at: datetime | None = timestamp_field()
+    used_at: datetime | None = timestamp_field()
+
+
+class SignInCode(SQLModel, table=True):
+    """The one-time code that ends the redirect sign-in flow at the frontend, stored hashed."""
+
+    __tablename__ = "sign_in_codes"
+
+    id: uuid.UUID = id_field()
+    user_id: uuid.UUID = Field(sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True))
+    code_hash: str = Field(unique=True)
+    created_at: datetime = created_at_field()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = timestamp_field()

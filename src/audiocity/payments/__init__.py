@@ -53,9 +53,11 @@ def stripe_enabled(settings: Settings) -> bool:
 
 
 def builtin_test_provider_enabled(settings: Settings) -> bool:
+    """Free TEST payments fail closed: on when asked for, or in the all-embedded default outside production."""
     if settings.test_payments_enabled is not None:
         return settings.test_payments_enabled
-    return not stripe_enabled(settings)
+    embedded = settings.database_url is None and not settings.production
+    return embedded and not stripe_enabled(settings)
 
 
 def get_gateways(settings: Settings) -> dict[PaymentProvider, PaymentGateway]:

@@ -26,7 +26,7 @@ from audiocity.db import after_commit, on_rollback
 from audiocity.events import Publishes, audiobook_jobs_channel, job_channel
 from audiocity.models import Audiobook, AudioFile, Job, JobStatus, TranscriptChunk
 from audiocity.services import jobs as job_service
-from audiocity.services import storage_keys
+from audiocity.services import outbox, storage_keys
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.storage import ObjectInfo, Storage
 
@@ -122,17 +122,22 @@ def audio_content_type(content_type: str | None, info: AudioInfo) -> str:
     return _CONTAINER_TYPES.get(info.container, f"audio/{info.container}")
 
 
-async def queue_transcription(session: AsyncSession, events: Publishes, audiobook_id: uuid.UUID) -> Job:
-    """Queue (or reuse the queued) job; the message and event go out only after the commit."""
+async def queue_transcription(
+    session: AsyncSession, events: Publishes, audiobook_id: uuid.UUID, *, resend: bool = False
+) -> Job:
+    """Queue (or reuse the queued) job. Its message is an outbox row of this transaction, so it is
+    sent even if the broker is down at the commit; `resend` sends a reused queued job's message again
+    (its first one may be gone with a broker that lost its data). The event goes out after the commit."""
     job, is_new = await job_service.queue_transcription(session, audiobook_id)
+    if is_new or resend:
+        await outbox.add(session, tasks.TRANSCRIBE_AUDIOBOOK, str(job.id))
     if is_new:
         payload = job_service.job_payload(job)
 
-        async def send() -> None:
-            tasks.send(tasks.TRANSCRIBE_AUDIOBOOK, str(job.id))
+        async def announce() -> None:
             await events.publish([job_channel(job.id), audiobook_jobs_channel(audiobook_id)], payload)
 
-        after_commit(session, send)
+        after_commit(session, announce)
     return job
 
 
@@ -423,4 +428,4 @@ async def start_transcription(session: AsyncSession, events: Publishes, audioboo
         await session.execute(
             delete(TranscriptChunk).where(TranscriptChunk.audio_file_id.in_([f.id for f in files]))  # type: ignore[attr-defined]
         )
-    return await queue_transcription(session, events, audiobook_id)
+    return await queue_transcription(session, events, audiobook_id, resend=True)

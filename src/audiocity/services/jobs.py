@@ -13,6 +13,7 @@ from audiocity.services.errors import NotFound
 from audiocity.services.pagination import Page, decode_time_cursor, encode_cursor, page_size
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+MAX_RETRY_HISTORY = 100  # the newest retried failures kept per job
 
 
 def job_payload(job: Job) -> dict[str, Any]:
@@ -77,6 +78,14 @@ async def advance(session: AsyncSession, job_id: uuid.UUID, **changes: Any) -> J
     )
     job = result.scalar_one()
     return job
+
+
+async def add_retry(session: AsyncSession, job_id: uuid.UUID, entry: dict[str, Any], **changes: Any) -> Job:
+    """Append one retried failure (what, error, at, waited_seconds, attempt) to the job's history and
+    apply `changes`, bumping `sequence` so subscribers see it. The newest MAX_RETRY_HISTORY are kept."""
+    retries = await session.scalar(select(Job.retries).where(Job.id == job_id).with_for_update())
+    history = [*(retries or []), entry][-MAX_RETRY_HISTORY:]
+    return await advance(session, job_id, retries=history, **changes)
 
 
 async def add_usage(

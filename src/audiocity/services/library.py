@@ -32,7 +32,7 @@ from audiocity.services.audio_files import files_of_book
 from audiocity.services.catalog import search_conditions
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.pagination import Page, decode_cursor, encode_cursor, page_size
-from audiocity.storage import Storage
+from audiocity.storage import LinkUnavailable, Storage
 
 __all__ = ["DownloadKind"]
 
@@ -52,13 +52,29 @@ class LibraryOrder(enum.StrEnum):
     RECENTLY_LISTENED = "RECENTLY_LISTENED"
 
 
+class DownloadErrorCode(enum.StrEnum):
+    SIGNING_UNAVAILABLE = "SIGNING_UNAVAILABLE"  # nothing configured can sign: an operator must act
+    SIGNING_FAILED = "SIGNING_FAILED"  # the signer was asked and failed: asking again later may work
+
+
+@dataclass(frozen=True)
+class DownloadError:
+    """Why one link could not be made; the rest of the answer stands."""
+
+    code: DownloadErrorCode
+    message: str  # for clients
+    detail: str  # for logs only
+
+
 @dataclass(frozen=True)
 class DownloadLink:
     kind: DownloadKind
     file_name: str
-    url: str
-    expires_at: datetime
+    url: str | None  # None exactly when `error` says why
+    expires_at: datetime | None
     size_bytes: int | None
+    storage_key: str = ""
+    error: DownloadError | None = None
 
 
 @dataclass(frozen=True)
@@ -208,30 +224,45 @@ def download_links(
 
     Callers mint only for books the user is entitled to; the file route checks again on use.
     """
-    links: list[DownloadLink] = []
-    for f in files:
-        name = audio_file_name(f)
-        signed = storage.signed_download_url(
-            f.storage_key,
-            expires_in=ttl_seconds,
-            filename=name,
-            content_type=f.content_type,
-            user_id=str(user_id),
-        )
-        links.append(DownloadLink(DownloadKind.AUDIO, name, signed.url, signed.expires_at, f.size_bytes))
+    wanted = [(DownloadKind.AUDIO, f.storage_key, audio_file_name(f), f.content_type, f.size_bytes) for f in files]
     if book.transcript_status == TranscriptStatus.READY:
         for kind, fmt, mime in TRANSCRIPT_FORMATS:
-            name = transcript_file_name(book, fmt)
-            signed = storage.signed_download_url(
-                storage_keys.transcript_key(book.id, fmt),
-                expires_in=ttl_seconds,
-                filename=name,
-                content_type=mime,
-                user_id=str(user_id),
-            )
             size = (transcript_bytes or {}).get(fmt)
-            links.append(DownloadLink(kind, name, signed.url, signed.expires_at, size))
-    return links
+            wanted.append(
+                (kind, storage_keys.transcript_key(book.id, fmt), transcript_file_name(book, fmt), mime, size)
+            )
+    return [
+        _link(storage, kind, key, name, mime, size, user_id=user_id, ttl_seconds=ttl_seconds)
+        for kind, key, name, mime, size in wanted
+    ]
+
+
+def _link(
+    storage: Storage,
+    kind: DownloadKind,
+    key: str,
+    name: str,
+    content_type: str,
+    size: int | None,
+    *,
+    user_id: uuid.UUID,
+    ttl_seconds: int,
+) -> DownloadLink:
+    """One link, or the typed reason it cannot be made: a signer's failure spoils only its own link."""
+    try:
+        signed = storage.signed_download_url(
+            key, expires_in=ttl_seconds, filename=name, content_type=content_type, user_id=str(user_id)
+        )
+    except LinkUnavailable as exc:
+        code = DownloadErrorCode(exc.code)
+        message = (
+            "Downloads cannot be signed on this server; ask its operator."
+            if code is DownloadErrorCode.SIGNING_UNAVAILABLE
+            else "The download link could not be made right now; try again shortly."
+        )
+        error = DownloadError(code=code, message=message, detail=str(exc))
+        return DownloadLink(kind, name, None, None, size, storage_key=key, error=error)
+    return DownloadLink(kind, name, signed.url, signed.expires_at, size, storage_key=key)
 
 
 # --- who may download what ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audiocity import tasks
 from audiocity.db import after_commit
 from audiocity.events import Publishes, order_channel
+from audiocity.metrics import PAYMENTS
 from audiocity.models import (
     Audiobook,
     CartItem,
@@ -36,11 +38,14 @@ from audiocity.payments.base import (
     PaymentEvent,
     PaymentGateway,
     PaymentRequest,
+    PaymentSession,
     RefundRequest,
 )
+from audiocity.services import outbox
 from audiocity.services.cart import cart_for_user, cart_lines
 from audiocity.services.entitlements import grant, owned_book_ids, revoke_for_order
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
+from audiocity.services.notices import NoticeKind, queue_notice
 from audiocity.services.pagination import Page, decode_time_cursor, encode_cursor, page_size
 
 log = logging.getLogger(__name__)
@@ -53,11 +58,18 @@ def order_payload(order: Order) -> dict[str, Any]:
 
 
 def _announce(session: AsyncSession, events: Publishes, order: Order) -> None:
-    """Publish the order's new state once the transaction that changed it has committed."""
-    payload = order_payload(order)
+    """Publish the order's latest state once the transaction that changed it has committed (one event
+    per order per transaction, however many steps changed it)."""
+    latest: dict[uuid.UUID, dict[str, Any]] = session.info.setdefault("order_events", {})
+    first = order.id not in latest
+    latest[order.id] = order_payload(order)
+    if not first:
+        return
+    order_id = order.id
 
     async def publish() -> None:
-        await events.publish([order_channel(order.id)], payload)
+        payload = latest.pop(order_id)
+        await events.publish([order_channel(order_id)], payload)
 
     after_commit(session, publish)
 
@@ -69,12 +81,22 @@ async def _set_status(
     order.updated_at = now
     await session.flush()
     _announce(session, events, order)
+    _count_payment(session, order)
 
 
-def _schedule_sweep(at: datetime) -> None:
-    """Ask a worker to sweep overdue orders just after `at` (a delayed Dramatiq message)."""
-    delay_ms = max(0, int((at - utcnow()).total_seconds() * 1000)) + 1000
-    tasks.send(tasks.EXPIRE_PENDING_ORDERS, delay=delay_ms)
+def _count_payment(session: AsyncSession, order: Order) -> None:
+    """Payments by provider and outcome, counted once the change is committed."""
+    provider, outcome = order.provider.value.lower(), order.status.value.lower()
+
+    async def count() -> None:
+        PAYMENTS.labels(provider, outcome).inc()
+
+    after_commit(session, count)
+
+
+async def _schedule_sweep(session: AsyncSession, at: datetime) -> None:
+    """Ask a worker to sweep overdue orders just after `at`: an outbox row of this transaction."""
+    await outbox.add(session, tasks.EXPIRE_PENDING_ORDERS, not_before=at + timedelta(seconds=1))
 
 
 async def _existing(session: AsyncSession, user_id: uuid.UUID, key: str) -> Order | None:
@@ -83,7 +105,35 @@ async def _existing(session: AsyncSession, user_id: uuid.UUID, key: str) -> Orde
     ).scalar_one_or_none()
 
 
-async def checkout(
+@dataclass(frozen=True)
+class PlacedOrder:
+    """A committed order and, when the provider has not been asked yet, what to ask it."""
+
+    order: Order
+    payment: PaymentRequest | None
+
+
+def _payment_request(order: Order, lines: list[OrderLine], customer_email: str | None) -> PaymentRequest:
+    assert order.expires_at is not None
+    return PaymentRequest(
+        order_id=order.id,
+        user_id=order.user_id,
+        customer_email=customer_email,
+        currency=order.currency,
+        total_cents=order.total_cents,
+        lines=[LineItem(line.title, line.price_cents) for line in lines],
+        expires_at=order.expires_at,
+    )
+
+
+def _gateway(provider: PaymentProvider, gateways: Mapping[PaymentProvider, PaymentGateway]) -> PaymentGateway:
+    gateway = gateways.get(provider)
+    if gateway is None:
+        raise ServiceError(ErrorCode.UNSUPPORTED_PROVIDER, f"Payment provider {provider} is not enabled.", "provider")
+    return gateway
+
+
+async def place_order(
     session: AsyncSession,
     events: Publishes,
     *,
@@ -94,23 +144,24 @@ async def checkout(
     customer_email: str | None = None,
     pending_ttl: timedelta = DEFAULT_PENDING_TTL,
     now: datetime | None = None,
-) -> Order:
-    """Turn the cart into an order at today's catalog prices; the cart row lock serialises checkouts.
+) -> PlacedOrder:
+    """Step 1 of checkout: turn the cart into a PENDING order at today's catalog prices.
 
-    The TEST provider settles at once; others leave the order PENDING until their webhook says paid.
-    A provider error rolls everything back: no order, the cart untouched.
+    The cart row lock serialises checkouts of one user; commit this before asking the provider, so
+    neither the lock nor a connection is held while it answers. A repeated key returns its order,
+    with the payment still to ask for when an earlier attempt died before storing the provider's answer.
     """
     now = now or utcnow()
     key = idempotency_key.strip()
     if not key or len(key) > 200:
         raise ServiceError(ErrorCode.INVALID, "idempotencyKey must be 1 to 200 characters.", "idempotencyKey")
-    gateway = gateways.get(provider)
-    if gateway is None:
-        raise ServiceError(ErrorCode.UNSUPPORTED_PROVIDER, f"Payment provider {provider} is not enabled.", "provider")
+    _gateway(provider, gateways)
     cart = await cart_for_user(session, user_id, lock=True)
     existing = await _existing(session, user_id, key)
     if existing is not None:
-        return existing
+        unasked = existing.status == OrderStatus.PENDING and existing.provider_reference is None
+        kept = await _order_lines(session, existing.id) if unasked else []
+        return PlacedOrder(existing, _payment_request(existing, kept, customer_email) if unasked else None)
     await expire_pending_orders(session, events, now, user_id=user_id)
 
     lines = [line for line in await cart_lines(session, cart.id) if line.book.published]
@@ -133,7 +184,7 @@ async def checkout(
     )
     session.add(order)
     await session.flush()
-    session.add_all(
+    order_lines = [
         OrderLine(
             order_id=order.id,
             audiobook_id=line.book.id,
@@ -144,44 +195,113 @@ async def checkout(
             cart_currency=line.item.added_currency,
         )
         for line in buying
-    )
+    ]
+    session.add_all(order_lines)
     done = [line.book.id for line in lines if line.book.id in owned] + [line.book.id for line in buying]
     await session.execute(
         delete(CartItem).where(CartItem.cart_id == cart.id, CartItem.audiobook_id.in_(done))  # type: ignore[arg-type,attr-defined]
     )
+    assert order.expires_at is not None
+    await _schedule_sweep(session, order.expires_at)
+    await session.flush()
+    _announce(session, events, order)
+    return PlacedOrder(order, _payment_request(order, order_lines, customer_email))
+
+
+async def request_payment(
+    gateways: Mapping[PaymentProvider, PaymentGateway], provider: PaymentProvider, request: PaymentRequest
+) -> PaymentSession:
+    """Step 2: ask the provider, outside any transaction. Its idempotency key is the order's id, so
+    asking again for the same order (a retry after a crash) returns the same session."""
     try:
-        payment = await gateway.create_payment(
-            PaymentRequest(
-                order_id=order.id,
-                user_id=user_id,
-                customer_email=customer_email,
-                currency=order.currency,
-                total_cents=order.total_cents,
-                lines=[LineItem(line.book.title, line.book.price_cents) for line in buying],
-                expires_at=now + pending_ttl,
-            )
-        )
+        return await _gateway(provider, gateways).create_payment(request)
     except PaymentError as exc:
         raise ServiceError(ErrorCode.PAYMENT_PROVIDER_ERROR, str(exc), "provider") from exc
+
+
+async def record_payment(
+    session: AsyncSession, events: Publishes, order_id: uuid.UUID, payment: PaymentSession, now: datetime | None = None
+) -> Order:
+    """Step 3: store the provider's session on the order (a short transaction); settle it if paid."""
+    now = now or utcnow()
+    order = await _locked_order(session, Order.id == order_id)
+    if order is None:
+        raise NotFound("Order", "orderId")
+    if order.provider_reference is not None:
+        return order  # a concurrent retry stored it first (the same session, by the idempotency key)
     order.provider_reference = payment.provider_reference
     order.payment_reference = payment.payment_reference
     order.redirect_url = payment.redirect_url
-    if payment.paid:
+    if payment.paid and order.status == OrderStatus.PENDING:
         order.status = OrderStatus.PAID
         order.paid_at = now
         order.expires_at = None
-        await grant(session, user_id, [line.book.id for line in buying], order.id)
-    else:
-        deadline = order.expires_at
-        assert deadline is not None
-
-        async def schedule() -> None:
-            _schedule_sweep(deadline)
-
-        after_commit(session, schedule)
+        lines = await _order_lines(session, order.id)
+        await grant(session, order.user_id, [line.audiobook_id for line in lines], order.id)
+        queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
+        _count_payment(session, order)
     await session.flush()
     _announce(session, events, order)
     return order
+
+
+async def abandon_order(session: AsyncSession, order_id: uuid.UUID) -> None:
+    """The provider refused the order: delete it and put its books back in the cart as they were.
+
+    Only an order the provider never accepted (no session stored, still PENDING) is removed.
+    """
+    order = await _locked_order(session, Order.id == order_id)
+    if order is None or order.provider_reference is not None or order.status != OrderStatus.PENDING:
+        return
+    cart = await cart_for_user(session, order.user_id, lock=True)
+    lines = await _order_lines(session, order.id)
+    if lines:
+        await session.execute(
+            insert(CartItem)
+            .values(
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "cart_id": cart.id,
+                        "audiobook_id": line.audiobook_id,
+                        "added_price_cents": line.cart_price_cents,
+                        "added_currency": line.cart_currency,
+                    }
+                    for line in lines
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+    await session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))  # type: ignore[arg-type]
+    await session.delete(order)
+    await session.flush()
+
+
+async def checkout(
+    session: AsyncSession,
+    events: Publishes,
+    *,
+    user_id: uuid.UUID,
+    provider: PaymentProvider,
+    idempotency_key: str,
+    gateways: Mapping[PaymentProvider, PaymentGateway],
+    customer_email: str | None = None,
+    pending_ttl: timedelta = DEFAULT_PENDING_TTL,
+    now: datetime | None = None,
+) -> Order:
+    """The three steps in the caller's one transaction, for callers that own a single session (scripts, tests).
+
+    The API uses `services.checkout.checkout`, which commits between the steps. A provider error
+    here rolls everything back: no order, the cart untouched.
+    """
+    placed = await place_order(
+        session, events, user_id=user_id, provider=provider, idempotency_key=idempotency_key,
+        gateways=gateways, customer_email=customer_email, pending_ttl=pending_ttl, now=now,
+    )  # fmt: skip
+    if placed.payment is None:
+        return placed.order
+    payment = await request_payment(gateways, provider, placed.payment)
+    return await record_payment(session, events, placed.order.id, payment, now)
 
 
 async def expire_pending_orders(
@@ -259,6 +379,7 @@ async def _mark_refunded(session: AsyncSession, events: Publishes, order: Order,
     order.refunded_at = now
     await revoke_for_order(session, order.id)
     await _set_status(session, events, order, OrderStatus.REFUNDED, now)
+    queue_notice(session, NoticeKind.ORDER_REFUNDED, str(order.id))
 
 
 async def _mark_paid(
@@ -278,6 +399,7 @@ async def _mark_paid(
     lines = await _order_lines(session, order.id)
     await grant(session, order.user_id, [line.audiobook_id for line in lines], order.id)
     await _set_status(session, events, order, OrderStatus.PAID, now)
+    queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
     return True
 
 

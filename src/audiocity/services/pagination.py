@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from audiocity.services.errors import ErrorCode, ServiceError
@@ -29,14 +29,28 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values), default=str).encode()).decode()
 
 
+MAX_CURSOR_CHARS = 1_000  # real cursors are under 200 characters
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
+
+
 def decode_cursor(cursor: str) -> list[Any]:
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after")
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after") from exc
     if not isinstance(values, list):
         raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after")
     return values
+
+
+def cursor_time(raw: Any) -> datetime:
+    """A timestamp from a cursor: ISO 8601 with a zone, within the range the store can have written."""
+    value = datetime.fromisoformat(raw)
+    if value.tzinfo is None or not (EARLIEST <= value < LATEST):
+        raise ValueError("a cursor time is an aware timestamp the store could have written")
+    return value
 
 
 def decode_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
@@ -44,7 +58,7 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     values = decode_cursor(cursor)
     try:
         created, last_id = values
-        return datetime.fromisoformat(created), uuid.UUID(last_id)
+        return cursor_time(created), uuid.UUID(last_id)
     except (ValueError, TypeError, AttributeError) as exc:
         raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after") from exc
 

@@ -13,6 +13,18 @@ class ObjectNotFound(Exception):
     """The key names no stored object."""
 
 
+class LinkUnavailable(Exception):
+    """A download link could not be made; `code` says whether retrying can help.
+
+    `SIGNING_UNAVAILABLE`: nothing configured can sign (no key, no signer identity); `SIGNING_FAILED`:
+    the signer was asked and failed (IAM refused or was unreachable). The message is for logs.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str

@@ -11,18 +11,23 @@ import contextlib
 import hashlib
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote, urlencode
 
+import google.auth
 import google_crc32c
 import requests
 from google.api_core.exceptions import NotFound
-from google.auth.credentials import AnonymousCredentials, Credentials
+from google.auth.credentials import AnonymousCredentials, Credentials, Signing
+from google.auth.exceptions import GoogleAuthError
 from google.cloud import storage
 from google.cloud.storage.fileio import BlobWriter
 
 from audiocity.storage.base import (
+    LinkUnavailable,
     ObjectInfo,
     ObjectNotFound,
     SignedURL,
@@ -30,7 +35,8 @@ from audiocity.storage.base import (
     check_content_type,
     validate_key,
 )
-from audiocity.storage.signing import content_disposition
+from audiocity.storage.gcs_signing import CLOUD_PLATFORM, FAILED, signing_credentials
+from audiocity.storage.signing import DownloadGrant, content_disposition, query_params
 
 if TYPE_CHECKING:
     from _hashlib import HASH
@@ -41,17 +47,31 @@ MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600  # the V4 limit
 MAX_SESSION_SECONDS = 7 * 24 * 3600  # GCS drops resumable sessions after a week
 
 
+def emulated() -> bool:
+    return bool(os.environ.get("STORAGE_EMULATOR_HOST"))
+
+
 def default_client() -> storage.Client:
     """Application default credentials; anonymous ones against `STORAGE_EMULATOR_HOST`.
 
     The library itself points the client at `STORAGE_EMULATOR_HOST` (read when the client is
-    created); being explicit about credentials and project keeps it from looking for real ones.
+    created); being explicit about credentials and project keeps it from looking for real ones
+    (a key file would otherwise make it ask Google for access tokens the emulator does not need).
     """
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
+    if emulated():
         project = os.environ.get("GOOGLE_CLOUD_PROJECT", "audiocity-dev")
         anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
         return storage.Client(project=project, credentials=anonymous)
-    return storage.Client()
+    credentials, default_project = google.auth.default(scopes=CLOUD_PLATFORM)  # type: ignore[no-untyped-call]
+    return storage.Client(project=default_project, credentials=credentials)
+
+
+@dataclass(frozen=True)
+class AppLinks:
+    """Download links that point at the app (`DOWNLOAD_MODE=proxy`), HMAC-signed like local storage's."""
+
+    secret: str
+    base_url: str
 
 
 def _decode_crc32c(value: str | None) -> int | None:
@@ -92,6 +112,12 @@ def _download_to(blob: storage.Blob, key: str, path: Path) -> None:
         temp.unlink(missing_ok=True)
 
 
+def signing_credentials_for(client: storage.Client, signer_email: str | None, iam_endpoint: str | None) -> Signing:
+    """The client's own credentials when they hold a key, else IAM signing (see `gcs_signing`)."""
+    own = None if emulated() else client._credentials
+    return signing_credentials(own, emulator=emulated(), signer_email=signer_email, iam_endpoint=iam_endpoint)
+
+
 class GCSStorage:
     """Objects are blobs named `{prefix}/{key}` in one bucket."""
 
@@ -101,14 +127,20 @@ class GCSStorage:
         prefix: str = "",
         *,
         client: storage.Client | None = None,
-        signing_credentials: Credentials | None = None,
+        signing_credentials: Credentials | Signing | None = None,
+        signer_email: str | None = None,
+        iam_endpoint: str | None = None,
+        app_links: AppLinks | None = None,
         upload_chunk_size: int = UPLOAD_CHUNK_SIZE,
         read_block_size: int = READ_BLOCK_SIZE,
     ) -> None:
         self.client = client if client is not None else default_client()
         self.bucket = self.client.bucket(bucket)
         self.prefix = prefix.strip("/")
-        self.signing_credentials = signing_credentials
+        if signing_credentials is None and app_links is None:
+            signing_credentials = signing_credentials_for(self.client, signer_email, iam_endpoint)
+        self.signing_credentials: Credentials | Signing | None = signing_credentials
+        self.app_links = app_links
         self.upload_chunk_size = upload_chunk_size
         self.read_block_size = read_block_size
 
@@ -202,26 +234,48 @@ class GCSStorage:
         content_type: str,
         user_id: str | None = None,
     ) -> SignedURL:
-        """A V4 signed GET that makes GCS send our file name and type.
+        """A V4 signed GET that makes GCS send our file name and type, or with `app_links` a link to the app.
 
-        Signing is local with service-account key credentials (`signing_credentials`, else the
-        client's). GCS cannot check `user_id`: such a link stays valid until it expires.
+        Signing is local with a service-account key, else through IAM `signBlob` (which makes a
+        network call: call this off the event loop). GCS cannot check `user_id`: a V4 link stays
+        valid until it expires; app links are checked on every use. Raises `LinkUnavailable` when
+        the link cannot be signed.
         """
         check_content_type(content_type)
         if not 0 < expires_in <= MAX_SIGNED_URL_SECONDS:
             raise ValueError(f"expires_in must be between 1 and {MAX_SIGNED_URL_SECONDS} seconds")
+        if self.app_links is not None:
+            return self._app_link(
+                key, expires_in=expires_in, filename=filename, content_type=content_type, user_id=user_id
+            )
         expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=expires_in)
         blob = self.bucket.blob(self.blob_name(key))
-        url = blob.generate_signed_url(
-            version="v4",
-            expiration=timedelta(seconds=expires_in),
-            method="GET",
-            response_disposition=content_disposition(filename),
-            response_type=content_type,
-            credentials=self.signing_credentials,
-            client=self.client,
-        )
+        try:
+            url = blob.generate_signed_url(
+                version="v4",
+                expiration=timedelta(seconds=expires_in),
+                method="GET",
+                response_disposition=content_disposition(filename),
+                response_type=content_type,
+                credentials=self.signing_credentials,
+                client=self.client,
+            )
+        except (GoogleAuthError, requests.RequestException) as exc:
+            raise LinkUnavailable(FAILED, f"Signing a link to {key!r} failed: {exc}") from exc
         return SignedURL(url=url, expires_at=expires_at)
+
+    def _app_link(
+        self, key: str, *, expires_in: int, filename: str, content_type: str, user_id: str | None
+    ) -> SignedURL:
+        assert self.app_links is not None
+        validate_key(key)
+        expires_at = int(datetime.now(UTC).timestamp()) + expires_in
+        grant = DownloadGrant(
+            key=key, expires_at=expires_at, user_id=user_id, filename=filename, content_type=content_type
+        )
+        query = urlencode(query_params(self.app_links.secret, grant), quote_via=quote)
+        url = f"{self.app_links.base_url.rstrip('/')}/files/{quote(key, safe='/')}?{query}"
+        return SignedURL(url=url, expires_at=datetime.fromtimestamp(expires_at, UTC))
 
     async def create_upload_session(
         self, key: str, *, content_type: str, size: int, expires_in: int, origin: str | None = None

@@ -17,17 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import ERRORS, UserError
+from audiocity.graphql.errors import ERRORS, UserError, throttled, user_error
 from audiocity.graphql.mutation import run
 from audiocity.graphql.permissions import optional_user, require_admin, require_user
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.commerce import Cart, Order, Payment
 from audiocity.graphql.types.common import PaymentProvider
 from audiocity.models import PaymentProvider as PaymentProviderModel
+from audiocity.ratelimit import RateLimited
 from audiocity.services import cart as cart_service
+from audiocity.services import checkout as checkout_service
 from audiocity.services import orders
+from audiocity.services.errors import ErrorCode, ServiceError
 
 CART_TOKEN_HEADER = "x-cart-token"
+MAX_IDEMPOTENCY_KEY = 200
 
 
 def guest_token(ctx: Context) -> str | None:
@@ -86,7 +90,14 @@ def _format(cents: int, currency: str) -> str:
 async def _cart(info: Info[Context, None], action: str, audiobook_id: strawberry.ID | None) -> CartPayload:
     user = await optional_user(info)
     ctx = info.context
-    token = guest_token(ctx)
+    token = guest_token(ctx) or ctx.new_guest_token  # aliased calls in one request share one guest cart
+    if user is None and token is None and action == "add":
+        try:
+            await ctx.throttle(
+                "guest-cart", (ctx.settings.rate_limit_guest_cart_per_client, f"client:{ctx.client_address()}")
+            )
+        except RateLimited as exc:
+            return CartPayload(errors=[throttled(exc)])
 
     async def work(s: AsyncSession) -> CartPayload:
         new_token: str | None = None
@@ -105,6 +116,7 @@ async def _cart(info: Info[Context, None], action: str, audiobook_id: strawberry
             assert book_id is not None
             guest = await cart_service.add_to_guest_cart(s, token, book_id)
             cart, new_token = guest.cart, guest.new_token
+            ctx.new_guest_token = ctx.new_guest_token or new_token
         else:
             found = (
                 await cart_service.remove_from_guest_cart(s, token, book_id)
@@ -151,11 +163,24 @@ class CommerceMutations:
     ) -> CheckoutPayload:
         user = await require_user(info)
         ctx = info.context
-
-        async def work(s: AsyncSession) -> CheckoutPayload:
-            await merge_guest_cart(ctx, s, user.id)
-            order = await orders.checkout(
-                s,
+        try:
+            await ctx.throttle(
+                "checkout",
+                (ctx.settings.rate_limit_checkout_per_account, f"account:{user.id}"),
+                (ctx.settings.rate_limit_checkout_per_client, f"client:{ctx.client_address()}"),
+            )
+        except RateLimited as exc:
+            return CheckoutPayload(errors=[throttled(exc)])
+        if len(input.idempotency_key) > MAX_IDEMPOTENCY_KEY:
+            too_long = UserError(code=ErrorCode.TOO_LONG, field="idempotencyKey", message="Idempotency key too long.")
+            return CheckoutPayload(errors=[too_long])
+        try:
+            if guest_token(ctx):
+                async with ctx.session() as s:
+                    await merge_guest_cart(ctx, s, user.id)
+            # Not one unit of work: the order is committed before Stripe is called (services/checkout.py).
+            order = await checkout_service.checkout(
+                ctx.resources.sessions,
                 ctx.resources.events,
                 user_id=user.id,
                 provider=PaymentProviderModel(input.provider),
@@ -164,22 +189,23 @@ class CommerceMutations:
                 customer_email=user.email,
                 pending_ttl=timedelta(seconds=ctx.settings.order_pending_ttl_seconds),
             )
-            lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
-            notices = [
-                f"The price of “{line.title}” changed from {_format(line.cart_price_cents, line.cart_currency)} "
-                f"to {_format(line.price_cents, line.currency)} since you added it to your cart."
-                for line in lines
-                if line.price_changed and line.cart_price_cents is not None and line.cart_currency
-            ]
-            built = Order.build(order, lines)
-            return CheckoutPayload(
-                order=built,
-                payment=Payment(provider=order.provider, redirect_url=order.redirect_url, client_secret=None),
-                price_changed=built.price_changed,
-                notices=notices,
-            )
-
-        return await run(ctx, CheckoutPayload, work)
+            async with ctx.resources.sessions() as s:
+                lines = (await orders.lines_for_orders(s, [order.id]))[order.id]
+        except ServiceError as exc:
+            return CheckoutPayload(errors=[user_error(exc)])
+        notices = [
+            f"The price of “{line.title}” changed from {_format(line.cart_price_cents, line.cart_currency)} "
+            f"to {_format(line.price_cents, line.currency)} since you added it to your cart."
+            for line in lines
+            if line.price_changed and line.cart_price_cents is not None and line.cart_currency
+        ]
+        built = Order.build(order, lines)
+        return CheckoutPayload(
+            order=built,
+            payment=Payment(provider=order.provider, redirect_url=order.redirect_url, client_secret=None),
+            price_changed=built.price_changed,
+            notices=notices,
+        )
 
     @strawberry.mutation(description="Refund a paid order in full through its provider and revoke the books (admin).")
     async def refund_order(

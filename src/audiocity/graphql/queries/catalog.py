@@ -11,8 +11,10 @@ from audiocity.graphql.context import Context
 from audiocity.graphql.errors import bad_input
 from audiocity.graphql.permissions import optional_user
 from audiocity.graphql.relay import Connection, decode_id
+from audiocity.graphql.selection import selected_names
 from audiocity.graphql.types.audiobook import Audiobook, Category
 from audiocity.graphql.types.common import AudiobookSort
+from audiocity.models import Role
 from audiocity.services import catalog
 from audiocity.services.catalog import CatalogFilter, Sort
 from audiocity.services.errors import NotFound, ServiceError
@@ -34,9 +36,10 @@ def _plain(value: str | None) -> str | None:
 async def _audiobook(info: Info[Context, None], id: strawberry.ID) -> Audiobook | None:
     await optional_user(info)
     book_id = decode_id(id, "Audiobook")
-    async with info.context.resources.sessions() as s:
+    admin = await info.context.is_admin()
+    async with info.context.catalog_reads(admin) as s:
         try:
-            book = await catalog.get_audiobook(s, book_id, include_drafts=await info.context.is_admin())
+            book = await catalog.get_audiobook(s, book_id, include_drafts=admin)
         except NotFound:
             return None
     return Audiobook.from_model(book)
@@ -63,7 +66,6 @@ class CatalogQueries:
         ] = None,
         sort: Annotated[AudiobookSort, strawberry.argument(description="The order of the results.")] = Sort.NEWEST,  # type: ignore[valid-type]
     ) -> Connection[Audiobook]:
-        await optional_user(info)
         flt = None
         if filter is not None:
             flt = CatalogFilter(
@@ -73,15 +75,27 @@ class CatalogQueries:
                 language=_plain(filter.language),
                 tag=_plain(filter.tag),
             )
-        async with info.context.resources.sessions() as s:
+        viewer = await optional_user(info)
+        include_drafts = viewer is not None and viewer.role == Role.ADMIN
+        wanted = selected_names(info)
+        owned_by = viewer.id if viewer is not None and "owned" in wanted else None
+        anonymous_owned = False if viewer is None else None  # an anonymous viewer owns nothing
+        async with info.context.catalog_reads(include_drafts) as s:
             try:
-                page = await catalog.list_audiobooks(
-                    s, first=first, after=after, search=search, flt=flt, sort=sort,
-                    include_drafts=await info.context.is_admin(),
+                page = await catalog.list_audiobook_rows(
+                    s, first=first, after=after, search=search, flt=flt, sort=sort, include_drafts=include_drafts,
+                    with_text=bool(wanted & {"description", "summary"}), with_categories="categories" in wanted,
+                    owned_by=owned_by,
                 )  # fmt: skip
             except ServiceError as exc:
                 raise bad_input(exc.message) from exc
-        nodes = [Audiobook.from_model(b) for b in page.items]
+            files = None
+            if "files" in wanted:
+                files = await catalog.file_rows_for_books(s, [b.id for b in page.items])
+        nodes = [
+            Audiobook.from_row(b, None if files is None else files[b.id], b.owned if owned_by else anonymous_owned)
+            for b in page.items
+        ]
         return Connection[Audiobook].build(nodes, page.cursors, page.has_next_page, page.total_count)
 
     @strawberry.field(description="One audiobook; null if there is none the viewer may see.")
@@ -94,6 +108,7 @@ class CatalogQueries:
 
     @strawberry.field(description="Categories with the number of audiobooks the viewer can see in each.")
     async def categories(self, info: Info[Context, None]) -> list[Category]:
-        async with info.context.resources.sessions() as s:
-            rows = await catalog.categories_with_counts(s, include_drafts=await info.context.is_admin())
+        admin = await info.context.is_admin()
+        async with info.context.catalog_reads(admin) as s:
+            rows = await catalog.categories_with_counts(s, include_drafts=admin)
         return [Category.from_model(c, n) for c, n in rows]

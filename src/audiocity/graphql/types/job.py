@@ -77,6 +77,27 @@ class JobUsage:
         )
 
 
+@strawberry.type(description="One failed try of an AI request that was tried again (a transient failure).")
+class JobRetry:
+    what: str = strawberry.field(description="The request: a file's chunk (name, number, times) or `the summary`.")
+    error: str = strawberry.field(description="What went wrong, in the provider's words.")
+    at: datetime = strawberry.field(description="When the try failed.")
+    waited_seconds: float = strawberry.field(description="How long the request then waited before its next try.")
+    attempt: int = strawberry.field(description="Which try of this request failed (1 = its first).")
+    rate_limited: bool = strawberry.field(description="The provider said 429: fewer requests were sent at once.")
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> JobRetry:
+        return cls(
+            what=str(entry.get("what", "")),
+            error=str(entry.get("error", "")),
+            at=datetime.fromisoformat(str(entry["at"])),
+            waited_seconds=float(entry.get("waited_seconds", 0.0)),
+            attempt=int(entry.get("attempt", 0)),
+            rate_limited=bool(entry.get("rate_limited", False)),
+        )
+
+
 @strawberry.type(description="An AI processing job: transcription, summary and tags for one audiobook.")
 class Job(Node):
     db_id: strawberry.Private[uuid.UUID]
@@ -87,7 +108,13 @@ class Job(Node):
     stage: JobStage = strawberry.field(description="The step the job is on.")  # type: ignore[valid-type]
     message: str | None = strawberry.field(description="A human-readable line about the current step.")
     error: str | None = strawberry.field(description="Why the job failed; null unless it did.")
-    attempts: int = strawberry.field(description="How many times a worker started the job.")
+    attempts: int = strawberry.field(
+        description="How many times a worker started this job: 1, plus one per redelivery after a worker crash "
+        "or a lost database. Failed AI requests are retried inside a run and listed in `retries`."
+    )
+    retries: list[JobRetry] = strawberry.field(
+        description="Transient failures that were retried, oldest first (the newest 100): what, when, how long."
+    )
     sequence: int = strawberry.field(description="Increases with every change of this job.")
     chunks_total: int = strawberry.field(description="Audio chunks to transcribe, over all files.")
     chunks_done: int = strawberry.field(description="Audio chunks transcribed so far.")
@@ -118,6 +145,7 @@ class Job(Node):
             message=j.message,
             error=j.error,
             attempts=j.attempts,
+            retries=[JobRetry.from_entry(entry) for entry in j.retries],
             sequence=j.sequence,
             chunks_total=j.chunks_total,
             chunks_done=j.chunks_done,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,9 +12,12 @@ from audiocity import bundles, models
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile
 from audiocity.graphql.types.common import DownloadKind
 from audiocity.services import library
+from audiocity.services.library import DownloadErrorCode as DownloadErrorCodeModel
 from audiocity.services.library import DownloadLink as DownloadLinkModel
 from audiocity.services.library import LibraryOrder as LibraryOrderModel
 from audiocity.storage import Storage
+
+log = logging.getLogger(__name__)
 
 LibraryOrder = strawberry.enum(
     LibraryOrderModel,
@@ -26,13 +31,36 @@ for _value in LibraryOrder.__strawberry_definition__.values:  # type: ignore[att
     }[_value.name]
 
 
-@strawberry.type(description="A signed link that stops working at `expiresAt`.")
+DownloadErrorCode = strawberry.enum(
+    DownloadErrorCodeModel,
+    name="DownloadErrorCode",
+    description="SIGNING_UNAVAILABLE: the server cannot sign links (configuration); SIGNING_FAILED: try again later.",
+)
+for _value in DownloadErrorCode.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = {
+        "SIGNING_UNAVAILABLE": "Nothing configured can sign links; the server's configuration must change.",
+        "SIGNING_FAILED": "The signer refused or could not be reached; asking again may work.",
+    }[_value.name]
+
+
+@strawberry.type(description="Why one download link could not be made; the other links and the library still stand.")
+class DownloadError:
+    code: DownloadErrorCode = strawberry.field(description="Why, for programs.")  # type: ignore[valid-type]
+    message: str = strawberry.field(description="Why, for people.")
+
+
+@strawberry.type(description="A signed link that stops working at `expiresAt`; `url` is null when `error` says why.")
 class DownloadLink:
     kind: DownloadKind = strawberry.field(description="What the link points at.")  # type: ignore[valid-type]
     file_name: str = strawberry.field(description="The name to save it under.")
-    url: str = strawberry.field(description="Signed URL; a plain GET fetches it, ranges allowed.")
-    expires_at: datetime = strawberry.field(description="When the URL stops working.")
+    url: str | None = strawberry.field(
+        description="Signed URL; a plain GET fetches it, ranges allowed. Null with `error`."
+    )
+    expires_at: datetime | None = strawberry.field(description="When the URL stops working; null with `error`.")
     size_bytes: float | None = strawberry.field(description="Bytes, when known (a Float: files can exceed 2^31).")
+    error: DownloadError | None = strawberry.field(
+        default=None, description="Why there is no URL; null when there is one."
+    )
 
     @classmethod
     def from_model(cls, link: DownloadLinkModel) -> DownloadLink:
@@ -42,6 +70,7 @@ class DownloadLink:
             url=link.url,
             expires_at=link.expires_at,
             size_bytes=float(link.size_bytes) if link.size_bytes is not None else None,
+            error=DownloadError(code=link.error.code, message=link.error.message) if link.error else None,
         )
 
 
@@ -92,9 +121,11 @@ class LibraryItem:
     minter: strawberry.Private[LinkMinter]
 
     @strawberry.field(description="Each audio file in play order, then the transcript as text and as WebVTT.")
-    def downloads(self) -> list[DownloadLink]:
+    async def downloads(self, info: strawberry.Info) -> list[DownloadLink]:
         m = self.minter
-        links = library.download_links(
+        # Off the event loop: signing through IAM is a network call per link.
+        links = await asyncio.to_thread(
+            library.download_links,
             m.storage,
             user_id=m.user_id,
             book=self.book,
@@ -102,6 +133,20 @@ class LibraryItem:
             ttl_seconds=m.ttl_seconds,
             transcript_bytes=self.transcript_bytes,
         )
+        failed = [link for link in links if link.error is not None]
+        if failed:
+            request_id = getattr(getattr(info.context.request, "state", None), "request_id", "-")
+            first = failed[0].error
+            assert first is not None
+            log.warning(
+                "request %s: %d of %d download links of audiobook %s could not be made (%s): %s",
+                request_id,
+                len(failed),
+                len(links),
+                self.book.id,
+                first.code,
+                first.detail,
+            )
         return [DownloadLink.from_model(link) for link in links]
 
     @strawberry.field(description="One ZIP of all the downloads (audio stored as is); null when there is nothing yet.")
