@@ -238,7 +238,7 @@ async def record_payment(
         order.expires_at = None
         lines = await _order_lines(session, order.id)
         await grant(session, order.user_id, [line.audiobook_id for line in lines], order.id)
-        queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
+        await queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
         _count_payment(session, order)
     await session.flush()
     _announce(session, events, order)
@@ -379,7 +379,7 @@ async def _mark_refunded(session: AsyncSession, events: Publishes, order: Order,
     order.refunded_at = now
     await revoke_for_order(session, order.id)
     await _set_status(session, events, order, OrderStatus.REFUNDED, now)
-    queue_notice(session, NoticeKind.ORDER_REFUNDED, str(order.id))
+    await queue_notice(session, NoticeKind.ORDER_REFUNDED, str(order.id))
 
 
 async def _mark_paid(
@@ -399,7 +399,7 @@ async def _mark_paid(
     lines = await _order_lines(session, order.id)
     await grant(session, order.user_id, [line.audiobook_id for line in lines], order.id)
     await _set_status(session, events, order, OrderStatus.PAID, now)
-    queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
+    await queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
     return True
 
 
