@@ -15,11 +15,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from audiocity import bundles
 from audiocity.db import session_scope
 from audiocity.http.container import resources
 from audiocity.models import DownloadKind
-from audiocity.services import library, storage_keys
+from audiocity.services import bundles, library, storage_keys
 from audiocity.storage.signing import DownloadGrant, content_disposition, is_expired
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,9 @@ from audiocity.graphql.errors import bad_input
 from audiocity.graphql.permissions import require_admin, require_user
 from audiocity.graphql.relay import Connection, decode_id
 from audiocity.graphql.types.audiobook import Audiobook
-from audiocity.graphql.types.library import DownloadStats, LibraryItem, LibraryOrder, LinkMinter, ListeningProgress
+from audiocity.graphql.types.library import DownloadStats, LibraryItem, LibraryOrder, ListeningProgress
 from audiocity.services import catalog, library
+from audiocity.services.downloads import LinkMinter
 from audiocity.services.errors import ServiceError
 from audiocity.services.library import LibraryOrder as LibraryOrderModel
 

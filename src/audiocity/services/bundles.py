@@ -1,4 +1,4 @@
-"""ZIP bundles of a whole book: signed app links, and an archive streamed from storage reads.
+"""ZIP bundles of a whole book: the signed app link, the archive plan, and its bytes streamed from storage.
 
 GCS cannot build a ZIP, so on either backend the app serves bundles itself. Audio is STORED (it is
 compressed already); each member is read block by block through `Storage.read` and written out as
