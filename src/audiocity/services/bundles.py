@@ -21,7 +21,7 @@ from sqlalchemy.util import await_, greenlet_spawn
 from zipstream import ZipStream
 
 from audiocity.models import Audiobook, AudioFile, TranscriptStatus
-from audiocity.services.library import TRANSCRIPT_FORMATS, audio_file_name, transcript_file_name
+from audiocity.services.download_names import TRANSCRIPT_FORMATS, audio_file_name, transcript_file_name
 from audiocity.services.storage_keys import transcript_key
 from audiocity.storage.base import SignedURL, Storage
 

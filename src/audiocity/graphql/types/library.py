@@ -9,10 +9,10 @@ import strawberry
 from audiocity import models
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile
 from audiocity.graphql.types.common import DownloadKind
-from audiocity.services import library
+from audiocity.services import downloads, progress
+from audiocity.services.downloads import DownloadErrorCode as DownloadErrorCodeModel
+from audiocity.services.downloads import DownloadLink as DownloadLinkModel
 from audiocity.services.downloads import LinkMinter
-from audiocity.services.library import DownloadErrorCode as DownloadErrorCodeModel
-from audiocity.services.library import DownloadLink as DownloadLinkModel
 from audiocity.services.library import LibraryOrder as LibraryOrderModel
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class ListeningProgress:
     updated_at: datetime
 
     @classmethod
-    def from_model(cls, p: library.Progress) -> ListeningProgress:
+    def from_model(cls, p: progress.Progress) -> ListeningProgress:
         return cls(
             position_seconds=p.position_seconds,
             duration_seconds=p.duration_seconds,
@@ -135,7 +135,7 @@ class DownloadStats:
     by_kind: list[DownloadKindCount]
 
     @classmethod
-    def build(cls, book: models.Audiobook, stats: library.DownloadStats) -> DownloadStats:
+    def build(cls, book: models.Audiobook, stats: downloads.DownloadStats) -> DownloadStats:
         return cls(
             audiobook=Audiobook.from_model(book),
             request_count=stats.request_count,
