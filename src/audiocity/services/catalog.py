@@ -7,11 +7,11 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, any_, delete, func, literal, or_, select, text, tuple_
+from sqlalchemy import and_, any_, delete, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.models import (
     Audiobook,
@@ -21,7 +21,7 @@ from audiocity.models import (
     utcnow,
 )
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
-from audiocity.services.pagination import Page, decode_cursor, encode_cursor, page_size
+from audiocity.services.pagination import Key, Page, as_int, as_str, id_key, keyset_page, time_key
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -226,24 +226,16 @@ async def delete_audiobook(session: AsyncSession, book_id: uuid.UUID) -> list[st
     return keys
 
 
-def _sort_columns(sort: Sort) -> tuple[ColumnElement[Any], bool]:
-    column: Any = {
-        Sort.NEWEST: Audiobook.created_at,
-        Sort.OLDEST: Audiobook.created_at,
-        Sort.TITLE: Audiobook.title,
-        Sort.PRICE_LOW: Audiobook.price_cents,
-        Sort.PRICE_HIGH: Audiobook.price_cents,
-    }[sort]
-    descending = sort in (Sort.NEWEST, Sort.PRICE_HIGH)
-    return column, descending
-
-
-def _cursor_value(book: Audiobook, sort: Sort) -> Any:
+def _sort_key(sort: Sort) -> tuple[Key[Audiobook], bool]:
+    """The keyset key a sort orders by, and whether it runs descending."""
+    key: Key[Audiobook]
     if sort in (Sort.NEWEST, Sort.OLDEST):
-        return book.created_at.isoformat()
-    if sort is Sort.TITLE:
-        return book.title
-    return book.price_cents
+        key = time_key(Audiobook.created_at, lambda b: b.created_at)
+    elif sort is Sort.TITLE:
+        key = Key(col(Audiobook.title), lambda b: b.title, as_str)
+    else:
+        key = Key(col(Audiobook.price_cents), lambda b: b.price_cents, as_int)
+    return key, sort in (Sort.NEWEST, Sort.PRICE_HIGH)
 
 
 def search_conditions(search: str | None) -> list[Any]:
@@ -294,39 +286,17 @@ async def list_audiobooks(
     sort: Sort = Sort.NEWEST,
     include_drafts: bool = False,
 ) -> Page[Audiobook]:
-    limit = page_size(first)
     conditions = _filters(search, flt, include_drafts)
-    column, descending = _sort_columns(sort)
-    query = select(Audiobook).where(and_(True, *conditions))
-    if after:
-        value, last_id = _decode_after(after, sort)
-        key = tuple_(column, Audiobook.id)
-        query = query.where(key < tuple_(value, last_id) if descending else key > tuple_(value, last_id))
-    order = [column.desc(), Audiobook.id.desc()] if descending else [column.asc(), Audiobook.id.asc()]  # type: ignore[attr-defined]
-    rows = list((await session.execute(query.order_by(*order).limit(limit + 1))).scalars())
-    total = await session.scalar(select(func.count()).select_from(Audiobook).where(and_(True, *conditions)))
-    items = rows[:limit]
-    return Page(
-        items=items,
-        cursors=[encode_cursor([_cursor_value(b, sort), str(b.id)]) for b in items],
-        has_next_page=len(rows) > limit,
-        total_count=int(total or 0),
+    sort_key, descending = _sort_key(sort)
+    return await keyset_page(
+        session,
+        select(Audiobook).where(and_(True, *conditions)),
+        keys=[sort_key, id_key(Audiobook.id, lambda b: b.id)],
+        count=select(func.count()).select_from(Audiobook).where(and_(True, *conditions)),
+        first=first,
+        after=after,
+        descending=descending,
     )
-
-
-def _decode_after(after: str, sort: Sort) -> tuple[Any, uuid.UUID]:
-    values = decode_cursor(after)
-    try:
-        raw, last_id = values
-        value: Any = datetime.fromisoformat(raw) if sort in (Sort.NEWEST, Sort.OLDEST) else raw
-        # the value is compared with the sort column in SQL, so it must have that column's type
-        if sort is Sort.TITLE and not isinstance(value, str):
-            raise TypeError("a title cursor holds a string")
-        if sort in (Sort.PRICE_LOW, Sort.PRICE_HIGH) and type(value) is not int:
-            raise TypeError("a price cursor holds an integer")
-        return value, uuid.UUID(last_id)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after") from exc
 
 
 async def files_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AudioFile]]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.models import Audiobook, Job, JobStatus, TranscriptStatus, utcnow
 from audiocity.services.errors import NotFound
-from audiocity.services.pagination import Page, decode_time_cursor, encode_cursor, page_size
+from audiocity.services.pagination import Key, Page, id_key, keyset_page, time_key
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -117,26 +117,10 @@ async def _merge_usage(
 async def list_jobs(
     session: AsyncSession, *, first: int | None, after: str | None, status: JobStatus | None
 ) -> Page[Job]:
-    limit = page_size(first)
     query = select(Job)
     count = select(func.count()).select_from(Job)
     if status is not None:
         query = query.where(Job.status == status)
         count = count.where(Job.status == status)
-    if after:
-        created, last_id = decode_time_cursor(after)
-        query = query.where(func.row(Job.created_at, Job.id) < func.row(created, last_id))
-    rows = list(
-        (
-            await session.execute(
-                query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
-            )
-        ).scalars()
-    )
-    items = rows[:limit]
-    return Page(
-        items=items,
-        cursors=[encode_cursor([j.created_at.isoformat(), str(j.id)]) for j in items],
-        has_next_page=len(rows) > limit,
-        total_count=int(await session.scalar(count) or 0),
-    )
+    keys: list[Key[Job]] = [time_key(Job.created_at, lambda j: j.created_at), id_key(Job.id, lambda j: j.id)]
+    return await keyset_page(session, query, keys=keys, count=count, first=first, after=after)

@@ -42,7 +42,7 @@ from audiocity.payments.base import (
 from audiocity.services.cart import cart_for_user, cart_lines
 from audiocity.services.entitlements import grant, owned_book_ids, revoke_for_order
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
-from audiocity.services.pagination import Page, decode_time_cursor, encode_cursor, page_size
+from audiocity.services.pagination import Key, Page, id_key, keyset_page, time_key
 
 log = logging.getLogger(__name__)
 
@@ -377,26 +377,15 @@ async def lines_for_orders(session: AsyncSession, order_ids: list[uuid.UUID]) ->
 async def list_orders(
     session: AsyncSession, *, viewer_id: uuid.UUID, admin: bool, first: int | None, after: str | None
 ) -> Page[Order]:
-    limit = page_size(first)
     conditions: list[Any] = [] if admin else [Order.user_id == viewer_id]
-    query = select(Order).where(*conditions)
-    if after:
-        created, last_id = decode_time_cursor(after)
-        query = query.where(func.row(Order.created_at, Order.id) < func.row(created, last_id))
-    rows = list(
-        (
-            await session.execute(
-                query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
-            )
-        ).scalars()
-    )
-    items = rows[:limit]
-    total = await session.scalar(select(func.count()).select_from(Order).where(*conditions))
-    return Page(
-        items=items,
-        cursors=[encode_cursor([o.created_at.isoformat(), str(o.id)]) for o in items],
-        has_next_page=len(rows) > limit,
-        total_count=int(total or 0),
+    keys: list[Key[Order]] = [time_key(Order.created_at, lambda o: o.created_at), id_key(Order.id, lambda o: o.id)]
+    return await keyset_page(
+        session,
+        select(Order).where(*conditions),
+        keys=keys,
+        count=select(func.count()).select_from(Order).where(*conditions),
+        first=first,
+        after=after,
     )
 
 
