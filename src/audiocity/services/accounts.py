@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.auth.passwords import hash_password, verify_password
 from audiocity.auth.tokens import TokenConfig, create_access_token, hash_opaque_token, new_opaque_token
@@ -46,7 +47,7 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    result = await session.execute(select(User).where(User.email == email.strip().lower()))
+    result = await session.execute(select(User).where(col(User.email) == email.strip().lower()))
     return result.scalar_one_or_none()
 
 
@@ -105,12 +106,12 @@ async def refresh(session: AsyncSession, refresh_token: str, config: TokenConfig
     result = await session.execute(
         update(RefreshToken)
         .where(
-            RefreshToken.token_hash == hash_opaque_token(refresh_token),
-            RefreshToken.revoked_at.is_(None),  # type: ignore[union-attr]
-            RefreshToken.expires_at > utcnow(),
+            col(RefreshToken.token_hash) == hash_opaque_token(refresh_token),
+            col(RefreshToken.revoked_at).is_(None),
+            col(RefreshToken.expires_at) > utcnow(),
         )
         .values(revoked_at=utcnow())
-        .returning(RefreshToken.user_id)
+        .returning(col(RefreshToken.user_id))
     )
     user_id = result.scalar_one_or_none()
     user = await get_user(session, user_id) if user_id else None
@@ -123,8 +124,8 @@ async def logout(session: AsyncSession, refresh_token: str) -> None:
     await session.execute(
         update(RefreshToken)
         .where(
-            RefreshToken.token_hash == hash_opaque_token(refresh_token),
-            RefreshToken.revoked_at.is_(None),  # type: ignore[union-attr]
+            col(RefreshToken.token_hash) == hash_opaque_token(refresh_token),
+            col(RefreshToken.revoked_at).is_(None),
         )
         .values(revoked_at=utcnow())
     )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, any_, delete, func, literal, or_, select, text
+from sqlalchemy import and_, any_, delete, func, literal, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -90,10 +90,10 @@ def slugify(name: str) -> str:
 
 
 async def _set_categories(session: AsyncSession, book_id: uuid.UUID, names: list[str]) -> None:
-    await session.execute(delete(AudiobookCategory).where(AudiobookCategory.audiobook_id == book_id))  # type: ignore[arg-type]
+    await session.execute(delete(AudiobookCategory).where(col(AudiobookCategory.audiobook_id) == book_id))
     for name in _clean_names(names, "categories"):
         slug = slugify(name)
-        category = (await session.execute(select(Category).where(Category.slug == slug))).scalar_one_or_none()
+        category = (await session.execute(select(Category).where(col(Category.slug) == slug))).scalar_one_or_none()
         if category is None:
             category = Category(name=name, slug=slug)
             session.add(category)
@@ -199,7 +199,7 @@ async def publish_audiobook(session: AsyncSession, book_id: uuid.UUID, published
     book = await get_audiobook(session, book_id, include_drafts=True)
     if published:
         count = await session.scalar(
-            select(func.count()).select_from(AudioFile).where(AudioFile.audiobook_id == book_id)  # type: ignore[arg-type]
+            select(func.count()).select_from(AudioFile).where(col(AudioFile.audiobook_id) == book_id)
         )
         if not count:
             raise ServiceError(
@@ -216,9 +216,7 @@ async def delete_audiobook(session: AsyncSession, book_id: uuid.UUID) -> list[st
     book = await get_audiobook(session, book_id, include_drafts=True)
     keys = list(
         (
-            await session.execute(
-                select(AudioFile.storage_key).where(AudioFile.audiobook_id == book_id)  # type: ignore[arg-type]
-            )
+            await session.execute(select(col(AudioFile.storage_key)).where(col(AudioFile.audiobook_id) == book_id))
         ).scalars()
     )
     await session.delete(book)
@@ -230,7 +228,7 @@ def _sort_key(sort: Sort) -> tuple[Key[Audiobook], bool]:
     """The keyset key a sort orders by, and whether it runs descending."""
     key: Key[Audiobook]
     if sort in (Sort.NEWEST, Sort.OLDEST):
-        key = time_key(Audiobook.created_at, lambda b: b.created_at)
+        key = time_key(col(Audiobook.created_at), lambda b: b.created_at)
     elif sort is Sort.TITLE:
         key = Key(col(Audiobook.title), lambda b: b.title, as_str)
     else:
@@ -242,7 +240,7 @@ def search_conditions(search: str | None) -> list[Any]:
     """The full-text match shared by the catalog and the library: English stems, or exact words (names)."""
     if not search or not search.strip():
         return []
-    vector: Any = Audiobook.search_vector
+    vector: Any = col(Audiobook.search_vector)
     return [
         or_(
             vector.op("@@")(func.websearch_to_tsquery("english", search.strip())),
@@ -254,25 +252,25 @@ def search_conditions(search: str | None) -> list[Any]:
 def _filters(search: str | None, flt: CatalogFilter | None, include_drafts: bool) -> list[Any]:
     conditions: list[Any] = search_conditions(search)
     if not include_drafts:
-        conditions.append(Audiobook.published.is_(True))  # type: ignore[attr-defined]
+        conditions.append(col(Audiobook.published).is_(True))
     if flt is None:
         return conditions
     if flt.category:
         conditions.append(
-            Audiobook.id.in_(  # type: ignore[attr-defined]
-                select(AudiobookCategory.audiobook_id)
-                .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]
-                .where(or_(Category.slug == flt.category, Category.name == flt.category))
+            col(Audiobook.id).in_(
+                select(col(AudiobookCategory.audiobook_id))
+                .join(Category, col(Category.id) == col(AudiobookCategory.category_id))
+                .where(or_(col(Category.slug) == flt.category, col(Category.name) == flt.category))
             )
         )
     if flt.author:
-        conditions.append(literal(flt.author) == any_(Audiobook.authors))
+        conditions.append(literal(flt.author) == any_(col(Audiobook.authors)))
     if flt.narrator:
-        conditions.append(literal(flt.narrator) == any_(Audiobook.narrators))
+        conditions.append(literal(flt.narrator) == any_(col(Audiobook.narrators)))
     if flt.tag:
-        conditions.append(literal(flt.tag.lower()) == any_(Audiobook.tags))
+        conditions.append(literal(flt.tag.lower()) == any_(col(Audiobook.tags)))
     if flt.language:
-        conditions.append(Audiobook.language == flt.language)
+        conditions.append(col(Audiobook.language) == flt.language)
     return conditions
 
 
@@ -291,7 +289,7 @@ async def list_audiobooks(
     return await keyset_page(
         session,
         select(Audiobook).where(and_(True, *conditions)),
-        keys=[sort_key, id_key(Audiobook.id, lambda b: b.id)],
+        keys=[sort_key, id_key(col(Audiobook.id), lambda b: b.id)],
         count=select(func.count()).select_from(Audiobook).where(and_(True, *conditions)),
         first=first,
         after=after,
@@ -302,8 +300,8 @@ async def list_audiobooks(
 async def files_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AudioFile]]:
     rows = await session.execute(
         select(AudioFile)
-        .where(AudioFile.audiobook_id.in_(book_ids))  # type: ignore[attr-defined]
-        .order_by(AudioFile.audiobook_id, AudioFile.position)  # type: ignore[arg-type]
+        .where(col(AudioFile.audiobook_id).in_(book_ids))
+        .order_by(col(AudioFile.audiobook_id), col(AudioFile.position))
     )
     out: dict[uuid.UUID, list[AudioFile]] = {i: [] for i in book_ids}
     for f in rows.scalars():
@@ -313,10 +311,10 @@ async def files_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) 
 
 async def categories_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Category]]:
     rows = await session.execute(
-        select(AudiobookCategory.audiobook_id, Category)
-        .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]
-        .where(AudiobookCategory.audiobook_id.in_(book_ids))  # type: ignore[attr-defined]
-        .order_by(Category.name)
+        select(col(AudiobookCategory.audiobook_id), Category)
+        .join(Category, col(Category.id) == col(AudiobookCategory.category_id))
+        .where(col(AudiobookCategory.audiobook_id).in_(book_ids))
+        .order_by(col(Category.name))
     )
     out: dict[uuid.UUID, list[Category]] = {i: [] for i in book_ids}
     for book_id, category in rows.all():
@@ -325,18 +323,18 @@ async def categories_for_books(session: AsyncSession, book_ids: Sequence[uuid.UU
 
 
 async def categories_with_counts(session: AsyncSession, *, include_drafts: bool) -> list[tuple[Category, int]]:
-    count = func.count(Audiobook.id)  # type: ignore[arg-type]
+    count = func.count(col(Audiobook.id))
     query = (
         select(Category, count)
-        .outerjoin(AudiobookCategory, AudiobookCategory.category_id == Category.id)  # type: ignore[arg-type]
+        .outerjoin(AudiobookCategory, col(AudiobookCategory.category_id) == col(Category.id))
         .outerjoin(
             Audiobook,
             and_(
-                Audiobook.id == AudiobookCategory.audiobook_id,  # type: ignore[arg-type]
-                True if include_drafts else Audiobook.published.is_(True),  # type: ignore[attr-defined]
+                col(Audiobook.id) == col(AudiobookCategory.audiobook_id),
+                true() if include_drafts else col(Audiobook.published).is_(True),
             ),
         )
-        .group_by(Category.id)  # type: ignore[arg-type]
-        .order_by(Category.name)
+        .group_by(col(Category.id))
+        .order_by(col(Category.name))
     )
     return [(c, int(n)) for c, n in (await session.execute(query)).all()]

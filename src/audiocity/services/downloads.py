@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.models import (
     Audiobook,
@@ -89,9 +90,11 @@ async def transcript_sizes(session: AsyncSession, book_ids: Sequence[uuid.UUID])
     if not book_ids:
         return {}
     rows = await session.execute(
-        select(Transcript.audiobook_id, func.octet_length(Transcript.text), func.octet_length(Transcript.vtt)).where(
-            Transcript.audiobook_id.in_(book_ids)  # type: ignore[attr-defined]
-        )
+        select(
+            col(Transcript.audiobook_id),
+            func.octet_length(col(Transcript.text)),
+            func.octet_length(col(Transcript.vtt)),
+        ).where(col(Transcript.audiobook_id).in_(book_ids))
     )
     return {book_id: {"txt": int(txt), "vtt": int(vtt)} for book_id, txt, vtt in rows.all()}
 
@@ -109,7 +112,9 @@ def download_links(
 
     Callers mint only for books the user is entitled to; the file route checks again on use.
     """
-    wanted = [(DownloadKind.AUDIO, f.storage_key, audio_file_name(f), f.content_type, f.size_bytes) for f in files]
+    wanted: list[tuple[DownloadKind, str, str, str, int | None]] = [
+        (DownloadKind.AUDIO, f.storage_key, audio_file_name(f), f.content_type, f.size_bytes) for f in files
+    ]
     if book.transcript_status == TranscriptStatus.READY:
         for kind, fmt, mime in TRANSCRIPT_FORMATS:
             size = (transcript_bytes or {}).get(fmt)
@@ -162,7 +167,7 @@ async def resolve_key(session: AsyncSession, key: str) -> KeyTarget | None:
     if parsed.transcript_format is not None:
         return KeyTarget(book_id, _TRANSCRIPTS[parsed.transcript_format])
     file_id = await session.scalar(
-        select(AudioFile.id).where(AudioFile.storage_key == key, AudioFile.audiobook_id == book_id)
+        select(col(AudioFile.id)).where(col(AudioFile.storage_key) == key, col(AudioFile.audiobook_id) == book_id)
     )
     return KeyTarget(book_id, DownloadKind.AUDIO if file_id else None, file_id)
 
@@ -248,18 +253,23 @@ async def download_stats(session: AsyncSession, audiobook_id: uuid.UUID) -> tupl
     book = await session.get(Audiobook, audiobook_id)
     if book is None:
         raise NotFound("Audiobook", "audiobookId")
-    from_start = func.coalesce(DownloadEvent.range_start, 0) == 0
+    from_start = func.coalesce(col(DownloadEvent.range_start), 0) == 0
     rows = (
         await session.execute(
             select(
-                DownloadEvent.kind, func.count(), func.count().filter(from_start), func.max(DownloadEvent.created_at)
+                col(DownloadEvent.kind),
+                func.count(),
+                func.count().filter(from_start),
+                func.max(col(DownloadEvent.created_at)),
             )
-            .where(DownloadEvent.audiobook_id == audiobook_id)
-            .group_by(DownloadEvent.kind)
+            .where(col(DownloadEvent.audiobook_id) == audiobook_id)
+            .group_by(col(DownloadEvent.kind))
         )
     ).all()
     users = await session.scalar(
-        select(func.count(func.distinct(DownloadEvent.user_id))).where(DownloadEvent.audiobook_id == audiobook_id)
+        select(func.count(func.distinct(col(DownloadEvent.user_id)))).where(
+            col(DownloadEvent.audiobook_id) == audiobook_id
+        )
     )
     last = [r[3] for r in rows]
     return book, DownloadStats(

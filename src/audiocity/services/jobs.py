@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.models import Audiobook, Job, JobStatus, TranscriptStatus, utcnow
 from audiocity.services.errors import NotFound
@@ -31,7 +32,7 @@ async def queue_transcription(session: AsyncSession, audiobook_id: uuid.UUID) ->
         raise NotFound("Audiobook", "audiobookId")
     queued = (
         await session.execute(
-            select(Job).where(Job.audiobook_id == audiobook_id, Job.status == JobStatus.QUEUED).limit(1)
+            select(Job).where(col(Job.audiobook_id) == audiobook_id, col(Job.status) == JobStatus.QUEUED).limit(1)
         )
     ).scalar_one_or_none()
     if queued is not None:
@@ -53,10 +54,7 @@ async def get_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
 async def latest_job_for_book(session: AsyncSession, audiobook_id: uuid.UUID) -> Job | None:
     return (
         await session.execute(
-            select(Job)
-            .where(Job.audiobook_id == audiobook_id)
-            .order_by(Job.created_at.desc())  # type: ignore[attr-defined]
-            .limit(1)
+            select(Job).where(col(Job.audiobook_id) == audiobook_id).order_by(col(Job.created_at).desc()).limit(1)
         )
     ).scalar_one_or_none()
 
@@ -64,14 +62,14 @@ async def latest_job_for_book(session: AsyncSession, audiobook_id: uuid.UUID) ->
 async def advance(session: AsyncSession, job_id: uuid.UUID, **changes: Any) -> Job:
     """Apply `changes` and bump `sequence` atomically, so events can be ordered and de-duplicated."""
     if changes.get("status") == JobStatus.RUNNING and "started_at" not in changes:
-        changes["started_at"] = func.coalesce(Job.started_at, utcnow())
+        changes["started_at"] = func.coalesce(col(Job.started_at), utcnow())
     status = changes.get("status")
     if isinstance(status, JobStatus) and status.terminal:
         changes.setdefault("finished_at", utcnow())
     result = await session.execute(
         update(Job)
-        .where(Job.id == job_id)  # type: ignore[arg-type]
-        .values(sequence=Job.sequence + 1, **changes)
+        .where(col(Job.id) == job_id)
+        .values(sequence=col(Job.sequence) + 1, **changes)
         .returning(Job)
         .execution_options(populate_existing=True)
     )
@@ -99,7 +97,7 @@ async def add_timings(session: AsyncSession, job_id: uuid.UUID, **seconds: float
 async def _merge_usage(
     session: AsyncSession, job_id: uuid.UUID, section: str, key: str | None, amounts: dict[str, float]
 ) -> None:
-    usage = await session.scalar(select(Job.usage).where(Job.id == job_id).with_for_update())
+    usage = await session.scalar(select(col(Job.usage)).where(col(Job.id) == job_id).with_for_update())
     if usage is None:
         return
     merged = dict(usage)
@@ -111,7 +109,7 @@ async def _merge_usage(
     if key is not None:
         part[key] = entry
     merged[section] = part
-    await session.execute(update(Job).where(Job.id == job_id).values(usage=merged))
+    await session.execute(update(Job).where(col(Job.id) == job_id).values(usage=merged))
 
 
 async def list_jobs(
@@ -120,7 +118,7 @@ async def list_jobs(
     query = select(Job)
     count = select(func.count()).select_from(Job)
     if status is not None:
-        query = query.where(Job.status == status)
-        count = count.where(Job.status == status)
-    keys: list[Key[Job]] = [time_key(Job.created_at, lambda j: j.created_at), id_key(Job.id, lambda j: j.id)]
+        query = query.where(col(Job.status) == status)
+        count = count.where(col(Job.status) == status)
+    keys: list[Key[Job]] = [time_key(col(Job.created_at), lambda j: j.created_at), id_key(col(Job.id), lambda j: j.id)]
     return await keyset_page(session, query, keys=keys, count=count, first=first, after=after)

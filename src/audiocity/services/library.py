@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.models import Audiobook, Entitlement, ListeningProgress, User
 from audiocity.services import entitlements
@@ -34,7 +35,7 @@ class LibraryEntry:
 
 
 def _active(user_id: uuid.UUID) -> list[Any]:
-    return [Entitlement.user_id == user_id, Entitlement.revoked_at.is_(None)]  # type: ignore[union-attr]
+    return [col(Entitlement.user_id) == user_id, col(Entitlement.revoked_at).is_(None)]
 
 
 async def list_library(
@@ -53,25 +54,25 @@ async def list_library(
     """
     conditions = [*_active(user_id), *search_conditions(search)]
     keys: list[Key[LibraryEntry]] = [
-        time_key(Entitlement.granted_at, lambda e: e.purchased_at),
-        id_key(Audiobook.id, lambda e: e.audiobook.id),
+        time_key(col(Entitlement.granted_at), lambda e: e.purchased_at),
+        id_key(col(Audiobook.id), lambda e: e.audiobook.id),
     ]
     if order is LibraryOrder.RECENTLY_LISTENED:
-        listened = func.coalesce(ListeningProgress.updated_at, literal(_NEVER, DateTime(timezone=True)))
+        listened = func.coalesce(col(ListeningProgress.updated_at), literal(_NEVER, DateTime(timezone=True)))
         keys.insert(0, time_key(listened, lambda e: e.listened.updated_at if e.listened else _NEVER))
     query = (
-        select(Audiobook, Entitlement.granted_at, ListeningProgress)
-        .join(Entitlement, Entitlement.audiobook_id == Audiobook.id)  # type: ignore[arg-type]
+        select(Audiobook, col(Entitlement.granted_at), ListeningProgress)
+        .join(Entitlement, col(Entitlement.audiobook_id) == col(Audiobook.id))
         .outerjoin(
             ListeningProgress,
-            and_(ListeningProgress.user_id == user_id, ListeningProgress.audiobook_id == Audiobook.id),  # type: ignore[arg-type]
+            and_(col(ListeningProgress.user_id) == user_id, col(ListeningProgress.audiobook_id) == col(Audiobook.id)),
         )
         .where(*conditions)
     )
     count = (
         select(func.count())
         .select_from(Entitlement)
-        .join(Audiobook, Audiobook.id == Entitlement.audiobook_id)  # type: ignore[arg-type]
+        .join(Audiobook, col(Audiobook.id) == col(Entitlement.audiobook_id))
         .where(*conditions)
     )
     return await keyset_page(

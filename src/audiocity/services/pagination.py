@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.services.errors import ErrorCode, ServiceError
@@ -91,7 +91,7 @@ class Key(Generic[T]):
     (and raise `ValueError`/`TypeError` otherwise: a malformed cursor is bad input, never a 500).
     """
 
-    column: ColumnElement[Any]
+    column: Any  # a column or SQL expression: `col(Model.field)`, `func.coalesce(...)`
     value: Callable[[T], Any]
     parse: Callable[[Any], Any]
 
@@ -121,10 +121,10 @@ def _first_column(row: Sequence[Any]) -> Any:
 
 async def keyset_page(
     session: AsyncSession,
-    query: Select[Any],
+    query: Select[*tuple[Any, ...]],
     *,
     keys: Sequence[Key[T]],
-    count: Select[Any],
+    count: Select[*tuple[Any, ...]],
     first: int | None,
     after: str | None,
     descending: bool = True,
