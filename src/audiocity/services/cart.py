@@ -205,8 +205,6 @@ async def merge_guest_cart(session: AsyncSession, user_id: uuid.UUID, token: str
 async def delete_stale_guest_carts(session: AsyncSession, created_before: datetime) -> int:
     """Guest carts are not kept forever: the sweeper drops those older than a cut-off."""
     result = await session.execute(
-        delete(Cart)
-        .where(col(Cart.user_id).is_(None), col(Cart.created_at) < created_before)
-        .returning(col(Cart.id))
+        delete(Cart).where(col(Cart.user_id).is_(None), col(Cart.created_at) < created_before).returning(col(Cart.id))
     )
     return len(result.scalars().all())
