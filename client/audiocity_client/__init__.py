@@ -181,6 +181,7 @@ from .node import (
     NodeNodeOrder,
     NodeNodeUser,
 )
+from .nodes import Nodes, NodesNodes
 from .order import Order, OrderOrder
 from .order_updates import OrderUpdates, OrderUpdatesOrderUpdates
 from .orders import (
@@ -395,6 +396,8 @@ __all__ = [
     "NodeNodeNode",
     "NodeNodeOrder",
     "NodeNodeUser",
+    "Nodes",
+    "NodesNodes",
     "Order",
     "OrderDetails",
     "OrderDetailsLines",

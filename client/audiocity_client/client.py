@@ -34,6 +34,7 @@ from .login import Login
 from .logout import Logout
 from .me import Me
 from .node import Node
+from .nodes import Nodes
 from .order import Order
 from .order_updates import OrderUpdates
 from .orders import Orders
@@ -231,6 +232,22 @@ class AudioCityClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return Node.model_validate(data)
+
+    async def nodes(self, ids: list[str], **kwargs: Any) -> Nodes:
+        query = gql("""
+            query Nodes($ids: [ID!]!) {
+              nodes(ids: $ids) {
+                __typename
+                id
+              }
+            }
+            """)
+        variables: dict[str, object] = {"ids": ids}
+        response = await self.execute(
+            query=query, operation_name="Nodes", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Nodes.model_validate(data)
 
     async def audiobooks(
         self,
