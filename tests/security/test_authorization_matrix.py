@@ -37,6 +37,8 @@ WHO_MAY_CALL: dict[str, str] = {
     "downloadStats": ADMIN, "jobs": ADMIN, "job": ADMIN,
     # mutations
     "register": PUBLIC, "login": PUBLIC, "refreshToken": PUBLIC, "logout": PUBLIC,
+    "requestPasswordReset": PUBLIC, "resetPassword": PUBLIC, "signInWithGoogle": PUBLIC, "exchangeSignInCode": PUBLIC,
+    "logoutEverywhere": USER, "updateMe": USER, "changePassword": USER,
     "addToCart": PUBLIC, "removeFromCart": PUBLIC, "clearCart": PUBLIC,
     "checkout": USER, "saveProgress": USER,
     "setUserRole": ADMIN, "createAudiobook": ADMIN, "updateAudiobook": ADMIN, "publishAudiobook": ADMIN,
@@ -98,7 +100,7 @@ def document(kind: str, name: str, field: GraphQLField) -> tuple[str, dict[str, 
     head = f"{kind} ({declared})" if declared else kind
     call = f"{name}({passed})" if passed else name
     query = f"{head} {{ {call}{selection} }}"
-    uploads = [a for a, arg in required.items() if "Upload" in str(arg.type)]
+    uploads = [a for a, arg in required.items() if str(arg.type).strip("[]!") == "Upload"]
     return query, {a: (None if a in uploads else value_for(arg.type, a)) for a, arg in required.items()}, uploads
 
 

@@ -66,6 +66,10 @@ class ReleaseReads(SchemaExtension):
 def _is_public(error: GraphQLError) -> bool:
     if error.original_error is None:
         return True  # validation and parse errors describe the client's own query
+    if error.path is None and error.message.startswith("Variable '$"):
+        # a variable of the wrong shape (say, a file where an input object belongs): the client's input
+        error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+        return True
     return (error.extensions or {}).get("code") in PUBLIC_CODES
 
 
