@@ -203,6 +203,9 @@ class _SocketSession:
                 log.warning("could not re-check a socket's account", exc_info=True)
                 continue
             if user is None:
+                expires_at = _token_expiry(self.context)
+                if expires_at is None or datetime.now(UTC) >= expires_at:
+                    return  # the token expired, not the account: the expiry timer closes with its own reason
                 await account_gone()
                 return
             if user.role != role:
