@@ -93,7 +93,9 @@ class Settings(BaseSettings):
     )
 
     smtp_url: str | None = Field(None, alias="SMTP_URL")
-    mail_from: str = Field("AudioCity <no-reply@audiocity.localhost>", alias="MAIL_FROM")
+    mail_from: str = Field(
+        "AudioCity <no-reply@audiocity.localhost>", alias="MAIL_FROM", description="Sender of every email."
+    )
     mail_max_retries: int = Field(
         10, alias="MAIL_MAX_RETRIES", description="Retries of a message after transient SMTP errors, with backoff."
     )
@@ -103,7 +105,9 @@ class Settings(BaseSettings):
         description="Link template for reset emails; `{token}` is replaced. Defaults to "
         "PUBLIC_URL/reset-password?token={token}.",
     )
-    password_reset_ttl_seconds: int = Field(1800, alias="PASSWORD_RESET_TTL_SECONDS")
+    password_reset_ttl_seconds: int = Field(
+        1800, alias="PASSWORD_RESET_TTL_SECONDS", description="How long a password reset link works."
+    )
     library_url: str | None = Field(
         None, alias="LIBRARY_URL", description="Linked from receipts; defaults to PUBLIC_URL/library."
     )
@@ -160,7 +164,9 @@ class Settings(BaseSettings):
     ai_request_min_backoff_ms: int = Field(
         2_000, alias="AI_REQUEST_MIN_BACKOFF_MS", description="Wait after a request's first failure; doubles per try."
     )
-    ai_request_max_backoff_ms: int = Field(120_000, alias="AI_REQUEST_MAX_BACKOFF_MS")
+    ai_request_max_backoff_ms: int = Field(
+        120_000, alias="AI_REQUEST_MAX_BACKOFF_MS", description="Longest wait between tries of one AI request."
+    )
     ai_rate_limit_cooldown_seconds: float = Field(
         60.0,
         alias="AI_RATE_LIMIT_COOLDOWN_SECONDS",
@@ -293,9 +299,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         1024 * 1024, alias="MAX_REQUEST_BYTES", description="Largest non-multipart request body."
     )
-    max_query_tokens: int = Field(5_000, alias="MAX_QUERY_TOKENS")
-    max_query_depth: int = Field(12, alias="MAX_QUERY_DEPTH")
-    max_query_aliases: int = Field(30, alias="MAX_QUERY_ALIASES")
+    max_query_tokens: int = Field(5_000, alias="MAX_QUERY_TOKENS", description="Lexical tokens per document.")
+    max_query_depth: int = Field(12, alias="MAX_QUERY_DEPTH", description="Nesting depth of selections.")
+    max_query_aliases: int = Field(30, alias="MAX_QUERY_ALIASES", description="Aliases per document.")
     max_root_fields: int = Field(20, alias="MAX_ROOT_FIELDS", description="Top-level fields per operation.")
     max_query_cost: int = Field(
         1_000,
@@ -311,18 +317,36 @@ class Settings(BaseSettings):
         512, alias="DOCUMENT_CACHE_SIZE", description="Parsed and validated documents kept per process."
     )
     # Rate limits, "N/period" (s, m or h); "0/1" turns one off. Shared by all processes through Redis.
-    rate_limit_operations_per_client: str = Field("600/1m", alias="RATE_LIMIT_OPERATIONS_PER_CLIENT")
+    rate_limit_operations_per_client: str = Field(
+        "600/1m", alias="RATE_LIMIT_OPERATIONS_PER_CLIENT", description="GraphQL operations per client address."
+    )
     rate_limit_cost_per_client: str = Field(
         "50000/1m", alias="RATE_LIMIT_COST_PER_CLIENT", description="Query cost points per client address."
     )
-    rate_limit_login_per_account: str = Field("5/5m", alias="RATE_LIMIT_LOGIN_PER_ACCOUNT")
-    rate_limit_login_per_client: str = Field("30/5m", alias="RATE_LIMIT_LOGIN_PER_CLIENT")
-    rate_limit_register_per_client: str = Field("10/1h", alias="RATE_LIMIT_REGISTER_PER_CLIENT")
-    rate_limit_password_reset_per_account: str = Field("3/1h", alias="RATE_LIMIT_PASSWORD_RESET_PER_ACCOUNT")
-    rate_limit_password_reset_per_client: str = Field("10/1h", alias="RATE_LIMIT_PASSWORD_RESET_PER_CLIENT")
-    rate_limit_checkout_per_account: str = Field("10/1m", alias="RATE_LIMIT_CHECKOUT_PER_ACCOUNT")
-    rate_limit_checkout_per_client: str = Field("30/1m", alias="RATE_LIMIT_CHECKOUT_PER_CLIENT")
-    rate_limit_guest_cart_per_client: str = Field("30/1h", alias="RATE_LIMIT_GUEST_CART_PER_CLIENT")
+    rate_limit_login_per_account: str = Field(
+        "5/5m", alias="RATE_LIMIT_LOGIN_PER_ACCOUNT", description="Sign-in attempts per email address."
+    )
+    rate_limit_login_per_client: str = Field(
+        "30/5m", alias="RATE_LIMIT_LOGIN_PER_CLIENT", description="Sign-in attempts per client address."
+    )
+    rate_limit_register_per_client: str = Field(
+        "10/1h", alias="RATE_LIMIT_REGISTER_PER_CLIENT", description="Registrations per client address."
+    )
+    rate_limit_password_reset_per_account: str = Field(
+        "3/1h", alias="RATE_LIMIT_PASSWORD_RESET_PER_ACCOUNT", description="Reset emails per email address."
+    )
+    rate_limit_password_reset_per_client: str = Field(
+        "10/1h", alias="RATE_LIMIT_PASSWORD_RESET_PER_CLIENT", description="Reset requests per client address."
+    )
+    rate_limit_checkout_per_account: str = Field(
+        "10/1m", alias="RATE_LIMIT_CHECKOUT_PER_ACCOUNT", description="Checkouts per account."
+    )
+    rate_limit_checkout_per_client: str = Field(
+        "30/1m", alias="RATE_LIMIT_CHECKOUT_PER_CLIENT", description="Checkouts per client address."
+    )
+    rate_limit_guest_cart_per_client: str = Field(
+        "30/1h", alias="RATE_LIMIT_GUEST_CART_PER_CLIENT", description="New guest carts per client address."
+    )
     trust_forwarded_for: bool = Field(
         False,
         alias="TRUST_FORWARDED_FOR",
