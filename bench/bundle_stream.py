@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from audiocity.bundles import Member, stream_zip
+from audiocity.services.bundles import Member, stream_zip
 from audiocity.storage.local import LocalStorage
 
 

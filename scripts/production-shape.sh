@@ -10,6 +10,7 @@
 #   DATABASE_URL, REDIS_URL   required: the shared PostgreSQL and Redis
 #   API_PROCESSES             API processes, on ports PORT, PORT+1, ...        (default 2, PORT 8000)
 #   WORKER_PROCESSES          worker processes                                  (default 2)
+#   WORKER_METRICS_BASE_PORT  worker i serves /metrics on this port + i          (default 9191)
 #   GCS_EMULATOR_PORT         the emulator's port                               (default 9023)
 #   GCS_BUCKET                the bucket, created in the emulator               (default audiocity)
 #   SHAPE_DIR                 logs, emulator data, generated key and secret     (default ./data/production-shape)
@@ -24,6 +25,7 @@ BIN=${AUDIOCITY_BIN:-.venv/bin}
 : "${REDIS_URL:?set REDIS_URL to the shared Redis (redis://host:6379/0)}"
 API_PROCESSES=${API_PROCESSES:-2}
 WORKER_PROCESSES=${WORKER_PROCESSES:-2}
+WORKER_METRICS_BASE_PORT=${WORKER_METRICS_BASE_PORT:-9191}
 BASE_PORT=${PORT:-8000}
 GCS_EMULATOR_PORT=${GCS_EMULATOR_PORT:-9023}
 SHAPE_DIR=${SHAPE_DIR:-./data/production-shape}
@@ -144,7 +146,9 @@ for ((i = 0; i < API_PROCESSES; i++)); do
 done
 for ((i = 0; i < WORKER_PROCESSES; i++)); do
     mkdir -p "$SHAPE_DIR/worker-$i"
-    start "worker-$i" "$SHAPE_DIR/worker-$i.log" env AUDIOCITY_DATA_DIR="$SHAPE_DIR/worker-$i" "$BIN/audiocity" worker
+    # each worker on this one host gets its own metrics port
+    start "worker-$i" "$SHAPE_DIR/worker-$i.log" env AUDIOCITY_DATA_DIR="$SHAPE_DIR/worker-$i" \
+        WORKER_METRICS_PORT="$((WORKER_METRICS_BASE_PORT + i))" "$BIN/audiocity" worker
 done
 for ((i = 0; i < API_PROCESSES; i++)); do
     wait_for "api-$i" "${api_urls[$i]}/readyz" "${pids[$((i + 1))]}"

@@ -577,7 +577,7 @@ class _Run:
             await job_service.add_timings(session, self.job_id, **self.timings)
             job = await _advance_in(session, self.job_id, **changes)
             if changes.get("status") is JobStatus.FAILED:  # failed for good: tell the admins
-                notices.queue_notice(session, notices.NoticeKind.JOB_FAILED, str(self.job_id))
+                await notices.queue_notice(session, notices.NoticeKind.JOB_FAILED, str(self.job_id))
         await _publish(self.res, job)
 
     async def fail(self, error: str) -> None:

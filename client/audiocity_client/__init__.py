@@ -112,6 +112,7 @@ from .library import (
 )
 from .login import Login, LoginLogin, LoginLoginErrors, LoginLoginUser
 from .me import Me, MeMe
+from .nodes import Nodes, NodesNodes
 from .publish_audiobook import (
     PublishAudiobook,
     PublishAudiobookPublishAudiobook,
@@ -233,6 +234,8 @@ __all__ = [
     "LoginLoginUser",
     "Me",
     "MeMe",
+    "Nodes",
+    "NodesNodes",
     "OrderStatus",
     "PaymentProvider",
     "PublishAudiobook",

@@ -18,6 +18,7 @@ from .jobs import Jobs
 from .library import Library
 from .login import Login
 from .me import Me
+from .nodes import Nodes
 from .publish_audiobook import PublishAudiobook
 from .refresh_token import RefreshToken
 from .register import Register
@@ -126,6 +127,22 @@ class AudioCityClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return Me.model_validate(data)
+
+    async def nodes(self, ids: list[str], **kwargs: Any) -> Nodes:
+        query = gql("""
+            query Nodes($ids: [ID!]!) {
+              nodes(ids: $ids) {
+                __typename
+                id
+              }
+            }
+            """)
+        variables: dict[str, object] = {"ids": ids}
+        response = await self.execute(
+            query=query, operation_name="Nodes", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Nodes.model_validate(data)
 
     async def audiobooks(
         self,

@@ -9,6 +9,7 @@ service starts, as prometheus-client asks.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -17,6 +18,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
 
 REGISTRY = CollectorRegistry()
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -126,9 +129,21 @@ def render(registry: CollectorRegistry | None = None) -> bytes:
     return generate_latest(registry or scrape_registry())
 
 
-def serve_metrics(port: int, host: str = "0.0.0.0", extra: Iterable[Collector] = ()) -> None:
-    """A worker's own /metrics port (a daemon thread)."""
-    start_http_server(port, addr=host, registry=scrape_registry(extra))
+def serve_metrics(port: int, host: str = "0.0.0.0", extra: Iterable[Collector] = ()) -> bool:
+    """A worker's own /metrics port (a daemon thread).
+
+    A port already taken (a second worker on the host with the same WORKER_METRICS_PORT) is logged
+    and the worker runs on without metrics: transcription matters more than its charts.
+    """
+    try:
+        start_http_server(port, addr=host, registry=scrape_registry(extra))
+    except OSError as exc:
+        log.error(
+            "cannot serve worker metrics on %s:%d (%s): give each worker on a host its own WORKER_METRICS_PORT",
+            host, port, exc.strerror or exc,
+        )  # fmt: skip
+        return False
+    return True
 
 
 class QueueDepth(Collector):

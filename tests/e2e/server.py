@@ -156,7 +156,7 @@ def start_worker(data_dir: Path, env: dict[str, str]) -> Worker:
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "audiocity.cli", "worker"],
-            env={**env, "AUDIOCITY_DATA_DIR": str(data_dir)},
+            env={"WORKER_METRICS_PORT": "0", **env, "AUDIOCITY_DATA_DIR": str(data_dir)},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from audiocity import bundles
+from audiocity.services import bundles
 from audiocity.storage.base import ObjectNotFound
 from audiocity.storage.local import LocalStorage
 

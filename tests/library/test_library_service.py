@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.models import AudioFile, DownloadKind, Entitlement, ListeningProgress, Role
-from audiocity.services import entitlements, library, storage_keys
+from audiocity.services import downloads, entitlements, library, progress, storage_keys
 from audiocity.services.errors import ErrorCode, ServiceError
 from audiocity.services.library import LibraryOrder
 from tests.library.helpers import add_file, make_book, make_user, unique
@@ -57,7 +57,7 @@ def test_locate_maps_a_position_onto_files_in_play_order(
     position: float, index: int, offset: float, percent: float, finished: bool
 ) -> None:
     files = _files(100.0, 200.0, 50.0)
-    p = library.locate(_at(position), files)
+    p = progress.locate(_at(position), files)
     assert p.duration_seconds == 350.0
     assert p.file_index == index and p.file is files[index]
     assert math.isclose(p.offset_seconds, offset, abs_tol=1e-9)
@@ -66,9 +66,9 @@ def test_locate_maps_a_position_onto_files_in_play_order(
 
 
 def test_locate_without_files_or_durations() -> None:
-    empty = library.locate(_at(12.0), [])
+    empty = progress.locate(_at(12.0), [])
     assert (empty.file_index, empty.file, empty.percent, empty.finished) == (None, None, 0.0, False)
-    unknown = library.locate(_at(12.0), _files(0.0, 0.0))
+    unknown = progress.locate(_at(12.0), _files(0.0, 0.0))
     assert unknown.file_index == 1 and unknown.offset_seconds == 0.0 and not unknown.finished
 
 
@@ -81,28 +81,28 @@ async def test_save_progress_upserts_clamps_and_refuses_bad_input(session: Async
     await add_file(session, book, position=1, duration=50.0)
     await entitlements.grant(session, owner.id, [book.id], None)
 
-    saved, files = await library.save_progress(session, user_id=owner.id, audiobook_id=book.id, position_seconds=120)
-    first = library.locate(saved, files)
+    saved, files = await progress.save_progress(session, user_id=owner.id, audiobook_id=book.id, position_seconds=120)
+    first = progress.locate(saved, files)
     assert (first.position_seconds, first.file_index, first.offset_seconds) == (120.0, 1, 20.0)
 
-    again, _ = await library.save_progress(session, user_id=owner.id, audiobook_id=book.id, position_seconds=1e9)
+    again, _ = await progress.save_progress(session, user_id=owner.id, audiobook_id=book.id, position_seconds=1e9)
     assert again.position_seconds == 150.0 and again.updated_at >= saved.updated_at
     page = await library.list_library(session, owner.id, first=10, after=None)
     (entry,) = [e for e in page.items if e.audiobook.id == book.id]
     assert entry.listened is not None and entry.listened.position_seconds == 150.0
-    assert library.locate(entry.listened, files).finished
+    assert progress.locate(entry.listened, files).finished
 
     for bad in (-1.0, math.nan, math.inf):
         with pytest.raises(ServiceError) as invalid:
-            await library.save_progress(session, user_id=owner.id, audiobook_id=book.id, position_seconds=bad)
+            await progress.save_progress(session, user_id=owner.id, audiobook_id=book.id, position_seconds=bad)
         assert (invalid.value.code, invalid.value.field) == (ErrorCode.INVALID, "positionSeconds")
     with pytest.raises(ServiceError) as not_owned:
-        await library.save_progress(session, user_id=stranger.id, audiobook_id=book.id, position_seconds=1)
+        await progress.save_progress(session, user_id=stranger.id, audiobook_id=book.id, position_seconds=1)
     assert not_owned.value.code == ErrorCode.NOT_OWNED
     with pytest.raises(ServiceError) as missing:
-        await library.save_progress(session, user_id=owner.id, audiobook_id=uuid.uuid4(), position_seconds=1)
+        await progress.save_progress(session, user_id=owner.id, audiobook_id=uuid.uuid4(), position_seconds=1)
     assert missing.value.code == ErrorCode.NOT_FOUND
-    admin_saved, _ = await library.save_progress(session, user_id=admin.id, audiobook_id=book.id, position_seconds=3)
+    admin_saved, _ = await progress.save_progress(session, user_id=admin.id, audiobook_id=book.id, position_seconds=3)
     assert admin_saved.position_seconds == 3.0
 
 
@@ -126,7 +126,7 @@ async def test_library_orders_by_purchase_or_by_last_listened_across_pages(sessi
         await add_file(session, book, position=0)
         await entitlements.grant(session, user.id, [book.id], None)
     for book in (books[0], books[2]):  # books[2] listened to last
-        await library.save_progress(session, user_id=user.id, audiobook_id=book.id, position_seconds=5)
+        await progress.save_progress(session, user_id=user.id, audiobook_id=book.id, position_seconds=5)
 
     purchased = [b.id for b in reversed(books)]
     listened = [books[2].id, books[0].id, books[3].id, books[1].id]
@@ -172,20 +172,20 @@ async def test_authorize_key_follows_entitlement_and_role(session: AsyncSession)
     transcript = storage_keys.transcript_key(book.id, "vtt")
     stray = f"audiobooks/{book.id}/uploads/part-1"
 
-    assert await library.authorize_key(session, audio.storage_key, str(owner.id))
-    assert await library.authorize_key(session, transcript, str(owner.id))
-    assert not await library.authorize_key(session, stray, str(owner.id)), "only the book's files and transcripts"
-    assert not await library.authorize_key(session, audio.storage_key, str(stranger.id))
-    assert not await library.authorize_key(session, audio.storage_key, None)
-    assert not await library.authorize_key(session, audio.storage_key, "not-a-uuid")
-    assert not await library.authorize_key(session, audio.storage_key, str(uuid.uuid4()))
-    assert await library.authorize_key(session, stray, str(admin.id))
-    assert await library.authorize_key(session, "anything/else", str(admin.id))
-    assert not await library.authorize_key(session, "anything/else", str(owner.id))
+    assert await downloads.authorize_key(session, audio.storage_key, str(owner.id))
+    assert await downloads.authorize_key(session, transcript, str(owner.id))
+    assert not await downloads.authorize_key(session, stray, str(owner.id)), "only the book's files and transcripts"
+    assert not await downloads.authorize_key(session, audio.storage_key, str(stranger.id))
+    assert not await downloads.authorize_key(session, audio.storage_key, None)
+    assert not await downloads.authorize_key(session, audio.storage_key, "not-a-uuid")
+    assert not await downloads.authorize_key(session, audio.storage_key, str(uuid.uuid4()))
+    assert await downloads.authorize_key(session, stray, str(admin.id))
+    assert await downloads.authorize_key(session, "anything/else", str(admin.id))
+    assert not await downloads.authorize_key(session, "anything/else", str(owner.id))
 
-    target = await library.resolve_key(session, audio.storage_key)
-    assert target == library.KeyTarget(book.id, DownloadKind.AUDIO, audio.id)
-    assert await library.resolve_key(session, transcript) == library.KeyTarget(book.id, DownloadKind.TRANSCRIPT_VTT)
+    target = await downloads.resolve_key(session, audio.storage_key)
+    assert target == downloads.KeyTarget(book.id, DownloadKind.AUDIO, audio.id)
+    assert await downloads.resolve_key(session, transcript) == downloads.KeyTarget(book.id, DownloadKind.TRANSCRIPT_VTT)
 
 
 async def test_download_stats_and_grants(session: AsyncSession) -> None:
@@ -203,16 +203,16 @@ async def test_download_stats_and_grants(session: AsyncSession) -> None:
     assert (await library.grant_audiobook(session, user.id, book.id)).id == book.id  # idempotent
     assert await entitlements.is_entitled(session, user.id, book.id)
 
-    _, empty = await library.download_stats(session, book.id)
+    _, empty = await downloads.download_stats(session, book.id)
     assert (empty.request_count, empty.download_count, empty.unique_users, empty.last_downloaded_at) == (0, 0, 0, None)
     for uid, start in ((user.id, 0), (user.id, 100), (other.id, 0)):
-        await library.record_key_download(
+        await downloads.record_key_download(
             session, key=audio.storage_key, user_id=str(uid), range_start=start, range_end=499
         )
-    await library.record_download(session, user_id=user.id, audiobook_id=book.id, kind=DownloadKind.BUNDLE)
-    _, stats = await library.download_stats(session, book.id)
+    await downloads.record_download(session, user_id=user.id, audiobook_id=book.id, kind=DownloadKind.BUNDLE)
+    _, stats = await downloads.download_stats(session, book.id)
     assert (stats.request_count, stats.download_count, stats.unique_users) == (4, 3, 2)
     assert stats.by_kind == {DownloadKind.AUDIO: 2, DownloadKind.BUNDLE: 1}
     assert stats.last_downloaded_at is not None
     with pytest.raises(ServiceError):
-        await library.download_stats(session, uuid.uuid4())
+        await downloads.download_stats(session, uuid.uuid4())

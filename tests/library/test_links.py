@@ -11,7 +11,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage as gcs
 
 from audiocity.models import Audiobook, AudioFile, DownloadKind, TranscriptStatus
-from audiocity.services import library, storage_keys
+from audiocity.services import downloads, storage_keys
 from audiocity.storage.gcs import GCSStorage
 from audiocity.storage.local import LocalStorage
 from audiocity.storage.signing import content_disposition, verify
@@ -40,7 +40,7 @@ def _book(status: TranscriptStatus = TranscriptStatus.READY) -> tuple[Audiobook,
 def test_local_links_sign_key_expiry_user_name_and_type(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path, "links-secret", "http://app.test")
     book, files = _book()
-    links = library.download_links(
+    links = downloads.download_links(
         storage, user_id=USER, book=book, files=files, ttl_seconds=600, transcript_bytes={"txt": 5, "vtt": 9}
     )
     assert [(link.kind, link.file_name, link.size_bytes) for link in links] == [
@@ -63,7 +63,7 @@ def test_local_links_sign_key_expiry_user_name_and_type(tmp_path: Path) -> None:
         assert int(link.expires_at.timestamp()) == grant.expires_at
 
     pending, pending_files = _book(TranscriptStatus.RUNNING)
-    only_audio = library.download_links(storage, user_id=USER, book=pending, files=pending_files, ttl_seconds=60)
+    only_audio = downloads.download_links(storage, user_id=USER, book=pending, files=pending_files, ttl_seconds=60)
     assert [link.kind for link in only_audio] == [DownloadKind.AUDIO, DownloadKind.AUDIO]
 
 
@@ -72,7 +72,7 @@ def test_gcs_links_are_v4_signed_with_response_type_and_disposition() -> None:
     client = gcs.Client(project="audiocity-test", credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
     storage = GCSStorage("books-bucket", client=client, signing_credentials=credentials)
     book, files = _book()
-    links = library.download_links(storage, user_id=USER, book=book, files=files, ttl_seconds=900)
+    links = downloads.download_links(storage, user_id=USER, book=book, files=files, ttl_seconds=900)
     for link in links:
         query = dict(parse_qsl(urlsplit(link.url).query))
         assert query["X-Goog-Algorithm"] == "GOOG4-RSA-SHA256"

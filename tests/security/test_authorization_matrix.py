@@ -32,7 +32,7 @@ from tests.security.conftest import Accounts
 PUBLIC, USER, OWNER, ADMIN = "public", "user", "owner", "admin"  # OWNER: signed in, and only one's own
 WHO_MAY_CALL: dict[str, str] = {
     # queries
-    "node": PUBLIC, "audiobooks": PUBLIC, "audiobook": PUBLIC, "categories": PUBLIC, "cart": PUBLIC,
+    "node": PUBLIC, "nodes": PUBLIC, "audiobooks": PUBLIC, "audiobook": PUBLIC, "categories": PUBLIC, "cart": PUBLIC,
     "me": USER, "orders": USER, "order": USER, "library": USER,
     "downloadStats": ADMIN, "jobs": ADMIN, "job": ADMIN,
     # mutations

@@ -24,7 +24,7 @@ from starlette.requests import Request
 
 from audiocity.http.bucket_files import bucket_file_routes
 from audiocity.models import Audiobook, AudioFile, DownloadKind, TranscriptStatus
-from audiocity.services import library
+from audiocity.services import downloads
 from audiocity.storage.base import LinkUnavailable
 from audiocity.storage.gcs import AppLinks, GCSStorage
 from audiocity.storage.gcs_signing import IAMSigningCredentials, signing_credentials
@@ -173,18 +173,18 @@ async def test_an_iam_failure_is_a_typed_error_on_each_link(emulator: str, iam: 
     assert caught.value.code == "SIGNING_FAILED" and "403" in str(caught.value)
 
     book, files = _book()
-    links = library.download_links(storage, user_id=uuid.uuid4(), book=book, files=files, ttl_seconds=60)
+    links = downloads.download_links(storage, user_id=uuid.uuid4(), book=book, files=files, ttl_seconds=60)
     assert [link.kind for link in links] == [DownloadKind.AUDIO] * 2 + [
         DownloadKind.TRANSCRIPT_TEXT,
         DownloadKind.TRANSCRIPT_VTT,
     ]
     for link in links:
         assert link.url is None and link.expires_at is None and link.error is not None
-        assert link.error.code == library.DownloadErrorCode.SIGNING_FAILED
+        assert link.error.code == downloads.DownloadErrorCode.SIGNING_FAILED
         assert "PERMISSION_DENIED" not in link.error.message, "details stay in the logs"
 
     iam.fail_with = None
-    again = library.download_links(storage, user_id=uuid.uuid4(), book=book, files=files, ttl_seconds=60)
+    again = downloads.download_links(storage, user_id=uuid.uuid4(), book=book, files=files, ttl_seconds=60)
     assert all(link.url and link.error is None for link in again), "the next answer signs again"
 
 

@@ -15,11 +15,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from audiocity import bundles
 from audiocity.db import session_scope
 from audiocity.http.container import resources
 from audiocity.models import DownloadKind
-from audiocity.services import library, storage_keys
+from audiocity.services import bundles, download_names, downloads, storage_keys
 from audiocity.storage.signing import DownloadGrant, content_disposition, is_expired
 
 log = logging.getLogger(__name__)
@@ -28,13 +27,13 @@ log = logging.getLogger(__name__)
 async def authorize(request: Request, key: str, user_id: str | None) -> bool:
     """Admins may fetch anything; others only objects of books they are entitled to now."""
     async with resources(request).sessions() as s:
-        return await library.authorize_key(s, key, user_id)
+        return await downloads.authorize_key(s, key, user_id)
 
 
 async def record(request: Request, grant: DownloadGrant, start: int, end: int) -> None:
     """The audit of one file download about to be served."""
     async with session_scope(resources(request).sessions) as s:
-        await library.record_key_download(s, key=grant.key, user_id=grant.user_id, range_start=start, range_end=end)
+        await downloads.record_key_download(s, key=grant.key, user_id=grant.user_id, range_start=start, range_end=end)
 
 
 async def bundle(request: Request) -> Response:
@@ -51,14 +50,14 @@ async def bundle(request: Request) -> Response:
     except ValueError:
         return PlainTextResponse("Not allowed.", status_code=403)
     async with res.sessions() as s:
-        if not await library.may_download(s, user_id, book_id):
+        if not await downloads.may_download(s, user_id, book_id):
             return PlainTextResponse("Not allowed.", status_code=403)
-        contents = await library.bundle_contents(s, book_id)
+        contents = await downloads.bundle_contents(s, book_id)
     if contents is None:
         return PlainTextResponse("Not found.", status_code=404)
     sizes: dict[str, int] = {}
     if contents.transcripts:
-        for _, fmt, _ in library.TRANSCRIPT_FORMATS:
+        for _, fmt, _ in download_names.TRANSCRIPT_FORMATS:
             info = await res.storage.stat(storage_keys.transcript_key(book_id, fmt))
             if info is not None:
                 sizes[fmt] = info.size
@@ -77,7 +76,7 @@ async def bundle(request: Request) -> Response:
     length, body = bundles.stream_zip(res.storage, members)
     headers["content-length"] = str(length)
     async with session_scope(res.sessions) as s:
-        await library.record_download(
+        await downloads.record_download(
             s, user_id=user_id, audiobook_id=book_id, kind=DownloadKind.BUNDLE, range_start=0, range_end=length - 1
         )
     log.info("bundle of %s (%d files, %d bytes) for user %s", book_id, len(members), length, user_id)

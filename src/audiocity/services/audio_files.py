@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity import tasks
 from audiocity.audio import AudioInfo, NotAudioError, probe
@@ -143,7 +144,7 @@ async def queue_transcription(
 
 async def count_files(session: AsyncSession, audiobook_id: uuid.UUID) -> int:
     count = await session.scalar(
-        select(func.count()).select_from(AudioFile).where(AudioFile.audiobook_id == audiobook_id)  # type: ignore[arg-type]
+        select(func.count()).select_from(AudioFile).where(col(AudioFile.audiobook_id) == audiobook_id)
     )
     return int(count or 0)
 
@@ -363,7 +364,7 @@ async def add_audio_file(
 
 async def files_of_book(session: AsyncSession, audiobook_id: uuid.UUID) -> list[AudioFile]:
     rows = await session.execute(
-        select(AudioFile).where(AudioFile.audiobook_id == audiobook_id).order_by(AudioFile.position)  # type: ignore[arg-type]
+        select(AudioFile).where(col(AudioFile.audiobook_id) == audiobook_id).order_by(col(AudioFile.position))
     )
     return list(rows.scalars())
 
@@ -420,12 +421,12 @@ async def start_transcription(session: AsyncSession, events: Publishes, audioboo
     if not files:
         raise ServiceError(ErrorCode.NO_AUDIO_FILES, "The audiobook has no audio files.", "audiobookId")
     running = await session.scalar(
-        select(Job.id).where(Job.audiobook_id == audiobook_id, Job.status == JobStatus.RUNNING)  # type: ignore[arg-type]
+        select(col(Job.id)).where(col(Job.audiobook_id) == audiobook_id, col(Job.status) == JobStatus.RUNNING)
     )
     if running is not None and force:
         raise ServiceError(ErrorCode.JOB_RUNNING, "A job is running for this audiobook.", "audiobookId")
     if force:
         await session.execute(
-            delete(TranscriptChunk).where(TranscriptChunk.audio_file_id.in_([f.id for f in files]))  # type: ignore[attr-defined]
+            delete(TranscriptChunk).where(col(TranscriptChunk.audio_file_id).in_([f.id for f in files]))
         )
     return await queue_transcription(session, events, audiobook_id, resend=True)

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.models import Audiobook, Cart, CartItem, utcnow
 from audiocity.services.entitlements import is_entitled, owned_book_ids
@@ -43,7 +44,7 @@ def hash_guest_token(token: str) -> str:
 async def cart_for_user(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) -> Cart:
     """Get or create the user's cart; concurrent first calls converge on one row."""
     await session.execute(insert(Cart).values(id=uuid.uuid4(), user_id=user_id).on_conflict_do_nothing())
-    query = select(Cart).where(Cart.user_id == user_id)
+    query = select(Cart).where(col(Cart.user_id) == user_id)
     if lock:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one()
@@ -53,7 +54,7 @@ async def guest_cart(session: AsyncSession, token: str | None, *, lock: bool = F
     """The guest cart a token names, if any (an unknown or malformed token names none)."""
     if not token or len(token) > GUEST_TOKEN_MAX_LENGTH:
         return None
-    query = select(Cart).where(Cart.guest_token_hash == hash_guest_token(token), Cart.user_id.is_(None))  # type: ignore[union-attr]
+    query = select(Cart).where(col(Cart.guest_token_hash) == hash_guest_token(token), col(Cart.user_id).is_(None))
     if lock:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
@@ -70,9 +71,9 @@ async def new_guest_cart(session: AsyncSession) -> tuple[Cart, str]:
 async def cart_lines(session: AsyncSession, cart_id: uuid.UUID) -> list[CartLine]:
     rows = await session.execute(
         select(CartItem, Audiobook)
-        .join(Audiobook, CartItem.audiobook_id == Audiobook.id)  # type: ignore[arg-type]
-        .where(CartItem.cart_id == cart_id)
-        .order_by(CartItem.added_at, CartItem.id)  # type: ignore[arg-type]
+        .join(Audiobook, col(CartItem.audiobook_id) == col(Audiobook.id))
+        .where(col(CartItem.cart_id) == cart_id)
+        .order_by(col(CartItem.added_at), col(CartItem.id))
     )
     return [CartLine(item, book) for item, book in rows.all()]
 
@@ -102,7 +103,7 @@ async def _add(session: AsyncSession, cart: Cart, audiobook_id: uuid.UUID, user_
             added_currency=book.currency,
         )
         .on_conflict_do_nothing()
-        .returning(CartItem.id)
+        .returning(col(CartItem.id))
     )
     if result.scalar_one_or_none() is None:
         raise ServiceError(ErrorCode.ALREADY_IN_CART, "This audiobook is already in your cart.", "audiobookId")
@@ -125,9 +126,9 @@ async def add_to_guest_cart(session: AsyncSession, token: str | None, audiobook_
 
 
 async def _remove(session: AsyncSession, cart: Cart, audiobook_id: uuid.UUID | None) -> None:
-    query = delete(CartItem).where(CartItem.cart_id == cart.id)  # type: ignore[arg-type]
+    query = delete(CartItem).where(col(CartItem.cart_id) == cart.id)
     if audiobook_id is not None:
-        query = query.where(CartItem.audiobook_id == audiobook_id)  # type: ignore[arg-type]
+        query = query.where(col(CartItem.audiobook_id) == audiobook_id)
     await session.execute(query)
 
 
@@ -194,18 +195,16 @@ async def merge_guest_cart(session: AsyncSession, user_id: uuid.UUID, token: str
                 ]
             )
             .on_conflict_do_nothing()
-            .returning(CartItem.audiobook_id)
+            .returning(col(CartItem.audiobook_id))
         )
         merged = list(result.scalars())
-    await session.execute(delete(Cart).where(Cart.id == guest.id))  # type: ignore[arg-type]
+    await session.execute(delete(Cart).where(col(Cart.id) == guest.id))
     return MergeResult(merged=[i for i in book_ids if i in merged], skipped=[i for i in book_ids if i not in merged])
 
 
 async def delete_stale_guest_carts(session: AsyncSession, created_before: datetime) -> int:
     """Guest carts are not kept forever: the sweeper drops those older than a cut-off."""
     result = await session.execute(
-        delete(Cart)
-        .where(Cart.user_id.is_(None), Cart.created_at < created_before)  # type: ignore[union-attr,operator]
-        .returning(Cart.id)
+        delete(Cart).where(col(Cart.user_id).is_(None), col(Cart.created_at) < created_before).returning(col(Cart.id))
     )
     return len(result.scalars().all())

@@ -183,6 +183,22 @@ async def get_audiobook(session: AsyncSession, book_id: uuid.UUID, *, include_dr
     return book
 
 
+async def get_audio_file(session: AsyncSession, file_id: uuid.UUID, *, include_drafts: bool) -> AudioFile:
+    """A file of a book the viewer may see (a draft's files only with `include_drafts`)."""
+    found = await session.get(AudioFile, file_id)
+    if found is None:
+        raise NotFound("AudioFile")
+    await get_audiobook(session, found.audiobook_id, include_drafts=include_drafts)
+    return found
+
+
+async def get_category(session: AsyncSession, category_id: uuid.UUID) -> Category:
+    found = await session.get(Category, category_id)
+    if found is None:
+        raise NotFound("Category")
+    return found
+
+
 async def update_audiobook(session: AsyncSession, book_id: uuid.UUID, data: AudiobookInput) -> Audiobook:
     _validate(data, creating=False)
     book = await get_audiobook(session, book_id, include_drafts=True)

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.models import Entitlement, utcnow
 
@@ -28,7 +29,7 @@ async def grant(
         stmt.on_conflict_do_update(
             constraint="uq_entitlements",
             set_={"revoked_at": None, "order_id": order_id, "granted_at": now},
-            where=Entitlement.revoked_at.is_not(None),  # type: ignore[union-attr]
+            where=col(Entitlement.revoked_at).is_not(None),
         )
     )
 
@@ -37,19 +38,19 @@ async def revoke_for_order(session: AsyncSession, order_id: uuid.UUID) -> list[u
     """Revoke what an order granted; returns the affected audiobook ids."""
     result = await session.execute(
         update(Entitlement)
-        .where(Entitlement.order_id == order_id, Entitlement.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(Entitlement.order_id) == order_id, col(Entitlement.revoked_at).is_(None))
         .values(revoked_at=utcnow())
-        .returning(Entitlement.audiobook_id)
+        .returning(col(Entitlement.audiobook_id))
     )
     return list(result.scalars())
 
 
 async def is_entitled(session: AsyncSession, user_id: uuid.UUID, audiobook_id: uuid.UUID) -> bool:
     found = await session.scalar(
-        select(Entitlement.id).where(
-            Entitlement.user_id == user_id,
-            Entitlement.audiobook_id == audiobook_id,
-            Entitlement.revoked_at.is_(None),  # type: ignore[union-attr]
+        select(col(Entitlement.id)).where(
+            col(Entitlement.user_id) == user_id,
+            col(Entitlement.audiobook_id) == audiobook_id,
+            col(Entitlement.revoked_at).is_(None),
         )
     )
     return found is not None
@@ -57,10 +58,10 @@ async def is_entitled(session: AsyncSession, user_id: uuid.UUID, audiobook_id: u
 
 async def owned_book_ids(session: AsyncSession, user_id: uuid.UUID, book_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     rows = await session.execute(
-        select(Entitlement.audiobook_id).where(
-            Entitlement.user_id == user_id,
-            Entitlement.audiobook_id.in_(book_ids),  # type: ignore[attr-defined]
-            Entitlement.revoked_at.is_(None),  # type: ignore[union-attr]
+        select(col(Entitlement.audiobook_id)).where(
+            col(Entitlement.user_id) == user_id,
+            col(Entitlement.audiobook_id).in_(book_ids),
+            col(Entitlement.revoked_at).is_(None),
         )
     )
     return set(rows.scalars())

@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.models import Audiobook, Job, JobStatus, TranscriptStatus, utcnow
 from audiocity.services.errors import NotFound
-from audiocity.services.pagination import Page, decode_time_cursor, encode_cursor, page_size
+from audiocity.services.pagination import Key, Page, id_key, keyset_page, time_key
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 MAX_RETRY_HISTORY = 100  # the newest retried failures kept per job
@@ -32,7 +33,7 @@ async def queue_transcription(session: AsyncSession, audiobook_id: uuid.UUID) ->
         raise NotFound("Audiobook", "audiobookId")
     queued = (
         await session.execute(
-            select(Job).where(Job.audiobook_id == audiobook_id, Job.status == JobStatus.QUEUED).limit(1)
+            select(Job).where(col(Job.audiobook_id) == audiobook_id, col(Job.status) == JobStatus.QUEUED).limit(1)
         )
     ).scalar_one_or_none()
     if queued is not None:
@@ -54,10 +55,7 @@ async def get_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
 async def latest_job_for_book(session: AsyncSession, audiobook_id: uuid.UUID) -> Job | None:
     return (
         await session.execute(
-            select(Job)
-            .where(Job.audiobook_id == audiobook_id)
-            .order_by(Job.created_at.desc())  # type: ignore[attr-defined]
-            .limit(1)
+            select(Job).where(col(Job.audiobook_id) == audiobook_id).order_by(col(Job.created_at).desc()).limit(1)
         )
     ).scalar_one_or_none()
 
@@ -65,14 +63,14 @@ async def latest_job_for_book(session: AsyncSession, audiobook_id: uuid.UUID) ->
 async def advance(session: AsyncSession, job_id: uuid.UUID, **changes: Any) -> Job:
     """Apply `changes` and bump `sequence` atomically, so events can be ordered and de-duplicated."""
     if changes.get("status") == JobStatus.RUNNING and "started_at" not in changes:
-        changes["started_at"] = func.coalesce(Job.started_at, utcnow())
+        changes["started_at"] = func.coalesce(col(Job.started_at), utcnow())
     status = changes.get("status")
     if isinstance(status, JobStatus) and status.terminal:
         changes.setdefault("finished_at", utcnow())
     result = await session.execute(
         update(Job)
-        .where(Job.id == job_id)  # type: ignore[arg-type]
-        .values(sequence=Job.sequence + 1, **changes)
+        .where(col(Job.id) == job_id)
+        .values(sequence=col(Job.sequence) + 1, **changes)
         .returning(Job)
         .execution_options(populate_existing=True)
     )
@@ -108,7 +106,7 @@ async def add_timings(session: AsyncSession, job_id: uuid.UUID, **seconds: float
 async def _merge_usage(
     session: AsyncSession, job_id: uuid.UUID, section: str, key: str | None, amounts: dict[str, float]
 ) -> None:
-    usage = await session.scalar(select(Job.usage).where(Job.id == job_id).with_for_update())
+    usage = await session.scalar(select(col(Job.usage)).where(col(Job.id) == job_id).with_for_update())
     if usage is None:
         return
     merged = dict(usage)
@@ -120,32 +118,16 @@ async def _merge_usage(
     if key is not None:
         part[key] = entry
     merged[section] = part
-    await session.execute(update(Job).where(Job.id == job_id).values(usage=merged))
+    await session.execute(update(Job).where(col(Job.id) == job_id).values(usage=merged))
 
 
 async def list_jobs(
     session: AsyncSession, *, first: int | None, after: str | None, status: JobStatus | None
 ) -> Page[Job]:
-    limit = page_size(first)
     query = select(Job)
     count = select(func.count()).select_from(Job)
     if status is not None:
-        query = query.where(Job.status == status)
-        count = count.where(Job.status == status)
-    if after:
-        created, last_id = decode_time_cursor(after)
-        query = query.where(func.row(Job.created_at, Job.id) < func.row(created, last_id))
-    rows = list(
-        (
-            await session.execute(
-                query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
-            )
-        ).scalars()
-    )
-    items = rows[:limit]
-    return Page(
-        items=items,
-        cursors=[encode_cursor([j.created_at.isoformat(), str(j.id)]) for j in items],
-        has_next_page=len(rows) > limit,
-        total_count=int(await session.scalar(count) or 0),
-    )
+        query = query.where(col(Job.status) == status)
+        count = count.where(col(Job.status) == status)
+    keys: list[Key[Job]] = [time_key(col(Job.created_at), lambda j: j.created_at), id_key(col(Job.id), lambda j: j.id)]
+    return await keyset_page(session, query, keys=keys, count=count, first=first, after=after)

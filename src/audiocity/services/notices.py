@@ -20,10 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from audiocity import tasks
-from audiocity.db import after_commit
 from audiocity.mail.base import Email
 from audiocity.models import Audiobook, Job, Order, OrderLine, Role, User
-from audiocity.services import accounts
+from audiocity.services import accounts, outbox
 from audiocity.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -66,13 +65,12 @@ def render(name: str, to: list[str], **values: object) -> Email:
     return Email(to=tuple(to), subject=subject.strip(), text=body.lstrip("\n"), html=html)
 
 
-def queue_notice(session: AsyncSession, kind: NoticeKind, key: str) -> None:
-    """Send the notice once the surrounding transaction commits (never for a rolled-back change)."""
+async def queue_notice(session: AsyncSession, kind: NoticeKind, key: str) -> None:
+    """Send the notice once the surrounding transaction commits (never for a rolled-back change).
 
-    async def send() -> None:
-        tasks.send(tasks.SEND_NOTICE, kind.value, key)
-
-    after_commit(session, send)
+    An outbox row of that transaction: a Redis outage at commit time delays the email, never loses it.
+    """
+    await outbox.add(session, tasks.SEND_NOTICE, kind.value, key)
 
 
 def request_password_reset(email: str) -> None:

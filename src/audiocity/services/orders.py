@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity import tasks
 from audiocity.db import after_commit
@@ -46,7 +47,7 @@ from audiocity.services.cart import cart_for_user, cart_lines
 from audiocity.services.entitlements import grant, owned_book_ids, revoke_for_order
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.notices import NoticeKind, queue_notice
-from audiocity.services.pagination import Page, decode_time_cursor, encode_cursor, page_size
+from audiocity.services.pagination import Key, Page, id_key, keyset_page, time_key
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ async def _schedule_sweep(session: AsyncSession, at: datetime) -> None:
 
 async def _existing(session: AsyncSession, user_id: uuid.UUID, key: str) -> Order | None:
     return (
-        await session.execute(select(Order).where(Order.user_id == user_id, Order.idempotency_key == key))
+        await session.execute(select(Order).where(col(Order.user_id) == user_id, col(Order.idempotency_key) == key))
     ).scalar_one_or_none()
 
 
@@ -199,7 +200,7 @@ async def place_order(
     session.add_all(order_lines)
     done = [line.book.id for line in lines if line.book.id in owned] + [line.book.id for line in buying]
     await session.execute(
-        delete(CartItem).where(CartItem.cart_id == cart.id, CartItem.audiobook_id.in_(done))  # type: ignore[arg-type,attr-defined]
+        delete(CartItem).where(col(CartItem.cart_id) == cart.id, col(CartItem.audiobook_id).in_(done))
     )
     assert order.expires_at is not None
     await _schedule_sweep(session, order.expires_at)
@@ -238,7 +239,7 @@ async def record_payment(
         order.expires_at = None
         lines = await _order_lines(session, order.id)
         await grant(session, order.user_id, [line.audiobook_id for line in lines], order.id)
-        queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
+        await queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
         _count_payment(session, order)
     await session.flush()
     _announce(session, events, order)
@@ -314,13 +315,13 @@ async def expire_pending_orders(
     """
     query = (
         update(Order)
-        .where(Order.status == OrderStatus.PENDING, Order.expires_at <= now)  # type: ignore[operator]
+        .where(col(Order.status) == OrderStatus.PENDING, col(Order.expires_at) <= now)
         .values(status=OrderStatus.CANCELLED, updated_at=now)
         .returning(Order)
         .execution_options(populate_existing=True)
     )
     if user_id is not None:
-        query = query.where(Order.user_id == user_id)
+        query = query.where(col(Order.user_id) == user_id)
     expired = list((await session.execute(query)).scalars())
     for order in expired:
         _announce(session, events, order)
@@ -351,7 +352,7 @@ async def refund_order(
 ) -> Order:
     """Refund a paid order in full through its provider and revoke what it granted."""
     now = now or utcnow()
-    order = await _locked_order(session, Order.id == order_id)
+    order = await _locked_order(session, col(Order.id) == order_id)
     if order is None:
         raise NotFound("Order", "orderId")
     if order.status is not OrderStatus.PAID:
@@ -379,7 +380,7 @@ async def _mark_refunded(session: AsyncSession, events: Publishes, order: Order,
     order.refunded_at = now
     await revoke_for_order(session, order.id)
     await _set_status(session, events, order, OrderStatus.REFUNDED, now)
-    queue_notice(session, NoticeKind.ORDER_REFUNDED, str(order.id))
+    await queue_notice(session, NoticeKind.ORDER_REFUNDED, str(order.id))
 
 
 async def _mark_paid(
@@ -399,7 +400,7 @@ async def _mark_paid(
     lines = await _order_lines(session, order.id)
     await grant(session, order.user_id, [line.audiobook_id for line in lines], order.id)
     await _set_status(session, events, order, OrderStatus.PAID, now)
-    queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
+    await queue_notice(session, NoticeKind.ORDER_PAID, str(order.id))
     return True
 
 
@@ -416,14 +417,14 @@ async def apply_payment_event(
     if event.kind is EventKind.IGNORED:
         return "ignored"
     if event.order_id is not None:
-        order = await _locked_order(session, Order.id == event.order_id, Order.provider == event.provider)
+        order = await _locked_order(session, col(Order.id) == event.order_id, col(Order.provider) == event.provider)
     elif event.provider_reference is not None:
         order = await _locked_order(
-            session, Order.provider == event.provider, Order.provider_reference == event.provider_reference
+            session, col(Order.provider) == event.provider, col(Order.provider_reference) == event.provider_reference
         )
     elif event.payment_reference is not None:
         order = await _locked_order(
-            session, Order.provider == event.provider, Order.payment_reference == event.payment_reference
+            session, col(Order.provider) == event.provider, col(Order.payment_reference) == event.payment_reference
         )
     else:
         order = None
@@ -443,7 +444,7 @@ async def apply_payment_event(
             processed_at=now,
         )
         .on_conflict_do_nothing()
-        .returning(PaymentEventRecord.event_id)
+        .returning(col(PaymentEventRecord.event_id))
     )
     if recorded.scalar_one_or_none() is None:
         return "duplicate"
@@ -475,7 +476,7 @@ async def get_order(session: AsyncSession, order_id: uuid.UUID, *, viewer_id: uu
 
 async def lines_for_orders(session: AsyncSession, order_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[OrderLine]]:
     rows = await session.execute(
-        select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.title)  # type: ignore[attr-defined]
+        select(OrderLine).where(col(OrderLine.order_id).in_(order_ids)).order_by(col(OrderLine.title))
     )
     out: dict[uuid.UUID, list[OrderLine]] = {i: [] for i in order_ids}
     for line in rows.scalars():
@@ -486,29 +487,21 @@ async def lines_for_orders(session: AsyncSession, order_ids: list[uuid.UUID]) ->
 async def list_orders(
     session: AsyncSession, *, viewer_id: uuid.UUID, admin: bool, first: int | None, after: str | None
 ) -> Page[Order]:
-    limit = page_size(first)
-    conditions: list[Any] = [] if admin else [Order.user_id == viewer_id]
-    query = select(Order).where(*conditions)
-    if after:
-        created, last_id = decode_time_cursor(after)
-        query = query.where(func.row(Order.created_at, Order.id) < func.row(created, last_id))
-    rows = list(
-        (
-            await session.execute(
-                query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
-            )
-        ).scalars()
-    )
-    items = rows[:limit]
-    total = await session.scalar(select(func.count()).select_from(Order).where(*conditions))
-    return Page(
-        items=items,
-        cursors=[encode_cursor([o.created_at.isoformat(), str(o.id)]) for o in items],
-        has_next_page=len(rows) > limit,
-        total_count=int(total or 0),
+    conditions: list[Any] = [] if admin else [col(Order.user_id) == viewer_id]
+    keys: list[Key[Order]] = [
+        time_key(col(Order.created_at), lambda o: o.created_at),
+        id_key(col(Order.id), lambda o: o.id),
+    ]
+    return await keyset_page(
+        session,
+        select(Order).where(*conditions),
+        keys=keys,
+        count=select(func.count()).select_from(Order).where(*conditions),
+        first=first,
+        after=after,
     )
 
 
 async def books_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Audiobook]:
-    rows = await session.execute(select(Audiobook).where(Audiobook.id.in_(ids)))  # type: ignore[attr-defined]
+    rows = await session.execute(select(Audiobook).where(col(Audiobook.id).in_(ids)))
     return {b.id: b for b in rows.scalars()}

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.ai.base import Segment
 from audiocity.models import Audiobook, AudioFile, Transcript, TranscriptChunk, TranscriptStatus, utcnow
@@ -51,14 +52,14 @@ async def save_chunk(
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(constraint="uq_transcript_chunks")
-        .returning(TranscriptChunk.id)
+        .returning(col(TranscriptChunk.id))
     )
     return result.scalar_one_or_none() is not None
 
 
 async def done_chunk_indexes(session: AsyncSession, audio_file_id: uuid.UUID) -> set[int]:
     rows = await session.execute(
-        select(TranscriptChunk.chunk_index).where(TranscriptChunk.audio_file_id == audio_file_id)  # type: ignore[arg-type]
+        select(col(TranscriptChunk.chunk_index)).where(col(TranscriptChunk.audio_file_id) == audio_file_id)
     )
     return set(rows.scalars())
 
@@ -72,8 +73,8 @@ async def chunks_of_files(
         return found
     rows = await session.execute(
         select(TranscriptChunk)
-        .where(TranscriptChunk.audio_file_id.in_(audio_file_ids))  # type: ignore[attr-defined]
-        .order_by(TranscriptChunk.audio_file_id, TranscriptChunk.chunk_index)
+        .where(col(TranscriptChunk.audio_file_id).in_(audio_file_ids))
+        .order_by(col(TranscriptChunk.audio_file_id), col(TranscriptChunk.chunk_index))
     )
     for chunk in rows.scalars():
         found[chunk.audio_file_id].append(chunk)
@@ -85,8 +86,8 @@ async def delete_chunks(session: AsyncSession, audio_file_id: uuid.UUID, *, from
     TRANSCRIPTION_CHUNK_SECONDS changed, so their indexes mean other audio now)."""
     result = await session.execute(
         delete(TranscriptChunk).where(
-            TranscriptChunk.audio_file_id == audio_file_id,  # type: ignore[arg-type]
-            TranscriptChunk.chunk_index >= from_index,  # type: ignore[operator]
+            col(TranscriptChunk.audio_file_id) == audio_file_id,
+            col(TranscriptChunk.chunk_index) >= from_index,
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -97,11 +98,11 @@ async def book_progress(session: AsyncSession, audiobook_id: uuid.UUID) -> tuple
     row = (
         await session.execute(
             select(
-                func.count(TranscriptChunk.id),  # type: ignore[arg-type]
-                func.coalesce(func.sum(TranscriptChunk.end_seconds - TranscriptChunk.start_seconds), 0.0),
+                func.count(col(TranscriptChunk.id)),
+                func.coalesce(func.sum(col(TranscriptChunk.end_seconds) - col(TranscriptChunk.start_seconds)), 0.0),
             )
-            .join(AudioFile, AudioFile.id == TranscriptChunk.audio_file_id)  # type: ignore[arg-type]
-            .where(AudioFile.audiobook_id == audiobook_id)  # type: ignore[arg-type]
+            .join(AudioFile, col(AudioFile.id) == col(TranscriptChunk.audio_file_id))
+            .where(col(AudioFile.audiobook_id) == audiobook_id)
         )
     ).one()
     return int(row[0]), float(row[1])
@@ -109,9 +110,9 @@ async def book_progress(session: AsyncSession, audiobook_id: uuid.UUID) -> tuple
 
 async def chunk_text(session: AsyncSession, audio_file_id: uuid.UUID, chunk_index: int) -> str | None:
     return await session.scalar(
-        select(TranscriptChunk.text).where(
-            TranscriptChunk.audio_file_id == audio_file_id,  # type: ignore[arg-type]
-            TranscriptChunk.chunk_index == chunk_index,
+        select(col(TranscriptChunk.text)).where(
+            col(TranscriptChunk.audio_file_id) == audio_file_id,
+            col(TranscriptChunk.chunk_index) == chunk_index,
         )
     )
 
@@ -138,10 +139,10 @@ async def stitch(session: AsyncSession, audiobook_id: uuid.UUID) -> Stitched:
     a player showing the whole book would show. One query for the whole book.
     """
     rows = await session.execute(
-        select(AudioFile.id, AudioFile.duration_seconds, TranscriptChunk)
-        .join(TranscriptChunk, TranscriptChunk.audio_file_id == AudioFile.id, isouter=True)  # type: ignore[arg-type]
-        .where(AudioFile.audiobook_id == audiobook_id)  # type: ignore[arg-type]
-        .order_by(AudioFile.position, TranscriptChunk.chunk_index)  # type: ignore[arg-type]
+        select(col(AudioFile.id), col(AudioFile.duration_seconds), TranscriptChunk)
+        .join(TranscriptChunk, col(TranscriptChunk.audio_file_id) == col(AudioFile.id), isouter=True)
+        .where(col(AudioFile.audiobook_id) == audiobook_id)
+        .order_by(col(AudioFile.position), col(TranscriptChunk.chunk_index))
     )
     offset = 0.0
     current: uuid.UUID | None = None

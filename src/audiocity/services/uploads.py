@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.db import after_commit, on_rollback
 from audiocity.events import Publishes
@@ -100,9 +101,9 @@ async def _pending_count(session: AsyncSession, audiobook_id: uuid.UUID, now: da
         select(func.count())
         .select_from(UploadSession)
         .where(
-            UploadSession.audiobook_id == audiobook_id,  # type: ignore[arg-type]
-            UploadSession.status == UploadStatus.PENDING,  # type: ignore[arg-type]
-            UploadSession.expires_at > now,  # type: ignore[arg-type]
+            col(UploadSession.audiobook_id) == audiobook_id,
+            col(UploadSession.status) == UploadStatus.PENDING,
+            col(UploadSession.expires_at) > now,
         )
     )
     return int(count or 0)
@@ -286,7 +287,9 @@ async def upload_is_open(session: AsyncSession, storage_key: str, *, now: dateti
     """Whether bytes may still be sent for the upload to `storage_key` (None: no such upload)."""
     row = (
         await session.execute(
-            select(UploadSession.status, UploadSession.expires_at).where(UploadSession.storage_key == storage_key)  # type: ignore[arg-type]
+            select(col(UploadSession.status), col(UploadSession.expires_at)).where(
+                col(UploadSession.storage_key) == storage_key
+            )
         )
     ).one_or_none()
     if row is None:
@@ -317,13 +320,10 @@ async def expire_uploads(
         await session.execute(
             select(UploadSession)
             .where(
-                (
-                    (UploadSession.status == UploadStatus.PENDING)  # type: ignore[arg-type]
-                    & (UploadSession.expires_at <= now)  # type: ignore[arg-type]
-                )
-                | (UploadSession.expires_at <= purge_before)  # type: ignore[arg-type]
+                ((col(UploadSession.status) == UploadStatus.PENDING) & (col(UploadSession.expires_at) <= now))
+                | (col(UploadSession.expires_at) <= purge_before)
             )
-            .order_by(UploadSession.expires_at)  # type: ignore[arg-type]
+            .order_by(col(UploadSession.expires_at))
             .limit(batch)
             .with_for_update(skip_locked=True)
         )

@@ -166,6 +166,8 @@ class CommerceMutations:
                 async with ctx.session() as s:
                     await merge_guest_cart(ctx, s, user.id)
             # Not one unit of work: the order is committed before Stripe is called (services/checkout.py).
+            # The request's read connection goes back first, so a checkout never holds two connections.
+            await ctx.release_reads()
             order = await checkout_service.checkout(
                 ctx.resources.sessions,
                 ctx.resources.events,

@@ -13,7 +13,7 @@ from audiocity.graphql.permissions import require_admin, require_user
 from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.audiobook import Audiobook
 from audiocity.graphql.types.library import ListeningProgress
-from audiocity.services import library
+from audiocity.services import library, progress
 
 
 @strawberry.type
@@ -40,10 +40,10 @@ class LibraryMutations:
 
         async def work(s: AsyncSession) -> SaveProgressPayload:
             book_id = input_id(audiobook_id, "Audiobook", "audiobookId")
-            saved, files = await library.save_progress(
+            saved, files = await progress.save_progress(
                 s, user_id=user.id, audiobook_id=book_id, position_seconds=position_seconds
             )
-            return SaveProgressPayload(progress=ListeningProgress.from_model(library.locate(saved, files)))
+            return SaveProgressPayload(progress=ListeningProgress.from_model(progress.locate(saved, files)))
 
         return await run(info.context, SaveProgressPayload, work)
 

@@ -7,10 +7,11 @@ from strawberry.types import Info
 
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import bad_input
+from audiocity.graphql.nodes import node_fetcher
 from audiocity.graphql.permissions import optional_user
 from audiocity.graphql.relay import Connection, decode_id
 from audiocity.graphql.selection import selected_names
-from audiocity.graphql.types.audiobook import Audiobook, Category
+from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category
 from audiocity.graphql.types.common import AudiobookSort
 from audiocity.models import Role
 from audiocity.services import catalog
@@ -31,6 +32,7 @@ def _plain(value: str | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@node_fetcher("Audiobook")
 async def _audiobook(info: Info[Context, None], id: strawberry.ID) -> Audiobook | None:
     await optional_user(info)
     book_id = decode_id(id, "Audiobook")
@@ -41,6 +43,29 @@ async def _audiobook(info: Info[Context, None], id: strawberry.ID) -> Audiobook 
         except NotFound:
             return None
     return Audiobook.from_model(book)
+
+
+@node_fetcher("AudioFile")
+async def _audio_file(info: Info[Context, None], id: strawberry.ID) -> AudioFile | None:
+    file_id = decode_id(id, "AudioFile")
+    admin = await info.context.is_admin()
+    async with info.context.resources.sessions() as s:
+        try:
+            found = await catalog.get_audio_file(s, file_id, include_drafts=admin)
+        except NotFound:
+            return None
+    return AudioFile.from_model(found)
+
+
+@node_fetcher("Category")
+async def _category(info: Info[Context, None], id: strawberry.ID) -> Category | None:
+    category_id = decode_id(id, "Category")
+    async with info.context.resources.sessions() as s:
+        try:
+            found = await catalog.get_category(s, category_id)
+        except NotFound:
+            return None
+    return Category.from_model(found)
 
 
 @strawberry.type

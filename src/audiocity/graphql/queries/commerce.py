@@ -8,6 +8,7 @@ from strawberry.types import Info
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import bad_input
 from audiocity.graphql.mutations.commerce import guest_token, merge_guest_cart
+from audiocity.graphql.nodes import node_fetcher
 from audiocity.graphql.permissions import optional_user, require_user
 from audiocity.graphql.relay import Connection, decode_id
 from audiocity.graphql.types.commerce import Cart, Order
@@ -30,6 +31,7 @@ async def _orders_page(info: Info[Context, None], first: int | None, after: str 
     return Connection[Order].build(nodes, page.cursors, page.has_next_page, page.total_count)
 
 
+@node_fetcher("Order")
 async def _order(info: Info[Context, None], id: strawberry.ID) -> Order | None:
     user = await require_user(info)
     async with info.context.resources.sessions() as s:
@@ -57,6 +59,14 @@ async def _cart(info: Info[Context, None]) -> Cart | None:
             cart = found
         lines = await cart_service.cart_lines(s, cart.id)
     return Cart.build(cart, lines)
+
+
+@node_fetcher("Cart")
+async def _cart_node(info: Info[Context, None], id: strawberry.ID) -> Cart | None:
+    """Refetch a cart: only the viewer's own (or the guest cart its token names) is visible, as with `cart`."""
+    decode_id(id, "Cart")
+    cart = await _cart(info)
+    return cart if cart is not None and cart.id == id else None
 
 
 @strawberry.type

@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import bad_input
+from audiocity.graphql.nodes import node_fetcher
 from audiocity.graphql.permissions import require_admin
 from audiocity.graphql.relay import Connection, decode_id
 from audiocity.graphql.types.common import JobStatus
@@ -15,6 +16,7 @@ from audiocity.services import jobs as job_service
 from audiocity.services.errors import NotFound, ServiceError
 
 
+@node_fetcher("Job")
 async def _job(info: Info[Context, None], id: strawberry.ID) -> Job | None:
     await require_admin(info)
     async with info.context.resources.sessions() as s:

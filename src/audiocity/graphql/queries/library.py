@@ -10,8 +10,9 @@ from audiocity.graphql.errors import bad_input
 from audiocity.graphql.permissions import require_admin, require_user
 from audiocity.graphql.relay import Connection, decode_id
 from audiocity.graphql.types.audiobook import Audiobook
-from audiocity.graphql.types.library import DownloadStats, LibraryItem, LibraryOrder, LinkMinter, ListeningProgress
-from audiocity.services import catalog, library
+from audiocity.graphql.types.library import DownloadStats, LibraryItem, LibraryOrder, ListeningProgress
+from audiocity.services import catalog, downloads, library, progress
+from audiocity.services.downloads import LinkMinter
 from audiocity.services.errors import ServiceError
 from audiocity.services.library import LibraryOrder as LibraryOrderModel
 
@@ -38,7 +39,7 @@ class LibraryQueries:
                 raise bad_input(exc.message) from exc
             book_ids = [e.audiobook.id for e in page.items]
             files = await catalog.files_for_books(s, book_ids)
-            sizes = await library.transcript_sizes(s, book_ids)
+            sizes = await downloads.transcript_sizes(s, book_ids)
         minter = LinkMinter(
             storage=res.storage,
             secret=res.secret,
@@ -49,12 +50,12 @@ class LibraryQueries:
         nodes = []
         for e in page.items:
             book_files = files[e.audiobook.id]
-            progress = library.locate(e.listened, book_files) if e.listened is not None else None
+            located = progress.locate(e.listened, book_files) if e.listened is not None else None
             nodes.append(
                 LibraryItem(
                     audiobook=Audiobook.from_model(e.audiobook),
                     purchased_at=e.purchased_at,
-                    progress=ListeningProgress.from_model(progress) if progress is not None else None,
+                    progress=ListeningProgress.from_model(located) if located is not None else None,
                     book=e.audiobook,
                     files=book_files,
                     transcript_bytes=sizes.get(e.audiobook.id),
@@ -69,7 +70,7 @@ class LibraryQueries:
         book_id = decode_id(audiobook_id, "Audiobook")
         async with info.context.resources.sessions() as s:
             try:
-                book, stats = await library.download_stats(s, book_id)
+                book, stats = await downloads.download_stats(s, book_id)
             except ServiceError as exc:
                 raise bad_input(exc.message) from exc
         return DownloadStats.build(book, stats)

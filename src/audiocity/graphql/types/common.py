@@ -10,7 +10,7 @@ from audiocity.models import PaymentProvider as PaymentProviderModel
 from audiocity.models import Role as RoleModel
 from audiocity.models import TranscriptStatus as TranscriptStatusModel
 from audiocity.services.catalog import Sort
-from audiocity.services.library import DownloadKind as DownloadKindModel
+from audiocity.services.downloads import DownloadKind as DownloadKindModel
 
 Role = strawberry.enum(RoleModel, name="Role")
 JobStatus = strawberry.enum(JobStatusModel, name="JobStatus")

@@ -2,20 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
 
-from audiocity import bundles, models
+from audiocity import models
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile
 from audiocity.graphql.types.common import DownloadKind
-from audiocity.services import library
-from audiocity.services.library import DownloadErrorCode as DownloadErrorCodeModel
-from audiocity.services.library import DownloadLink as DownloadLinkModel
+from audiocity.services import downloads, progress
+from audiocity.services.downloads import DownloadErrorCode as DownloadErrorCodeModel
+from audiocity.services.downloads import DownloadLink as DownloadLinkModel
+from audiocity.services.downloads import LinkMinter
 from audiocity.services.library import LibraryOrder as LibraryOrderModel
-from audiocity.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +70,7 @@ class ListeningProgress:
     updated_at: datetime
 
     @classmethod
-    def from_model(cls, p: library.Progress) -> ListeningProgress:
+    def from_model(cls, p: progress.Progress) -> ListeningProgress:
         return cls(
             position_seconds=p.position_seconds,
             duration_seconds=p.duration_seconds,
@@ -83,17 +81,6 @@ class ListeningProgress:
             finished=p.finished,
             updated_at=p.updated_at,
         )
-
-
-@dataclass(frozen=True)
-class LinkMinter:
-    """What minting links needs; links are minted only when `downloads` or `bundle` is asked for."""
-
-    storage: Storage
-    secret: str
-    base_url: str
-    ttl_seconds: int
-    user_id: uuid.UUID
 
 
 @strawberry.type
@@ -108,17 +95,8 @@ class LibraryItem:
 
     @strawberry.field(description="Each audio file in play order, then the transcript as text and as WebVTT.")
     async def downloads(self, info: strawberry.Info) -> list[DownloadLink]:
-        m = self.minter
         # Off the event loop: signing through IAM is a network call per link.
-        links = await asyncio.to_thread(
-            library.download_links,
-            m.storage,
-            user_id=m.user_id,
-            book=self.book,
-            files=self.files,
-            ttl_seconds=m.ttl_seconds,
-            transcript_bytes=self.transcript_bytes,
-        )
+        links = await asyncio.to_thread(self.minter.file_links, self.book, self.files, self.transcript_bytes)
         failed = [link for link in links if link.error is not None]
         if failed:
             request_id = getattr(getattr(info.context.request, "state", None), "request_id", "-")
@@ -137,26 +115,8 @@ class LibraryItem:
 
     @strawberry.field(description="One ZIP of all the downloads (audio stored as is); null when there is nothing yet.")
     def bundle(self) -> DownloadLink | None:
-        members = bundles.members_for(self.book, self.files, self.transcript_bytes)
-        if not members:
-            return None
-        m = self.minter
-        name = bundles.bundle_file_name(self.book)
-        signed = bundles.bundle_url(
-            m.base_url,
-            m.secret,
-            audiobook_id=str(self.book.id),
-            user_id=str(m.user_id),
-            filename=name,
-            expires_in=m.ttl_seconds,
-        )
-        return DownloadLink(
-            kind=models.DownloadKind.BUNDLE,
-            file_name=name,
-            url=signed.url,
-            expires_at=signed.expires_at,
-            size_bytes=float(bundles.zip_size(members)),
-        )
+        link = self.minter.bundle_link(self.book, self.files, self.transcript_bytes)
+        return DownloadLink.from_model(link) if link is not None else None
 
 
 @strawberry.type
@@ -175,7 +135,7 @@ class DownloadStats:
     by_kind: list[DownloadKindCount]
 
     @classmethod
-    def build(cls, book: models.Audiobook, stats: library.DownloadStats) -> DownloadStats:
+    def build(cls, book: models.Audiobook, stats: downloads.DownloadStats) -> DownloadStats:
         return cls(
             audiobook=Audiobook.from_model(book),
             request_count=stats.request_count,

@@ -1,4 +1,4 @@
-"""ZIP bundles of a whole book: signed app links, and an archive streamed from storage reads.
+"""ZIP bundles of a whole book: the signed app link, the archive plan, and its bytes streamed from storage.
 
 GCS cannot build a ZIP, so on either backend the app serves bundles itself. Audio is STORED (it is
 compressed already); each member is read block by block through `Storage.read` and written out as
@@ -21,7 +21,7 @@ from sqlalchemy.util import await_, greenlet_spawn
 from zipstream import ZipStream
 
 from audiocity.models import Audiobook, AudioFile, TranscriptStatus
-from audiocity.services.library import TRANSCRIPT_FORMATS, audio_file_name, transcript_file_name
+from audiocity.services.download_names import TRANSCRIPT_FORMATS, audio_file_name, transcript_file_name
 from audiocity.services.storage_keys import transcript_key
 from audiocity.storage.base import SignedURL, Storage
 
