@@ -32,7 +32,13 @@ from audiocity.config_checks import check_settings
 from audiocity.graphql.context import Context
 from audiocity.graphql.front import GraphQLFront
 from audiocity.graphql.schema import build_schema
-from audiocity.graphql.sockets import LegacyWSHandler, TransportWSHandler
+from audiocity.graphql.sockets import (
+    TOO_MANY_SOCKETS,
+    TOO_MANY_SOCKETS_REASON,
+    LegacyWSHandler,
+    SocketCounter,
+    TransportWSHandler,
+)
 from audiocity.http import bundles, graphiql
 from audiocity.http.admin import admin_routes
 from audiocity.http.bucket_files import bucket_file_routes
@@ -45,6 +51,7 @@ from audiocity.http.limits import RequestLimitsMiddleware
 from audiocity.http.metrics import metrics_routes
 from audiocity.http.uploads import upload_routes
 from audiocity.http.webhooks import webhook_routes
+from audiocity.http_client import client_address
 from audiocity.models import Role
 from audiocity.observability import RequestContextMiddleware
 from audiocity.resources import open_app_resources
@@ -75,7 +82,10 @@ class GraphQLApp(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             multipart_uploads_enabled=True,
             allowed_origins=parse_origins(settings.cors_origins),  # WebSocket Origin check
+            max_subscriptions_per_connection=settings.ws_max_subscriptions_per_socket or None,
         )
+        self.trust_forwarded_for = settings.trust_forwarded_for
+        self.sockets = SocketCounter(settings.ws_max_sockets_per_client)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql.page(self.graphql_ide_html)  # assets from this app, not a CDN
@@ -84,7 +94,20 @@ class GraphQLApp(GraphQL[Context, None]):
         return Context(resources=resources(request), request=request, response=response)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        """Close a multipart form's spooled files once the request is answered, whatever happened."""
+        """Close a multipart form's spooled files once the request is answered, whatever happened.
+
+        A socket beyond its client address's cap is accepted and closed at once with 4429 and a reason
+        (closing before the handshake would only give the client an HTTP 403 without one)."""
+        if isinstance(request, WebSocket):
+            address = client_address(request, self.trust_forwarded_for)
+            if not self.sockets.acquire(address):
+                await request.accept(subprotocol=await self.pick_websocket_subprotocol(request))
+                await request.close(TOO_MANY_SOCKETS, TOO_MANY_SOCKETS_REASON)
+                return request
+            try:
+                return await super().run(request, context, root_value)
+            finally:
+                self.sockets.release(address)
         try:
             return await super().run(request, context, root_value)
         finally:

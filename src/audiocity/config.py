@@ -221,6 +221,26 @@ class Settings(BaseSettings):
         alias="ALLOWED_OPERATIONS_ONLY",
         description="Run only operations registered with `audiocity operations register` (production frontends).",
     )
+    ws_max_sockets_per_client: int = Field(
+        20,
+        alias="WS_MAX_SOCKETS_PER_CLIENT",
+        description="Open subscription sockets per client address, per API process; more are closed with 4429.",
+    )
+    ws_idle_anonymous_seconds: float = Field(
+        30.0,
+        alias="WS_IDLE_ANONYMOUS_SECONDS",
+        description="An anonymous socket running no operation for this long is closed with 4408.",
+    )
+    ws_max_subscriptions_per_socket: int = Field(
+        20,
+        alias="WS_MAX_SUBSCRIPTIONS_PER_SOCKET",
+        description="Operations running at once on one socket; another gets a TOO_MANY_SUBSCRIPTIONS error.",
+    )
+    ws_auth_recheck_seconds: float = Field(
+        5.0,
+        alias="WS_AUTH_RECHECK_SECONDS",
+        description="How often a signed-in socket reads its account again (a demoted admin, a deleted account).",
+    )
     web_concurrency: int = Field(
         1, alias="WEB_CONCURRENCY", description="uvicorn worker processes for `serve` (`--workers` overrides)."
     )

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from audiocity.graphql.relay import to_global_id
 from tests.e2e.server import Server, run_server
 
 PASSWORD = "correct horse battery staple"
@@ -65,3 +66,81 @@ def test_operations_per_client_are_throttled_with_retry_after(pair: tuple[Server
     assert int(refused[0].headers["retry-after"]) >= 1
     assert refused[0].json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert {r.status_code for r in answers} == {200, 429}
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str) -> Iterator[Server]:
+    """Two of each per window; each test speaks from its own address (X-Forwarded-For)."""
+    with run_server(
+        tmp_path_factory.mktemp("limits-strict"),
+        database_url,
+        redis_url,
+        IN_PROCESS_WORKER="0",
+        TRUST_FORWARDED_FOR="1",
+        RATE_LIMIT_REGISTER_PER_CLIENT="2/1h",
+        RATE_LIMIT_CHECKOUT_PER_ACCOUNT="2/1h",
+        RATE_LIMIT_GUEST_CART_PER_CLIENT="2/1h",
+    ) as s:
+        yield s
+
+
+def call(server: Server, origin: str, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
+    headers = {"X-Forwarded-For": origin, **({"Authorization": f"Bearer {token}"} if token else {})}
+    body = httpx.post(server.graphql_url, json={"query": query, "variables": variables}, headers=headers).json()
+    assert "errors" not in body, body
+    return body["data"]  # type: ignore[no-any-return]
+
+
+def codes(payload: dict[str, Any]) -> list[str]:
+    return [e["code"] for e in payload["errors"]]
+
+
+def assert_throttled(payload: dict[str, Any]) -> None:
+    [error] = payload["errors"]
+    assert error["code"] == "RATE_LIMITED" and error["retryAfterSeconds"] >= 1, payload
+
+
+REGISTER = """mutation($i: RegisterInput!) { register(input: $i) { errors { code message retryAfterSeconds } } }"""
+CHECKOUT = """mutation($k: String!) { checkout(input: {provider: TEST, idempotencyKey: $k}) {
+  order { id } errors { code message retryAfterSeconds } } }"""
+ADD = """mutation($id: ID!) { addToCart(audiobookId: $id) { guestToken errors { code message retryAfterSeconds } } }"""
+
+
+def origin() -> str:
+    return f"203.0.113.{uuid.uuid4().hex[:8]}"
+
+
+def new_account(server: Server, email: str, origin: str) -> dict[str, Any]:
+    return call(server, origin, REGISTER, i={"email": email, "password": PASSWORD})["register"]  # type: ignore[no-any-return]
+
+
+def test_register_is_throttled_per_client_address(strict: Server) -> None:
+    here = origin()
+    emails = [f"many-{uuid.uuid4().hex[:8]}@example.com" for _ in range(3)]
+    assert new_account(strict, emails[0], here)["errors"] == []
+    assert new_account(strict, emails[1], here)["errors"] == []
+    assert_throttled(new_account(strict, emails[2], here))
+    # another address registers the same email at once: the limit is per address
+    assert new_account(strict, emails[2], origin())["errors"] == []
+    assert login(strict, emails[2], PASSWORD)["accessToken"], "the account from the other address exists"
+    assert login(strict, emails[0], PASSWORD)["accessToken"]
+
+
+def test_checkout_is_throttled_per_account(strict: Server) -> None:
+    email = f"buyer-{uuid.uuid4().hex[:8]}@example.com"
+    assert new_account(strict, email, origin())["errors"] == []
+    token = login(strict, email, PASSWORD)["accessToken"]
+    first, second = (call(strict, origin(), CHECKOUT, token, k=uuid.uuid4().hex)["checkout"] for _ in range(2))
+    assert "RATE_LIMITED" not in codes(first) + codes(second)  # the empty cart answers, not the limiter
+    assert_throttled(
+        call(strict, origin(), CHECKOUT, token, k=uuid.uuid4().hex)["checkout"]
+    )  # new address, same account
+
+
+def test_guest_carts_are_throttled_per_client_address(strict: Server) -> None:
+    here = origin()
+    book = str(to_global_id("Audiobook", uuid.uuid4()))
+    first, second = (call(strict, here, ADD, id=book)["addToCart"] for _ in range(2))
+    assert "RATE_LIMITED" not in codes(first) + codes(second)
+    assert_throttled(call(strict, here, ADD, id=book)["addToCart"])
+    assert "RATE_LIMITED" not in codes(call(strict, origin(), ADD, id=book)["addToCart"])

@@ -95,6 +95,7 @@ def worker_env(server: Server, fake: FakeOpenAI, **extra: str) -> dict[str, str]
         "TRANSCRIPTION_CONCURRENCY": "1",
         "WORKER_THREADS": "1",
         "JOB_MAX_RETRIES": "0",
+        "WORKER_METRICS_PORT": "0",  # no fixed port: other processes on the machine may hold 9191
         "AI_REQUEST_MIN_BACKOFF_MS": "50",
         "AI_REQUEST_MAX_BACKOFF_MS": "500",
         "AI_RATE_LIMIT_COOLDOWN_SECONDS": "1",

@@ -120,7 +120,15 @@ class Context:
                 self._viewer_loaded = True
         return self._viewer
 
+    async def refresh_viewer(self) -> User | None:
+        """Read the account again: an open socket keeps only the rights its account still has."""
+        async with self._viewer_lock:
+            await self._load_viewer()
+            self._viewer_loaded = True
+        return self._viewer
+
     async def _load_viewer(self) -> None:
+        self._viewer, self._token_error = None, None
         token = self.bearer_token()
         if not token:
             return

@@ -33,7 +33,7 @@ from audiocity.graphql.context import Context
 from audiocity.graphql.errors import bad_input, forbidden
 from audiocity.graphql.permissions import require_admin, require_user
 from audiocity.graphql.relay import decode_id
-from audiocity.graphql.sockets import TOO_SLOW_REASON, TRY_AGAIN_LATER, socket_closer
+from audiocity.graphql.sockets import RECHECK, TOO_SLOW_REASON, TRY_AGAIN_LATER, live, socket_closer
 from audiocity.graphql.types.commerce import Order
 from audiocity.graphql.types.job import Job, JobEvent
 from audiocity.models import Job as JobModel
@@ -71,7 +71,8 @@ async def _subscribe(info: Info[Context, None], channel: str) -> AsyncIterator[E
             # jittered, so subscribers that arrived together (after a deploy) do not re-read in lockstep
             idle_resync=IDLE_RESYNC_SECONDS * (0.75 + random.random() / 2),
         ) as sub:
-            yield sub
+            with live(info.context.request, sub):
+                yield sub
     except BusUnavailable:
         raise _error("Live updates are unavailable right now; try again shortly.", "UNAVAILABLE") from None
 
@@ -199,7 +200,9 @@ class Subscription:
                 first_by_book = False
                 job = None  # hold no row while waiting
                 payload = await _next_event(sub)
-                if payload is RESYNC:
+                if payload is RECHECK:  # the account's role changed: a demoted admin stops here
+                    await require_admin(info)
+                elif payload is RESYNC:
                     job = await _job_snapshot(info, jid, bid)
                     if job is None and jid is not None:
                         return  # deleted with its audiobook: nothing more will happen to it
@@ -229,7 +232,8 @@ class Subscription:
                     yield Order.build(order, lines)
                 # Any event (or RESYNC) means "read the row": across API processes the row, not the
                 # arrival order of events, says which status is the latest.
-                await _next_event(sub)
+                if await _next_event(sub) is RECHECK:
+                    await require_user(info)
                 latest = await _order_row(info, oid, user.id)
                 if latest is None:
                     return
