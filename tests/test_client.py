@@ -23,6 +23,34 @@ ROOT = Path(__file__).resolve().parents[1]
 CODEGEN = "ariadne-codegen==0.19.0"  # keep in step with the Makefile's `client` target
 
 
+def test_the_operations_cover_every_root_field() -> None:
+    """The client is the frontend's whole API: every query, mutation and subscription has an operation."""
+    from graphql import OperationDefinitionNode, parse
+
+    from audiocity.graphql.schema import build_schema
+
+    schema = build_schema()._schema
+    wanted = {
+        (kind, name)
+        for kind, root in (
+            ("query", schema.query_type),
+            ("mutation", schema.mutation_type),
+            ("subscription", schema.subscription_type),
+        )
+        if root is not None
+        for name in root.fields
+    }
+    covered = set()
+    for path in sorted((ROOT / "client" / "operations").glob("*.graphql")):
+        for definition in parse(path.read_text()).definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                kind = definition.operation.value
+                covered |= {
+                    (kind, sel.name.value) for sel in definition.selection_set.selections if hasattr(sel, "name")
+                }
+    assert sorted(wanted - covered) == [], "add an operation to client/operations for each of these"
+
+
 def test_generated_client_is_up_to_date(tmp_path: Path) -> None:
     work = tmp_path / "client"
     shutil.copytree(ROOT / "client", work, ignore=shutil.ignore_patterns("audiocity_client", "__pycache__"))

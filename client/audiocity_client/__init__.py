@@ -43,6 +43,12 @@ from .cart import (
     CartCartSubtotal,
 )
 from .categories import Categories, CategoriesCategories
+from .change_password import (
+    ChangePassword,
+    ChangePasswordChangePassword,
+    ChangePasswordChangePasswordErrors,
+    ChangePasswordChangePasswordUser,
+)
 from .checkout import (
     Checkout,
     CheckoutCheckout,
@@ -113,6 +119,12 @@ from .exceptions import (
     GraphQLClientHttpError,
     GraphQLClientInvalidResponseError,
 )
+from .exchange_sign_in_code import (
+    ExchangeSignInCode,
+    ExchangeSignInCodeExchangeSignInCode,
+    ExchangeSignInCodeExchangeSignInCodeErrors,
+    ExchangeSignInCodeExchangeSignInCodeUser,
+)
 from .fragments import (
     AudiobookSummary,
     AudiobookSummaryPrice,
@@ -170,6 +182,11 @@ from .library import (
 )
 from .login import Login, LoginLogin, LoginLoginErrors, LoginLoginUser
 from .logout import Logout, LogoutLogout, LogoutLogoutErrors
+from .logout_everywhere import (
+    LogoutEverywhere,
+    LogoutEverywhereLogoutEverywhere,
+    LogoutEverywhereLogoutEverywhereErrors,
+)
 from .me import Me, MeMe
 from .node import (
     Node,
@@ -227,6 +244,17 @@ from .reorder_audio_files import (
     ReorderAudioFilesReorderAudioFilesAudiobookFiles,
     ReorderAudioFilesReorderAudioFilesErrors,
 )
+from .request_password_reset import (
+    RequestPasswordReset,
+    RequestPasswordResetRequestPasswordReset,
+    RequestPasswordResetRequestPasswordResetErrors,
+)
+from .reset_password import (
+    ResetPassword,
+    ResetPasswordResetPassword,
+    ResetPasswordResetPasswordErrors,
+    ResetPasswordResetPasswordUser,
+)
 from .save_progress import (
     SaveProgress,
     SaveProgressSaveProgress,
@@ -238,6 +266,12 @@ from .set_user_role import (
     SetUserRoleSetUserRole,
     SetUserRoleSetUserRoleErrors,
     SetUserRoleSetUserRoleUser,
+)
+from .sign_in_with_google import (
+    SignInWithGoogle,
+    SignInWithGoogleSignInWithGoogle,
+    SignInWithGoogleSignInWithGoogleErrors,
+    SignInWithGoogleSignInWithGoogleUser,
 )
 from .start_transcription import (
     StartTranscription,
@@ -256,6 +290,12 @@ from .update_audiobook import (
     UpdateAudiobookUpdateAudiobook,
     UpdateAudiobookUpdateAudiobookAudiobook,
     UpdateAudiobookUpdateAudiobookErrors,
+)
+from .update_me import (
+    UpdateMe,
+    UpdateMeUpdateMe,
+    UpdateMeUpdateMeErrors,
+    UpdateMeUpdateMeUser,
 )
 from .upload_audio_file import (
     UploadAudioFile,
@@ -306,6 +346,10 @@ __all__ = [
     "CartCartSubtotal",
     "Categories",
     "CategoriesCategories",
+    "ChangePassword",
+    "ChangePasswordChangePassword",
+    "ChangePasswordChangePasswordErrors",
+    "ChangePasswordChangePasswordUser",
     "Checkout",
     "CheckoutCheckout",
     "CheckoutCheckoutErrors",
@@ -342,6 +386,10 @@ __all__ = [
     "DownloadStatsDownloadStats",
     "DownloadStatsDownloadStatsAudiobook",
     "DownloadStatsDownloadStatsByKind",
+    "ExchangeSignInCode",
+    "ExchangeSignInCodeExchangeSignInCode",
+    "ExchangeSignInCodeExchangeSignInCodeErrors",
+    "ExchangeSignInCodeExchangeSignInCodeUser",
     "GrantAudiobook",
     "GrantAudiobookGrantAudiobook",
     "GrantAudiobookGrantAudiobookAudiobook",
@@ -384,6 +432,9 @@ __all__ = [
     "LoginLoginErrors",
     "LoginLoginUser",
     "Logout",
+    "LogoutEverywhere",
+    "LogoutEverywhereLogoutEverywhere",
+    "LogoutEverywhereLogoutEverywhereErrors",
     "LogoutLogout",
     "LogoutLogoutErrors",
     "Me",
@@ -439,6 +490,13 @@ __all__ = [
     "ReorderAudioFilesReorderAudioFilesAudiobook",
     "ReorderAudioFilesReorderAudioFilesAudiobookFiles",
     "ReorderAudioFilesReorderAudioFilesErrors",
+    "RequestPasswordReset",
+    "RequestPasswordResetRequestPasswordReset",
+    "RequestPasswordResetRequestPasswordResetErrors",
+    "ResetPassword",
+    "ResetPasswordResetPassword",
+    "ResetPasswordResetPasswordErrors",
+    "ResetPasswordResetPasswordUser",
     "Role",
     "SaveProgress",
     "SaveProgressSaveProgress",
@@ -449,6 +507,10 @@ __all__ = [
     "SetUserRoleSetUserRoleErrors",
     "SetUserRoleSetUserRoleUser",
     "SignInMethod",
+    "SignInWithGoogle",
+    "SignInWithGoogleSignInWithGoogle",
+    "SignInWithGoogleSignInWithGoogleErrors",
+    "SignInWithGoogleSignInWithGoogleUser",
     "StartTranscription",
     "StartTranscriptionStartTranscription",
     "StartTranscriptionStartTranscriptionErrors",
@@ -463,7 +525,11 @@ __all__ = [
     "UpdateAudiobookUpdateAudiobook",
     "UpdateAudiobookUpdateAudiobookAudiobook",
     "UpdateAudiobookUpdateAudiobookErrors",
+    "UpdateMe",
     "UpdateMeInput",
+    "UpdateMeUpdateMe",
+    "UpdateMeUpdateMeErrors",
+    "UpdateMeUpdateMeUser",
     "Upload",
     "UploadAudioFile",
     "UploadAudioFileUploadAudioFile",

@@ -10,6 +10,7 @@ from .base_model import UNSET, UnsetType, Upload
 from .cancel_upload import CancelUpload
 from .cart import Cart
 from .categories import Categories
+from .change_password import ChangePassword
 from .checkout import Checkout
 from .clear_cart import ClearCart
 from .complete_upload import CompleteUpload
@@ -18,6 +19,7 @@ from .delete_audio_file import DeleteAudioFile
 from .delete_audiobook import DeleteAudiobook
 from .download_stats import DownloadStats
 from .enums import AudiobookSort, JobStatus, Role
+from .exchange_sign_in_code import ExchangeSignInCode
 from .grant_audiobook import GrantAudiobook
 from .input_types import (
     AudiobookFilter,
@@ -25,6 +27,7 @@ from .input_types import (
     CheckoutInput,
     RegisterInput,
     StartUploadInput,
+    UpdateMeInput,
 )
 from .job import Job
 from .job_updates import JobUpdates
@@ -32,6 +35,7 @@ from .jobs import Jobs
 from .library import Library
 from .login import Login
 from .logout import Logout
+from .logout_everywhere import LogoutEverywhere
 from .me import Me
 from .node import Node
 from .nodes import Nodes
@@ -44,11 +48,15 @@ from .refund_order import RefundOrder
 from .register import Register
 from .remove_from_cart import RemoveFromCart
 from .reorder_audio_files import ReorderAudioFiles
+from .request_password_reset import RequestPasswordReset
+from .reset_password import ResetPassword
 from .save_progress import SaveProgress
 from .set_user_role import SetUserRole
+from .sign_in_with_google import SignInWithGoogle
 from .start_transcription import StartTranscription
 from .start_upload import StartUpload
 from .update_audiobook import UpdateAudiobook
+from .update_me import UpdateMe
 from .upload_audio_file import UploadAudioFile
 
 
@@ -248,6 +256,201 @@ class AudioCityClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return Nodes.model_validate(data)
+
+    async def logout_everywhere(self, **kwargs: Any) -> LogoutEverywhere:
+        query = gql("""
+            mutation LogoutEverywhere {
+              logoutEverywhere {
+                ok
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = await self.execute(
+            query=query,
+            operation_name="LogoutEverywhere",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return LogoutEverywhere.model_validate(data)
+
+    async def update_me(self, input: UpdateMeInput, **kwargs: Any) -> UpdateMe:
+        query = gql("""
+            mutation UpdateMe($input: UpdateMeInput!) {
+              updateMe(input: $input) {
+                user {
+                  id
+                  email
+                  displayName
+                  role
+                  signInMethods
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="UpdateMe", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UpdateMe.model_validate(data)
+
+    async def request_password_reset(
+        self, email: str, **kwargs: Any
+    ) -> RequestPasswordReset:
+        query = gql("""
+            mutation RequestPasswordReset($email: String!) {
+              requestPasswordReset(email: $email) {
+                ok
+                message
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"email": email}
+        response = await self.execute(
+            query=query,
+            operation_name="RequestPasswordReset",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return RequestPasswordReset.model_validate(data)
+
+    async def reset_password(
+        self, token: str, new_password: str, **kwargs: Any
+    ) -> ResetPassword:
+        query = gql("""
+            mutation ResetPassword($token: String!, $newPassword: String!) {
+              resetPassword(token: $token, newPassword: $newPassword) {
+                user {
+                  id
+                  email
+                }
+                accessToken
+                refreshToken
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"token": token, "newPassword": new_password}
+        response = await self.execute(
+            query=query, operation_name="ResetPassword", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return ResetPassword.model_validate(data)
+
+    async def change_password(
+        self, current_password: str, new_password: str, **kwargs: Any
+    ) -> ChangePassword:
+        query = gql("""
+            mutation ChangePassword($currentPassword: String!, $newPassword: String!) {
+              changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {
+                user {
+                  id
+                  email
+                }
+                accessToken
+                refreshToken
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "currentPassword": current_password,
+            "newPassword": new_password,
+        }
+        response = await self.execute(
+            query=query, operation_name="ChangePassword", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return ChangePassword.model_validate(data)
+
+    async def sign_in_with_google(
+        self,
+        id_token: str,
+        nonce: Union[Optional[str], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> SignInWithGoogle:
+        query = gql("""
+            mutation SignInWithGoogle($idToken: String!, $nonce: String) {
+              signInWithGoogle(idToken: $idToken, nonce: $nonce) {
+                user {
+                  id
+                  email
+                }
+                accessToken
+                refreshToken
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"idToken": id_token, "nonce": nonce}
+        response = await self.execute(
+            query=query,
+            operation_name="SignInWithGoogle",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return SignInWithGoogle.model_validate(data)
+
+    async def exchange_sign_in_code(
+        self, code: str, **kwargs: Any
+    ) -> ExchangeSignInCode:
+        query = gql("""
+            mutation ExchangeSignInCode($code: String!) {
+              exchangeSignInCode(code: $code) {
+                user {
+                  id
+                  email
+                }
+                accessToken
+                refreshToken
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"code": code}
+        response = await self.execute(
+            query=query,
+            operation_name="ExchangeSignInCode",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return ExchangeSignInCode.model_validate(data)
 
     async def audiobooks(
         self,
