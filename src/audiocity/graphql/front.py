@@ -15,11 +15,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audiocity.graphql.apq import PersistedQueries, sha256_hex
+from audiocity.graphql.errors import rate_limited
 from audiocity.graphql.response_cache import ResponseCache, cache_key
+from audiocity.http_client import client_address
+from audiocity.ratelimit import RateLimited, Rule
 from audiocity.resources import AppResources
 from audiocity.services import catalog
 
@@ -124,6 +128,12 @@ class GraphQLFront:
             key = cache_key(version, document_hash, operation_name, _json_param(params.get("variables")))
         is_get = scope["method"] == "GET"
         if key is not None:
+            # Answers from the cache count against the client's operations too (the executor's guard
+            # counts the misses): a cached page is cheap, not free.
+            refused = await _over_operations_limit(res, scope)
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
             etag = f'"{key[:40]}"'
             cache_headers = {"ETag": etag}
             if is_get:
@@ -204,3 +214,19 @@ def _private(send: Send) -> Send:
         await send(message)
 
     return wrapped
+
+
+async def _over_operations_limit(res: AppResources, scope: Scope) -> Response | None:
+    """A 429 with `Retry-After` when this client has used up its operations, else None."""
+    rule = Rule.parse(res.settings.rate_limit_operations_per_client)
+    if res.limiter is None or not rule.enabled:
+        return None
+    client = client_address(HTTPConnection(scope), res.settings.trust_forwarded_for)
+    try:
+        await res.limiter.check("operations", (rule, f"client:{client}"))
+    except RateLimited as exc:
+        error = rate_limited(exc.retry_after)
+        return JSONResponse(
+            {"errors": [error.formatted]}, status_code=429, headers={"Retry-After": str(exc.retry_after)}
+        )
+    return None
