@@ -69,7 +69,7 @@ from audiocity.events import audiobook_jobs_channel, job_channel
 from audiocity.models import AudioFile, Job, JobStatus, TranscriptChunk, TranscriptStatus
 from audiocity.services import audio_files as file_service
 from audiocity.services import jobs as job_service
-from audiocity.services import notices, transcripts
+from audiocity.services import notices, passages, transcripts
 from audiocity.services.storage_keys import transcript_key
 from audiocity.storage.base import ObjectNotFound
 from workers import metrics as worker_metrics
@@ -530,6 +530,7 @@ class _Run:
         async with session_scope(res.sessions) as session:
             stitched = await transcripts.stitch(session, book_id)
             await transcripts.save_transcript(session, book_id, stitched)
+            await passages.save_passages(session, book_id, stitched.segments)
         for fmt, body, content_type in (
             ("txt", stitched.text, "text/plain; charset=utf-8"),
             ("vtt", stitched.vtt, "text/vtt; charset=utf-8"),

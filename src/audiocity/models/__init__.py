@@ -9,6 +9,7 @@ from audiocity.models.catalog import (
     Category,
     Transcript,
     TranscriptChunk,
+    TranscriptPassage,
     TranscriptStatus,
 )
 from audiocity.models.commerce import (
@@ -52,6 +53,7 @@ __all__ = [
     "SignInCode",
     "Transcript",
     "TranscriptChunk",
+    "TranscriptPassage",
     "TranscriptStatus",
     "User",
     "utcnow",

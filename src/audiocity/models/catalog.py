@@ -143,6 +143,23 @@ class TranscriptChunk(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
+class TranscriptPassage(SQLModel, table=True):
+    """A few sentences of the stitched transcript with their place on the book's timeline: the unit
+    that transcript search, meaning search and chapter detection point into."""
+
+    __tablename__ = "transcript_passages"
+    __table_args__ = (UniqueConstraint("audiobook_id", "position", name="uq_transcript_passages_position"),)
+
+    id: uuid.UUID = id_field()
+    audiobook_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    start_seconds: float
+    end_seconds: float
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class CatalogVersion(SQLModel, table=True):
     """One row whose `version` database triggers bump in the same transaction as any write to the
     catalog tables, so every process can tell whether a cached public answer is still current."""
