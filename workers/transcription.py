@@ -13,7 +13,9 @@ How a run goes (one Dramatiq message per job; `run_transcription` is the whole j
    under the same indexes and times (a stored chunk whose times differ, e.g. after
    TRANSCRIPTION_CHUNK_SECONDS changed, is thrown away and redone).
 4. Stitch every file's chunks in play order onto the book's timeline (text + WebVTT), then summarise
-   the opening section. Reordering, adding or deleting files queues a job that only re-stitches.
+   the opening section, then embed the summary and the transcript passages for meaning search
+   (workers/embedding.py; only what is not embedded yet). Reordering, adding or deleting files queues
+   a job that only re-stitches.
 
 The previous chunk's text as `prompt`, with chunks in parallel: the chunks of each file are grouped
 into *lanes* of `L` consecutive chunks, `L = min(4, ceil(estimated chunks in the book / (2 *
@@ -40,6 +42,7 @@ or Redis, which stops new requests, lets the ones in flight finish and raises `d
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import math
@@ -72,6 +75,7 @@ from audiocity.services import jobs as job_service
 from audiocity.services import notices, passages, transcripts
 from audiocity.services.storage_keys import transcript_key
 from audiocity.storage.base import ObjectNotFound
+from workers import embedding
 from workers import metrics as worker_metrics
 from workers.locks import book_lock
 from workers.request_retry import GaveUp, RetryPolicy, RetryRecord, call_with_retry
@@ -566,6 +570,10 @@ class _Run:
                 await transcripts.set_transcript_status(session, book_id, TranscriptStatus.READY)
             message = "No speech found: the transcript is empty and the summary was left as it was."
         self._time("summarize_seconds", time.monotonic() - started)
+        started = time.monotonic()
+        advance = functools.partial(_advance, res, self.job_id)
+        message += " " + await embedding.embed_book(res, self.job_id, book_id, ask=self._ask, advance=advance)
+        self._time("embed_seconds", time.monotonic() - started)
         await self._end(status=JobStatus.SUCCEEDED, stage="done", progress=1.0, message=message)
 
     async def _end(self, **changes: Any) -> None:

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     openai_transcription_model: str = Field("gpt-4o-transcribe", alias="OPENAI_TRANSCRIPTION_MODEL")
     openai_chat_model: str = Field("gpt-4o-mini", alias="OPENAI_CHAT_MODEL")
+    openai_embedding_model: str = Field(
+        "text-embedding-3-small",
+        alias="OPENAI_EMBEDDING_MODEL",
+        description="Embeds summaries, transcript passages and `semantic` queries when OPENAI_API_KEY is set; "
+        "asked for 384 dimensions. Changing it re-embeds every book at its next transcription.",
+    )
 
     stripe_api_key: str | None = Field(None, alias="STRIPE_API_KEY")
     stripe_webhook_secret: str | None = Field(None, alias="STRIPE_WEBHOOK_SECRET")
@@ -186,6 +192,11 @@ class Settings(BaseSettings):
     job_retry_max_backoff_ms: int = Field(600_000, alias="JOB_RETRY_MAX_BACKOFF_MS")
     openai_timeout_seconds: float = Field(
         300.0, alias="OPENAI_TIMEOUT_SECONDS", description="Per request; a 10-minute chunk can take a minute or two."
+    )
+    embedding_batch_size: int = Field(
+        64,
+        alias="EMBEDDING_BATCH_SIZE",
+        description="Transcript passages embedded per request (and per progress update) in the embedding stage.",
     )
     summary_section_chars: int = Field(
         12_000, alias="SUMMARY_SECTION_CHARS", description="The summary and tags come from this much of the opening."

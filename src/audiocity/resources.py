@@ -9,6 +9,7 @@ from it; nothing below keeps a module-level cache or reads settings at import ti
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,15 +21,17 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from audiocity import migrate
-from audiocity.ai import get_summarizer, get_transcriber
-from audiocity.ai.base import Summarizer, Transcriber
+from audiocity.ai import get_embedder, get_summarizer, get_transcriber
+from audiocity.ai.base import Embedder, Summarizer, Transcriber
 from audiocity.ai.limiter import AdaptiveLimiter
+from audiocity.ai.query_embeddings import QueryEmbedder
 from audiocity.auth.oidc import OidcProvider
 from audiocity.auth.tokens import TokenConfig
 from audiocity.broker import make_broker
 from audiocity.config import Settings
 from audiocity.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from audiocity.events import EventBus, Publisher, Publishes
+from audiocity.extras import MissingExtra
 from audiocity.mail import Mailer, make_mailer
 from audiocity.payments import Gateways, get_gateways
 from audiocity.ratelimit import RateLimiter
@@ -36,6 +39,8 @@ from audiocity.runtime import database_url, redis_url
 from audiocity.services.notices import NoticeConfig
 from audiocity.storage import Storage, get_storage
 from audiocity.tasks import TaskSender
+
+log = logging.getLogger(__name__)
 
 
 def token_config(settings: Settings) -> TokenConfig:
@@ -75,6 +80,11 @@ class AppResources(Resources):
     replica_sessions: async_sessionmaker[AsyncSession] | None = None  # DATABASE_READ_URL, when configured
     limiter: RateLimiter | None = None  # rate limits shared by every API process through Redis
 
+    @cached_property
+    def query_embedder(self) -> QueryEmbedder:
+        """Embeds `semantic` queries; its model loads on the first one, not at start-up."""
+        return QueryEmbedder(self.settings)
+
 
 @dataclass
 class WorkerResources(Resources):
@@ -85,6 +95,8 @@ class WorkerResources(Resources):
     summarizer: Summarizer
     mailer: Mailer
     notices: NoticeConfig
+    # Meaning search's embedder; None when no model is available (the embedding stage is then skipped).
+    embedder: Embedder | None = None
     # One adaptive limiter per AI provider name, shared by every job of the process (ai/limiter.py).
     limiters: dict[str, AdaptiveLimiter] = field(default_factory=dict)
 
@@ -160,6 +172,7 @@ def build_worker_resources(settings: Settings, broker: dramatiq.Broker | None = 
     engine = make_engine(database_url(settings), pool_size=5)
     client = aioredis.Redis.from_url(redis_url(settings))
     transcriber, summarizer = get_transcriber(settings), get_summarizer(settings)
+    embedder = worker_embedder(settings)
     return WorkerResources(
         settings=settings,
         sessions=make_sessionmaker(engine),
@@ -173,5 +186,17 @@ def build_worker_resources(settings: Settings, broker: dramatiq.Broker | None = 
         summarizer=summarizer,
         mailer=make_mailer(settings.smtp_url, settings.mail_from, settings.outbox_dir),
         notices=notice_config(settings),
-        limiters=limiters_for(client, settings, transcriber.name, summarizer.name),
+        embedder=embedder,
+        limiters=limiters_for(
+            client, settings, transcriber.name, summarizer.name, *([embedder.name] if embedder else [])
+        ),
     )
+
+
+def worker_embedder(settings: Settings) -> Embedder | None:
+    """The embedder, or None (logged) when the `local-embeddings` extra is missing and OpenAI is not set."""
+    try:
+        return get_embedder(settings)
+    except MissingExtra as exc:
+        log.warning("meaning search will not be embedded: %s", exc)
+        return None

@@ -1,6 +1,9 @@
 """An OpenAI-compatible HTTP server on loopback, so tests and benchmarks drive the real `openai` SDK.
 
-It answers `POST /v1/audio/transcriptions` and `POST /v1/chat/completions` deterministically, records
+It answers `POST /v1/audio/transcriptions`, `POST /v1/chat/completions` and `POST /v1/embeddings`
+deterministically (embeddings come from `embeddings_for`: by default a unit vector seeded by the text's
+hash, so equal texts get equal vectors but meaning plays no part; tests of meaning search plug in the
+local model), records
 every request, and injects faults queued per endpoint (429, 5xx, slow answers, dropped connections,
 malformed JSON, refusals). It runs uvicorn in a daemon thread, so it works from sync and async tests.
 
@@ -12,9 +15,11 @@ malformed JSON, refusals). It runs uvicorn in a daemon thread, so it works from 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import io
 import json
+import struct
 import threading
 import time
 from collections import deque
@@ -33,7 +38,7 @@ from starlette.types import Receive, Scope, Send
 
 from tests.fakes.threaded_server import ThreadedServer
 
-Endpoint = Literal["transcriptions", "chat"]
+Endpoint = Literal["transcriptions", "chat", "embeddings"]
 # "slow", "drop", "malformed", "quota" (429 insufficient_quota), "refusal" (chat only),
 # or an HTTP status code as a string: "400", "401", "404", "429", "500", "503", ...
 FaultKind = str
@@ -41,6 +46,7 @@ FaultKind = str
 TranscriptFor = Callable[[bytes, str], str]
 LatencyFor = Callable[[bytes, str], float]
 SummaryFor = Callable[[str], tuple[str, list[str]]]
+EmbeddingsFor = Callable[[list[str], int], list[list[float]]]  # texts, dimensions -> one vector per text
 
 _ERROR_TYPES = {
     400: ("invalid_request_error", None),
@@ -57,6 +63,17 @@ def default_transcript(data: bytes, filename: str) -> str:
     """Names the chunk by the hash of its bytes, so tests can check which chunk went where."""
     digest = hashlib.sha1(data).hexdigest()[:8]
     return f"chunk {digest} of the fake transcript. It says hello from the fake transcriber."
+
+
+def default_embeddings(texts: list[str], dimensions: int) -> list[list[float]]:
+    """A unit vector per text, seeded by its SHA-1: stable, distinct, and blind to meaning."""
+    vectors = []
+    for text in texts:
+        seed = hashlib.sha1(text.encode()).digest()
+        raw = [((seed[i % 20] * 31 + i * 17) % 251) / 125.0 - 1.0 for i in range(dimensions)]
+        norm = sum(x * x for x in raw) ** 0.5 or 1.0
+        vectors.append([x / norm for x in raw])
+    return vectors
 
 
 def default_summary(text: str) -> tuple[str, list[str]]:
@@ -95,6 +112,7 @@ class RecordedRequest:
 class _State:
     transcript_for: TranscriptFor = default_transcript
     summary_for: SummaryFor = default_summary
+    embeddings_for: EmbeddingsFor = default_embeddings
     latency: float = 0.0
     latency_for: LatencyFor | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
@@ -143,6 +161,14 @@ class FakeOpenAI:
     @summary_for.setter
     def summary_for(self, value: SummaryFor) -> None:
         self._state.summary_for = value
+
+    @property
+    def embeddings_for(self) -> EmbeddingsFor:
+        return self._state.embeddings_for
+
+    @embeddings_for.setter
+    def embeddings_for(self, value: EmbeddingsFor) -> None:
+        self._state.embeddings_for = value
 
     @property
     def latency(self) -> float:
@@ -230,6 +256,7 @@ class FakeOpenAI:
         self._state.latency_for = None
         self._state.transcript_for = default_transcript
         self._state.summary_for = default_summary
+        self._state.embeddings_for = default_embeddings
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -361,10 +388,41 @@ def build_app(state: _State) -> Callable[[Scope, Receive, Send], Any]:
         finally:
             record.finished = time.monotonic()
 
+    async def embeddings(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return _error(400, "We could not parse the JSON body of your request.")
+        record, fault = _record(
+            state,
+            "embeddings",
+            request,
+            model=_str_or_none(body.get("model")),
+            prompt=None,
+            response_format=_str_or_none(body.get("encoding_format")),
+            file_sha1=None,
+            filename=None,
+            fields=body,
+            request_key="embeddings:" + hashlib.sha1(json.dumps(body.get("input")).encode()).hexdigest(),
+        )
+        try:
+            early = await _before_answer(state, fault, request)
+            if early is not None:
+                return early
+            if not request.headers.get("authorization", "").startswith("Bearer "):
+                return _error(401, "You didn't provide an API key.")
+            return await _embeddings_answer(state, body)
+        finally:
+            record.finished = time.monotonic()
+
     app = Starlette(
         routes=[
             Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
         ]
     )
 
@@ -535,6 +593,46 @@ def _chat_answer(state: _State, body: dict[str, Any], *, refusal: bool) -> Respo
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+    )
+
+
+EMBEDDING_MODELS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
+
+
+async def _embeddings_answer(state: _State, body: dict[str, Any]) -> Response:
+    """The embeddings wire format: `data[i].embedding` as floats, or base64 little-endian float32."""
+    model = body.get("model")
+    texts = body.get("input")
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(model, str) or not model:
+        return _error(400, "Missing required parameter: 'model'.", param="model")
+    if model not in EMBEDDING_MODELS:
+        return _error(404, f"The model `{model}` does not exist or you do not have access to it.")
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        return _error(400, "'input' must be a string or a non-empty array of strings.", param="input")
+    if any(not t for t in texts):
+        return _error(400, "'$.input' is invalid: strings must not be empty.", param="input")
+    if len(texts) > 2048:
+        return _error(400, "'$.input' is invalid: at most 2048 inputs.", param="input")
+    dimensions = body.get("dimensions", EMBEDDING_MODELS[model])
+    if not isinstance(dimensions, int) or not 1 <= dimensions <= EMBEDDING_MODELS[model]:
+        return _error(400, f"This model does not support {dimensions} dimensions.", param="dimensions")
+    if "dimensions" in body and model == "text-embedding-ada-002":
+        return _error(400, "This model does not support specifying dimensions.", param="dimensions")
+    encoding = body.get("encoding_format", "float")
+    if encoding not in ("float", "base64"):
+        return _error(400, f"Invalid encoding_format '{encoding}'.", param="encoding_format")
+    vectors = await asyncio.to_thread(state.embeddings_for, texts, dimensions)
+    data = []
+    for index, vector in enumerate(vectors):
+        embedding: Any = vector
+        if encoding == "base64":
+            embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({"object": "embedding", "index": index, "embedding": embedding})
+    tokens = sum(max(1, len(t.split())) for t in texts)
+    return JSONResponse(
+        {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
     )
 
 

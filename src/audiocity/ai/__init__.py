@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from audiocity.ai.base import Summarizer, Transcriber
+from audiocity.ai.base import Embedder, Summarizer, Transcriber
 from audiocity.config import Settings
 
 
@@ -27,3 +27,19 @@ def get_summarizer(settings: Settings) -> Summarizer:
     from audiocity.ai.local import LocalSummarizer
 
     return LocalSummarizer(max_chars=settings.summary_section_chars, max_tag_chars=settings.summary_section_chars)
+
+
+def get_embedder(settings: Settings, *, query: bool = False) -> Embedder:
+    """OpenAI embeddings when OPENAI_API_KEY is set, else all-MiniLM-L6-v2 from the `local-embeddings` extra.
+
+    `query` makes a client for search requests, which wait for the answer (a shorter timeout).
+    """
+    if settings.openai_api_key:
+        from audiocity.ai.openai_embeddings import OpenAIEmbedder
+
+        return OpenAIEmbedder(settings, query=query)
+    from audiocity.ai.local_embeddings import LocalEmbedder
+    from audiocity.extras import require
+
+    require("local-embeddings")
+    return LocalEmbedder()

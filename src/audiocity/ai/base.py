@@ -92,3 +92,27 @@ def first_section(text: str, max_chars: int) -> str:
     cut = text[:max_chars]
     space = cut.rfind(" ")
     return (cut[:space] if space > max_chars // 2 else cut).rstrip()
+
+
+# Both embedding providers write vectors of this many numbers into one column (OpenAI's
+# text-embedding-3 models are asked for `dimensions=384`); vectors of different models are never compared.
+EMBEDDING_DIMENSIONS = 384
+
+
+@dataclass
+class Embeddings:
+    """Unit-length vectors, one per input text, in input order; `tokens` is what the provider billed."""
+
+    vectors: list[list[float]]
+    provider: str = ""
+    model: str = ""
+    tokens: int = 0
+
+
+class Embedder(Protocol):
+    name: str  # the provider: "openai" or "local"
+    model: str  # stored with every vector, so vectors of another model are never compared with it
+
+    async def embed(self, texts: list[str]) -> Embeddings:
+        """One vector of EMBEDDING_DIMENSIONS numbers per text (at most a few hundred texts per call)."""
+        ...

@@ -20,7 +20,7 @@ from audiocity.http_client import client_address
 from audiocity.models import Audiobook, Category, Role, User
 from audiocity.ratelimit import Rule
 from audiocity.resources import AppResources
-from audiocity.services import accounts, catalog, entitlements, orders
+from audiocity.services import accounts, catalog, entitlements, orders, semantic
 
 Reads = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -38,6 +38,23 @@ class Loaders:
         self.categories: DataLoader[uuid.UUID, list[Category]] = DataLoader(self._categories)
         self.owned: DataLoader[uuid.UUID, bool] = DataLoader(self._owned)
         self.audiobooks: DataLoader[uuid.UUID, Audiobook | None] = DataLoader(self._audiobooks)
+        self._similar: dict[tuple[str, str, int, bool], DataLoader[uuid.UUID, list[Any]]] = {}
+
+    def similar(self, provider: str, model: str, first: int, include_drafts: bool) -> DataLoader[uuid.UUID, list[Any]]:
+        """Books like each of a page's books, in one statement per distinct (`first`, drafts) asked."""
+        key = (provider, model, first, include_drafts)
+        loader = self._similar.get(key)
+        if loader is None:
+
+            async def load(ids: list[uuid.UUID]) -> list[list[Any]]:
+                async with self.sessions() as s:
+                    found = await semantic.similar_books(
+                        s, ids, provider=provider, model=model, first=first, include_drafts=include_drafts
+                    )
+                return [found[i] for i in ids]
+
+            loader = self._similar[key] = DataLoader(load)
+        return loader
 
     async def _files(self, ids: list[uuid.UUID]) -> list[list[Any]]:
         async with self.sessions() as s:

@@ -20,6 +20,7 @@ from audiocity.models.commerce import (
     OrderLine,
     OrderStatus,
 )
+from audiocity.models.embedding import Embedding, EmbeddingKind
 from audiocity.models.job import Job, JobKind, JobStage, JobStatus
 from audiocity.models.library import DownloadEvent as DownloadEvent
 from audiocity.models.library import DownloadKind as DownloadKind
@@ -38,6 +39,8 @@ __all__ = [
     "CartItem",
     "CatalogVersion",
     "Category",
+    "Embedding",
+    "EmbeddingKind",
     "Entitlement",
     "Job",
     "JobKind",

@@ -38,6 +38,7 @@ class JobStage(enum.StrEnum):
     TRANSCRIBING = "transcribing"
     STITCHING = "stitching"
     SUMMARIZING = "summarizing"
+    EMBEDDING = "embedding"
     RETRYING = "retrying"
     DONE = "done"
     FAILED = "failed"

@@ -11,10 +11,12 @@ from audiocity.graphql.context import Context
 from audiocity.graphql.errors import bad_input
 from audiocity.graphql.nodes import node_fetcher
 from audiocity.graphql.permissions import optional_user
-from audiocity.graphql.relay import Connection, decode_id
+from audiocity.graphql.queries.semantic import semantic_audiobooks
+from audiocity.graphql.relay import decode_id
 from audiocity.graphql.selection import selected_names
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category
 from audiocity.graphql.types.common import AudiobookSort
+from audiocity.graphql.types.search import AudiobookConnection
 from audiocity.models import Role
 from audiocity.services import catalog
 from audiocity.services.catalog import CatalogFilter, Sort
@@ -90,7 +92,16 @@ class CatalogQueries:
             AudiobookFilter | None, strawberry.argument(description="Only audiobooks matching every field set.")
         ] = None,
         sort: Annotated[AudiobookSort, strawberry.argument(description="The order of the results.")] = Sort.NEWEST,  # type: ignore[valid-type]
-    ) -> Connection[Audiobook]:
+        semantic: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Meaning search: rank by closeness in meaning to this text (summary and transcript "
+                "passages), blended with its full-text rank; `sort` is ignored. Edges' `matches` give the "
+                "passage and its time. Fails with code UNAVAILABLE where the server has no pgvector or no "
+                "embedding model."
+            ),
+        ] = None,
+    ) -> AudiobookConnection:
         flt = None
         if filter is not None:
             flt = CatalogFilter(
@@ -105,6 +116,11 @@ class CatalogQueries:
         wanted = selected_names(info)
         owned_by = viewer.id if viewer is not None and "owned" in wanted else None
         anonymous_owned = False if viewer is None else None  # an anonymous viewer owns nothing
+        if semantic is not None:
+            return await semantic_audiobooks(
+                info, semantic, first=first, after=after, search=search, flt=flt, include_drafts=include_drafts,
+                wanted=wanted, owned_by=owned_by, anonymous_owned=anonymous_owned,
+            )  # fmt: skip
         async with info.context.catalog_reads(include_drafts) as s:
             try:
                 page = await catalog.list_audiobook_rows(
@@ -121,7 +137,7 @@ class CatalogQueries:
             Audiobook.from_row(b, None if files is None else files[b.id], b.owned if owned_by else anonymous_owned)
             for b in page.items
         ]
-        return Connection[Audiobook].build(nodes, page.cursors, page.has_next_page, page.total_count)
+        return AudiobookConnection.build(nodes, page.cursors, page.has_next_page, page.total_count)
 
     @strawberry.field(description="One audiobook; null if there is none the viewer may see.")
     async def audiobook(

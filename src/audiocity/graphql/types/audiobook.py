@@ -2,15 +2,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from audiocity import models
 from audiocity.graphql.context import Context
+from audiocity.graphql.errors import bad_input
 from audiocity.graphql.relay import Node, to_global_id
 from audiocity.graphql.types.common import Money, TranscriptStatus
+from audiocity.services.errors import ServiceError
+from audiocity.services.semantic import SemanticUnavailable
 
 
 @strawberry.type(description="One audio file of an audiobook; `position` is its place in play order.")
@@ -163,3 +167,24 @@ class Audiobook(Node):
     async def _load_owned(self, info: Info[Context, None]) -> bool:
         loaders = await info.context.loaders()
         return await loaders.owned.load(self.db_id)
+
+    @strawberry.field(
+        description="Audiobooks like this one by meaning (their summaries), most alike first; customers see "
+        "published ones only. Empty until the book has been transcribed and summarised. Fails with code "
+        "UNAVAILABLE where the server has no pgvector."
+    )
+    async def similar(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int, strawberry.argument(description="How many, at most 50.")] = 5,
+    ) -> list[Audiobook]:
+        embedder = info.context.resources.query_embedder  # names the model; loads nothing
+        admin = await info.context.is_admin()
+        loaders = await info.context.loaders()
+        try:
+            rows = await loaders.similar(embedder.provider, embedder.model, first, admin).load(self.db_id)
+        except SemanticUnavailable as exc:
+            raise GraphQLError(str(exc), extensions={"code": "UNAVAILABLE"}) from None
+        except ServiceError as exc:
+            raise bad_input(exc.message) from exc
+        return [Audiobook.from_row(row) for row in rows]

@@ -66,6 +66,7 @@ JobStage = described(
         "TRANSCRIBING": "Transcribing chunks; `progress` grows with each.",
         "STITCHING": "Joining the chunk transcripts into one.",
         "SUMMARIZING": "Writing the summary and tags.",
+        "EMBEDDING": "Computing the vectors meaning search uses (summary and transcript passages).",
         "RETRYING": "Waiting to try again after a failure that may pass.",
         "DONE": "Finished successfully.",
         "FAILED": "Stopped for good; see `error`.",
