@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from audiocity.ai.base import Embeddings
+from audiocity.ai.base import Embeddings, PermanentAIError
 from audiocity.db import session_scope
 from audiocity.models import JobStage
 from audiocity.services import embeddings
@@ -52,13 +52,12 @@ async def embed_book(res: Resources, job_id: uuid.UUID, book_id: uuid.UUID, *, a
     size = max(1, res.settings.embedding_batch_size)
     for start in range(0, len(pending), size):
         batch = pending[start : start + size]
-        result = await ask(
-            "embedding",
-            embedder.name,
-            embedder.model,
-            f"embeddings {done + 1}-{done + len(batch)} of {total}",
-            functools.partial(embedder.embed, [item.content for item in batch]),
-        )
+        where = f"embeddings {done + 1}-{done + len(batch)} of {total}"
+        call = functools.partial(embedder.embed, [item.content for item in batch])
+        try:
+            result = await ask("embedding", embedder.name, embedder.model, where, call)
+        except PermanentAIError as exc:  # (a spent retry budget already names the request)
+            raise PermanentAIError(f"{where}: {exc}") from exc
         async with session_scope(res.sessions) as session:
             await embeddings.save_vectors(session, book_id, embedder.name, embedder.model, batch, result.vectors)
             amounts = {"requests": 1.0, "texts": float(len(batch))}
