@@ -144,5 +144,5 @@ async def test_meaning_search_through_an_openai_compatible_server(harness: Harne
             flt=catalog.CatalogFilter(category=category),
         )  # fmt: skip
         count = await s.scalar(select(func.count()).select_from(Embedding).where(Embedding.model == MODEL))  # type: ignore[arg-type]
-    assert [row.title for row in page.items][0] == "The Last Voyage"
+    assert page.items[0].title == "The Last Voyage"
     assert page.total_count == 3 and local.total_count == 0 and count is not None and count >= 3
