@@ -108,6 +108,7 @@ from .enums import (
     OrderStatus,
     PaymentProvider,
     Role,
+    SearchField,
     SignInMethod,
     TranscriptStatus,
     UserErrorCode,
@@ -261,6 +262,14 @@ from .save_progress import (
     SaveProgressSaveProgressErrors,
     SaveProgressSaveProgressProgress,
 )
+from .semantic_search import (
+    SemanticSearch,
+    SemanticSearchAudiobooks,
+    SemanticSearchAudiobooksEdges,
+    SemanticSearchAudiobooksEdgesMatches,
+    SemanticSearchAudiobooksEdgesNode,
+    SemanticSearchAudiobooksPageInfo,
+)
 from .set_user_role import (
     SetUserRole,
     SetUserRoleSetUserRole,
@@ -272,6 +281,11 @@ from .sign_in_with_google import (
     SignInWithGoogleSignInWithGoogle,
     SignInWithGoogleSignInWithGoogleErrors,
     SignInWithGoogleSignInWithGoogleUser,
+)
+from .similar_audiobooks import (
+    SimilarAudiobooks,
+    SimilarAudiobooksAudiobook,
+    SimilarAudiobooksAudiobookSimilar,
 )
 from .start_transcription import (
     StartTranscription,
@@ -502,6 +516,13 @@ __all__ = [
     "SaveProgressSaveProgress",
     "SaveProgressSaveProgressErrors",
     "SaveProgressSaveProgressProgress",
+    "SearchField",
+    "SemanticSearch",
+    "SemanticSearchAudiobooks",
+    "SemanticSearchAudiobooksEdges",
+    "SemanticSearchAudiobooksEdgesMatches",
+    "SemanticSearchAudiobooksEdgesNode",
+    "SemanticSearchAudiobooksPageInfo",
     "SetUserRole",
     "SetUserRoleSetUserRole",
     "SetUserRoleSetUserRoleErrors",
@@ -511,6 +532,9 @@ __all__ = [
     "SignInWithGoogleSignInWithGoogle",
     "SignInWithGoogleSignInWithGoogleErrors",
     "SignInWithGoogleSignInWithGoogleUser",
+    "SimilarAudiobooks",
+    "SimilarAudiobooksAudiobook",
+    "SimilarAudiobooksAudiobookSimilar",
     "StartTranscription",
     "StartTranscriptionStartTranscription",
     "StartTranscriptionStartTranscriptionErrors",

@@ -51,8 +51,10 @@ from .reorder_audio_files import ReorderAudioFiles
 from .request_password_reset import RequestPasswordReset
 from .reset_password import ResetPassword
 from .save_progress import SaveProgress
+from .semantic_search import SemanticSearch
 from .set_user_role import SetUserRole
 from .sign_in_with_google import SignInWithGoogle
+from .similar_audiobooks import SimilarAudiobooks
 from .start_transcription import StartTranscription
 from .start_upload import StartUpload
 from .update_audiobook import UpdateAudiobook
@@ -831,6 +833,121 @@ class AudioCityClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return DeleteAudiobook.model_validate(data)
+
+    async def semantic_search(
+        self,
+        semantic: str,
+        search: Union[Optional[str], UnsetType] = UNSET,
+        first: Union[Optional[int], UnsetType] = UNSET,
+        after: Union[Optional[str], UnsetType] = UNSET,
+        filter_: Union[Optional[AudiobookFilter], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> SemanticSearch:
+        query = gql("""
+            query SemanticSearch($semantic: String!, $search: String, $first: Int, $after: String, $filter: AudiobookFilter) {
+              audiobooks(
+                semantic: $semantic
+                search: $search
+                first: $first
+                after: $after
+                filter: $filter
+              ) {
+                totalCount
+                pageInfo {
+                  hasNextPage
+                  endCursor
+                }
+                edges {
+                  cursor
+                  node {
+                    ...AudiobookSummary
+                  }
+                  matches {
+                    field
+                    snippet
+                    startSeconds
+                  }
+                }
+              }
+            }
+
+            fragment AudiobookSummary on Audiobook {
+              id
+              title
+              subtitle
+              authors
+              narrators
+              tags
+              summary
+              language
+              price {
+                amountCents
+                currency
+              }
+              coverUrl
+              durationSeconds
+              published
+              transcriptStatus
+              owned
+              createdAt
+            }
+            """)
+        variables: dict[str, object] = {
+            "semantic": semantic,
+            "search": search,
+            "first": first,
+            "after": after,
+            "filter": filter_,
+        }
+        response = await self.execute(
+            query=query, operation_name="SemanticSearch", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return SemanticSearch.model_validate(data)
+
+    async def similar_audiobooks(
+        self, id: str, first: int, **kwargs: Any
+    ) -> SimilarAudiobooks:
+        query = gql("""
+            query SimilarAudiobooks($id: ID!, $first: Int!) {
+              audiobook(id: $id) {
+                id
+                similar(first: $first) {
+                  ...AudiobookSummary
+                }
+              }
+            }
+
+            fragment AudiobookSummary on Audiobook {
+              id
+              title
+              subtitle
+              authors
+              narrators
+              tags
+              summary
+              language
+              price {
+                amountCents
+                currency
+              }
+              coverUrl
+              durationSeconds
+              published
+              transcriptStatus
+              owned
+              createdAt
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "first": first}
+        response = await self.execute(
+            query=query,
+            operation_name="SimilarAudiobooks",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return SimilarAudiobooks.model_validate(data)
 
     async def add_to_cart(self, audiobook_id: str, **kwargs: Any) -> AddToCart:
         query = gql("""

@@ -31,6 +31,7 @@ class JobStage(str, Enum):
     TRANSCRIBING = "TRANSCRIBING"
     STITCHING = "STITCHING"
     SUMMARIZING = "SUMMARIZING"
+    EMBEDDING = "EMBEDDING"
     RETRYING = "RETRYING"
     DONE = "DONE"
     FAILED = "FAILED"
@@ -66,6 +67,17 @@ class PaymentProvider(str, Enum):
 class Role(str, Enum):
     ADMIN = "ADMIN"
     CUSTOMER = "CUSTOMER"
+
+
+class SearchField(str, Enum):
+    TITLE = "TITLE"
+    AUTHORS = "AUTHORS"
+    NARRATORS = "NARRATORS"
+    SERIES = "SERIES"
+    TAGS = "TAGS"
+    SUMMARY = "SUMMARY"
+    DESCRIPTION = "DESCRIPTION"
+    TRANSCRIPT = "TRANSCRIPT"
 
 
 class SignInMethod(str, Enum):

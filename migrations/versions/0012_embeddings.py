@@ -2,8 +2,8 @@
 
 Only where PostgreSQL offers the `vector` extension (`pg_available_extensions`): the embedded PostgreSQL
 and the compose image do; a plain PostgreSQL without pgvector gets neither extension nor table, and the
-store runs with meaning search reporting itself unavailable. Install pgvector and run the migrations'
-`upgrade` again after `downgrade` of this revision to add it later.
+store runs with meaning search reporting itself unavailable. To add it later, install pgvector,
+downgrade to the revision before this one and upgrade again.
 
 Revision ID: 0012_embeddings
 Revises: 0009_passages
