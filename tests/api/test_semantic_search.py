@@ -215,7 +215,7 @@ async def test_similar_books_are_stable_and_never_drafts(
     assert result.errors and result.errors[0].extensions["code"] == "BAD_USER_INPUT"
 
 
-async def test_similar_for_a_page_of_books_is_one_statement(
+async def test_similar_books_of_many_books_in_one_call(
     books: Catalog, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     async with sessions() as s:

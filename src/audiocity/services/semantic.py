@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, func, literal, select, tuple_, type_coerce
+from sqlalchemy import Float, and_, func, literal, select, text, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -33,7 +33,7 @@ from audiocity.services.embeddings import vectors_available
 from audiocity.services.errors import ErrorCode, ServiceError
 from audiocity.services.pagination import Page, decode_cursor, encode_cursor, page_size
 
-CANDIDATES = 400  # nearest vectors read per query, before grouping them by book
+CANDIDATES = 400  # nearest vectors read per query, before grouping them by book (hnsw.ef_search allows 1000)
 TEXT_WEIGHT = 0.3  # how much a full-text hit adds to a meaning score (cosine similarity, at most 1)
 MATCHES_PER_BOOK = 3
 MAX_SIMILAR = 50
@@ -61,11 +61,36 @@ async def require_vectors(session: AsyncSession) -> None:
         )
 
 
+async def widen_index_scan(session: AsyncSession) -> None:
+    """Let the HNSW index return CANDIDATES rows: by default it stops at `hnsw.ef_search` (40), and
+    with pgvector >= 0.8 it keeps scanning when filters (model, drafts, category) drop rows.
+
+    Session-level settings (catalog reads run without a transaction, so SET LOCAL would not last):
+    they stay on the pooled connection, where they only ever affect HNSW scans, which all want them.
+    """
+    version = await session.scalar(text("SELECT extversion FROM pg_extension WHERE extname = 'vector'"))
+    iterative = _version(version) >= (0, 8)
+    await session.execute(
+        text(
+            "SELECT set_config('hnsw.ef_search', :candidates, false)"
+            + (", set_config('hnsw.iterative_scan', 'strict_order', false)" if iterative else "")
+        ),
+        {"candidates": str(CANDIDATES)},
+    )
+
+
+def _version(value: object) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in str(value or "0").split("."))
+    except ValueError:
+        return (0,)
+
+
 def _matches(raw: Any) -> list[Match]:
     items = json.loads(raw) if isinstance(raw, str) else (raw or [])
     return [
-        Match(EmbeddingKind(kind), text, None if start is None else float(start), float(similarity))
-        for kind, text, start, similarity in items[:MATCHES_PER_BOOK]
+        Match(EmbeddingKind(kind), snippet, None if start is None else float(start), float(similarity))
+        for kind, snippet, start, similarity in items[:MATCHES_PER_BOOK]
     ]
 
 
@@ -91,6 +116,7 @@ async def semantic_page(
     catalog.check_search(search, flt)
     catalog.check_search(text_query)
     await require_vectors(session)
+    await widen_index_scan(session)
     conditions = catalog._filters(search, flt, include_drafts)
     vectors: Any = Embedding.__table__.c.embedding  # type: ignore[attr-defined]  # pgvector's comparator
     distance = vectors.cosine_distance(vector)
@@ -203,6 +229,7 @@ async def similar_books(
     if not book_ids or first == 0:
         return out
     await require_vectors(session)
+    await widen_index_scan(session)
     source = (
         select(col(Embedding.audiobook_id).label("source_id"), col(Embedding.embedding).label("vector"))
         .where(
