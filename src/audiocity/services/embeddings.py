@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, select, text
+from sqlalchemy import and_, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -165,9 +165,11 @@ async def drop_other_models(session: AsyncSession, book_id: uuid.UUID, provider:
 
 
 async def count_vectors(session: AsyncSession, book_id: uuid.UUID, provider: str, model: str) -> int:
-    rows = await session.execute(
-        select(col(Embedding.id)).where(
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Embedding)
+        .where(
             col(Embedding.audiobook_id) == book_id, col(Embedding.provider) == provider, col(Embedding.model) == model
         )
     )
-    return len(rows.all())
+    return int(count or 0)
