@@ -20,6 +20,7 @@ from audiocity.models.commerce import (
     OrderLine,
     OrderStatus,
 )
+from audiocity.models.metadata import AudiobookContributor, Contributor, ContributorRole, Series
 from audiocity.models.job import Job, JobKind, JobStage, JobStatus
 from audiocity.models.library import DownloadEvent as DownloadEvent
 from audiocity.models.library import DownloadKind as DownloadKind
@@ -34,10 +35,13 @@ __all__ = [
     "AudioFile",
     "Audiobook",
     "AudiobookCategory",
+    "AudiobookContributor",
     "Cart",
     "CartItem",
     "CatalogVersion",
     "Category",
+    "Contributor",
+    "ContributorRole",
     "Entitlement",
     "Job",
     "JobKind",
@@ -50,6 +54,7 @@ __all__ = [
     "PaymentProvider",
     "RefreshToken",
     "Role",
+    "Series",
     "SignInCode",
     "Transcript",
     "TranscriptChunk",
