@@ -20,11 +20,11 @@ from audiocity.models.commerce import (
     OrderLine,
     OrderStatus,
 )
-from audiocity.models.metadata import AudiobookContributor, Contributor, ContributorRole, Series
 from audiocity.models.job import Job, JobKind, JobStage, JobStatus
 from audiocity.models.library import DownloadEvent as DownloadEvent
 from audiocity.models.library import DownloadKind as DownloadKind
 from audiocity.models.library import ListeningProgress as ListeningProgress
+from audiocity.models.metadata import AudiobookContributor, Contributor, ContributorRole, Series
 from audiocity.models.outbox import OutboxMessage as OutboxMessage
 from audiocity.models.upload import UploadSession as UploadSession
 from audiocity.models.upload import UploadStatus as UploadStatus

@@ -46,9 +46,7 @@ class AudiobookContributor(SQLModel, table=True):
     __table_args__ = (Index("ix_audiobook_contributors_contributor", "contributor_id", "role", "audiobook_id"),)
 
     audiobook_id: uuid.UUID = Field(sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), primary_key=True))
-    role: ContributorRole = Field(
-        sa_column=Column(Enum(ContributorRole, name="contributor_role"), primary_key=True)
-    )
+    role: ContributorRole = Field(sa_column=Column(Enum(ContributorRole, name="contributor_role"), primary_key=True))
     position: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     contributor_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("contributors.id", ondelete="RESTRICT"), nullable=False)
