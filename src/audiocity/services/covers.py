@@ -78,16 +78,16 @@ def render(data: bytes, limits: CoverLimits) -> list[Rendition]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data), formats=FORMATS)  # reads the header only
-            if image.width * image.height > limits.max_pixels:
+            opened = Image.open(io.BytesIO(data), formats=FORMATS)  # reads the header only
+            if opened.width * opened.height > limits.max_pixels:
                 raise _refuse(
                     f"Cover images are limited to {limits.max_pixels} pixels; this one has "
-                    f"{image.width}x{image.height}.",
+                    f"{opened.width}x{opened.height}.",
                     ErrorCode.FILE_TOO_LARGE,
                 )
-            image.draft("RGB", (limits.max_edge, limits.max_edge))  # JPEG: decode at a smaller scale
-            image.load()
-            image = ImageOps.exif_transpose(image)
+            opened.draft("RGB", (limits.max_edge, limits.max_edge))  # JPEG: decode at a smaller scale
+            opened.load()
+            image: Image.Image = ImageOps.exif_transpose(opened)
         except ServiceError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

@@ -50,7 +50,7 @@ async def set_credits(session: AsyncSession, book_id: uuid.UUID, role: Contribut
     )
     ids = await _contributor_ids(session, names)
     seen: set[uuid.UUID] = set()
-    values = []
+    values: list[dict[str, Any]] = []
     for name in names:
         cid = ids[name_key(name)]
         if cid not in seen:
