@@ -155,7 +155,7 @@ class CoverLink:
     size: int | None  # thumbnail width; None for the full image
 
 
-def _expires_in(ttl_seconds: int, now: float) -> int:
+def window_expires_in(ttl_seconds: int, now: float) -> int:
     """Seconds until the end of the next half-TTL window: every link made within one window expires at
     the same moment (same URL on local storage, so caches keep it) and stays valid for at least half the TTL."""
     window = max(60, ttl_seconds // 2)
@@ -171,7 +171,7 @@ def cover_links(
     The links carry no user: covers are public while their book is (see `cover_visible`)."""
     if not prefix or not width or not height:
         return []
-    expires_in = _expires_in(ttl_seconds, time.time() if now is None else now)
+    expires_in = window_expires_in(ttl_seconds, time.time() if now is None else now)
     wanted: list[tuple[int | None, int, int]] = [(None, width, height)]
     wanted += [(s, *_scaled(width, height, s)) for s in sorted(sizes)]
     out = []
