@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from audiocity.services.covers import CoverLimits, cover_links, render, window_expires_in
+from audiocity.graphql.response_cache import cache_key
+from audiocity.services.covers import CoverLimits, cover_links, link_window, render, window_expires_in
 from audiocity.services.errors import ServiceError
 from audiocity.storage.local import LocalStorage
 
@@ -76,3 +77,10 @@ def test_links_name_every_rendition(tmp_path: Path) -> None:
     ]
     assert [link.url.split("?")[0].rsplit("/", 1)[1] for link in links] == ["full.webp", "160.webp", "320.webp"]
     assert cover_links(storage, book, None, None, None, [], ttl_seconds=3600) == []
+
+
+def test_cached_answers_are_retired_with_their_link_window() -> None:
+    assert link_window(3600, 7200.0) == link_window(3600, 8999.9) != link_window(3600, 9000.0)
+    same = cache_key(7, "doc", None, {}, link_window(3600, 7200.0))
+    assert same == cache_key(7, "doc", None, {}, link_window(3600, 8999.9))
+    assert same != cache_key(7, "doc", None, {}, link_window(3600, 9000.0))

@@ -155,10 +155,19 @@ class CoverLink:
     size: int | None  # thumbnail width; None for the full image
 
 
+def _window(ttl_seconds: int) -> int:
+    return max(60, ttl_seconds // 2)
+
+
+def link_window(ttl_seconds: int, now: float | None = None) -> int:
+    """The number of the current link window: a cached answer holding cover links is good within it."""
+    return math.floor((time.time() if now is None else now) / _window(ttl_seconds))
+
+
 def window_expires_in(ttl_seconds: int, now: float) -> int:
     """Seconds until the end of the next half-TTL window: every link made within one window expires at
     the same moment (same URL on local storage, so caches keep it) and stays valid for at least half the TTL."""
-    window = max(60, ttl_seconds // 2)
+    window = _window(ttl_seconds)
     return int((math.floor(now / window) + 2) * window - math.floor(now))
 
 
