@@ -606,6 +606,7 @@ async def categories_with_counts(session: AsyncSession, *, include_drafts: bool)
             Audiobook,
             and_(
                 Audiobook.id == AudiobookCategory.audiobook_id,  # type: ignore[arg-type]
+                col(Audiobook.deleted_at).is_(None),
                 True if include_drafts else Audiobook.published.is_(True),  # type: ignore[attr-defined]
             ),
         )
