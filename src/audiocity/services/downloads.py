@@ -181,12 +181,13 @@ async def may_download(session: AsyncSession, user_id: uuid.UUID, audiobook_id: 
 
 
 async def cover_visible(session: AsyncSession, key: str, audiobook_id: uuid.UUID, user_id: str | None) -> bool:
-    """Cover images are public while their book is (no purchase needed); a deleted book's cover stays
-    visible to its owners, a draft's to admins. Only the book's current cover is served."""
+    """Cover images are public while their book is (no purchase needed), and stay so after a soft delete
+    (its owners' libraries still show it); a draft's only to admins and owners. Only the book's current
+    cover is served."""
     book = await session.get(Audiobook, audiobook_id)
     if book is None or not book.cover_key or not key.startswith(book.cover_key + "/"):
         return False
-    if book.published and book.deleted_at is None:
+    if book.published or book.deleted_at is not None:
         return True
     try:
         uid = uuid.UUID(user_id) if user_id else None
