@@ -132,8 +132,10 @@ async def store_cover(
     except BaseException:
         await _delete_all(storage, written)
         raise
-    old = storage_keys.cover_keys(book.cover_key, list(book.cover_sizes))
     on_rollback(session, lambda: _delete_all(storage, written))
+    # Two uploads at once: the second waits here and then replaces (and deletes) the first's cover.
+    await session.refresh(book, with_for_update=True)
+    old = storage_keys.cover_keys(book.cover_key, list(book.cover_sizes))
     after_commit(session, lambda: _delete_all(storage, old))
     full = renditions[0]
     book.cover_key = prefix
