@@ -5,13 +5,22 @@ from __future__ import annotations
 import io
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
 
 from audiocity.graphql.response_cache import cache_key
-from audiocity.services.covers import CoverLimits, cover_links, link_window, render, window_expires_in
+from audiocity.services.covers import (
+    CoverLimits,
+    SignedLinks,
+    cover_links,
+    link_window,
+    render,
+    window_expires_in,
+)
 from audiocity.services.errors import ServiceError
+from audiocity.storage.base import SignedURL
 from audiocity.storage.local import LocalStorage
 
 LIMITS = CoverLimits(max_bytes=1_000_000, max_pixels=2_000_000, sizes=(160, 320, 640), max_edge=1000)
@@ -84,3 +93,21 @@ def test_cached_answers_are_retired_with_their_link_window() -> None:
     same = cache_key(7, "doc", None, {}, link_window(3600, 7200.0))
     assert same == cache_key(7, "doc", None, {}, link_window(3600, 8999.9))
     assert same != cache_key(7, "doc", None, {}, link_window(3600, 9000.0))
+
+
+def test_signed_links_are_reused_within_their_window(tmp_path: Path) -> None:
+    class Counting(LocalStorage):
+        calls = 0
+
+        def signed_download_url(self, key: str, **kwargs: Any) -> SignedURL:
+            Counting.calls += 1
+            return super().signed_download_url(key, **kwargs)
+
+    storage = Counting(tmp_path, "s" * 40, "http://testserver")
+    memo = SignedLinks()
+    book = uuid.uuid4()
+    args = (storage, book, f"audiobooks/{book}/cover/t", 640, 480, [160])
+    first = cover_links(*args, ttl_seconds=3600, signed=memo)
+    again = cover_links(*args, ttl_seconds=3600, signed=memo)
+    assert Counting.calls == 2  # the full image and one thumbnail, signed once
+    assert [link.url for link in again] == [link.url for link in first]

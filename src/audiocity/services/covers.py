@@ -14,6 +14,7 @@ import math
 import time
 import uuid
 import warnings
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -173,25 +174,51 @@ def window_expires_in(ttl_seconds: int, now: float) -> int:
     return int((math.floor(now / window) + 2) * window - math.floor(now))
 
 
+class SignedLinks:
+    """Signed cover URLs by object and expiry, kept by the process for the window they are made in:
+    a catalog page signs each cover once per window, not once per request (GCS signing costs an RSA
+    signature or an IAM call), and the URLs stay identical, so browsers and CDNs can cache the images."""
+
+    def __init__(self, entries: int = 20_000) -> None:
+        self.entries = entries
+        self._urls: OrderedDict[tuple[str, int], str] = OrderedDict()
+
+    def get(self, key: str, expires_at: int) -> str | None:
+        return self._urls.get((key, expires_at))
+
+    def put(self, key: str, expires_at: int, url: str) -> None:
+        self._urls[(key, expires_at)] = url
+        while len(self._urls) > self.entries:
+            self._urls.popitem(last=False)
+
+
 def cover_links(
     storage: Storage, book_id: uuid.UUID, prefix: str | None, width: int | None, height: int | None,
-    sizes: list[int], *, ttl_seconds: int, now: float | None = None,
+    sizes: list[int], *, ttl_seconds: int, now: float | None = None, signed: SignedLinks | None = None,
 ) -> list[CoverLink]:  # fmt: skip
     """Links to the full cover then its thumbnails (smallest first); none without an uploaded cover.
 
     The links carry no user: covers are public while their book is (see `cover_visible`)."""
     if not prefix or not width or not height:
         return []
-    expires_in = window_expires_in(ttl_seconds, time.time() if now is None else now)
+    moment = time.time() if now is None else now
+    expires_in = window_expires_in(ttl_seconds, moment)
+    expires_at = math.floor(moment) + expires_in
     wanted: list[tuple[int | None, int, int]] = [(None, width, height)]
     wanted += [(s, *_scaled(width, height, s)) for s in sorted(sizes)]
     out = []
     for size, w, h in wanted:
         key = storage_keys.cover_image_key(prefix, size)
-        name = f"cover-{book_id}-{size or 'full'}.{storage_keys.COVER_EXTENSION}"
-        try:
-            signed = storage.signed_download_url(key, expires_in=expires_in, filename=name, content_type=CONTENT_TYPE)
-        except LinkUnavailable:
-            return []  # a cover is decoration: no link rather than a failed page
-        out.append(CoverLink(signed.url, w, h, size))
+        url = signed.get(key, expires_at) if signed is not None else None
+        if url is None:
+            name = f"cover-{book_id}-{size or 'full'}.{storage_keys.COVER_EXTENSION}"
+            try:
+                url = storage.signed_download_url(
+                    key, expires_in=expires_in, filename=name, content_type=CONTENT_TYPE
+                ).url
+            except LinkUnavailable:
+                return []  # a cover is decoration: no link rather than a failed page
+            if signed is not None:
+                signed.put(key, expires_at, url)
+        out.append(CoverLink(url, w, h, size))
     return out

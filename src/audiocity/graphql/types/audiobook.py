@@ -197,7 +197,7 @@ class Audiobook(Node):
         res = info.context.resources
         return cover_links(
             res.storage, self.db_id, self.cover_key, self.cover_width, self.cover_height, self.cover_sizes or [],
-            ttl_seconds=res.settings.cover_url_ttl_seconds,
+            ttl_seconds=res.settings.cover_url_ttl_seconds, signed=res.cover_links,
         )  # fmt: skip
 
     @strawberry.field(description="The cover image's URL: the uploaded cover (full size), else the URL an admin set.")
