@@ -21,6 +21,11 @@ from .audiobook_page import (
     AudiobookPageAudiobooksEdgesNode,
     AudiobookPageAudiobooksPageInfo,
 )
+from .audiobook_with_metadata import (
+    AudiobookWithMetadata,
+    AudiobookWithMetadataAudiobook,
+    AudiobookWithMetadataAudiobookCategories,
+)
 from .audiobooks import (
     Audiobooks,
     AudiobooksAudiobooks,
@@ -79,6 +84,12 @@ from .create_audiobook import (
     CreateAudiobookCreateAudiobookAudiobook,
     CreateAudiobookCreateAudiobookErrors,
 )
+from .create_category import (
+    CreateCategory,
+    CreateCategoryCreateCategory,
+    CreateCategoryCreateCategoryCategory,
+    CreateCategoryCreateCategoryErrors,
+)
 from .delete_audio_file import (
     DeleteAudioFile,
     DeleteAudioFileDeleteAudioFile,
@@ -90,6 +101,11 @@ from .delete_audiobook import (
     DeleteAudiobook,
     DeleteAudiobookDeleteAudiobook,
     DeleteAudiobookDeleteAudiobookErrors,
+)
+from .delete_category import (
+    DeleteCategory,
+    DeleteCategoryDeleteCategory,
+    DeleteCategoryDeleteCategoryErrors,
 )
 from .download_stats import (
     DownloadStats,
@@ -127,6 +143,10 @@ from .exchange_sign_in_code import (
     ExchangeSignInCodeExchangeSignInCodeUser,
 )
 from .fragments import (
+    AudiobookMetadata,
+    AudiobookMetadataCover,
+    AudiobookMetadataCoverThumbnails,
+    AudiobookMetadataSeries,
     AudiobookSummary,
     AudiobookSummaryPrice,
     OrderDetails,
@@ -145,6 +165,7 @@ from .input_types import (
     AudiobookFilter,
     AudiobookInput,
     CheckoutInput,
+    CreateCategoryInput,
     RegisterInput,
     StartUploadInput,
     UpdateMeInput,
@@ -238,6 +259,12 @@ from .remove_from_cart import (
     RemoveFromCartRemoveFromCartCart,
     RemoveFromCartRemoveFromCartErrors,
 )
+from .rename_category import (
+    RenameCategory,
+    RenameCategoryRenameCategory,
+    RenameCategoryRenameCategoryCategory,
+    RenameCategoryRenameCategoryErrors,
+)
 from .reorder_audio_files import (
     ReorderAudioFiles,
     ReorderAudioFilesReorderAudioFiles,
@@ -269,6 +296,12 @@ from .semantic_search import (
     SemanticSearchAudiobooksEdgesMatches,
     SemanticSearchAudiobooksEdgesNode,
     SemanticSearchAudiobooksPageInfo,
+)
+from .series_books import (
+    SeriesBooks,
+    SeriesBooksNodeNode,
+    SeriesBooksNodeSeries,
+    SeriesBooksNodeSeriesAudiobooks,
 )
 from .set_user_role import (
     SetUserRole,
@@ -318,6 +351,12 @@ from .upload_audio_file import (
     UploadAudioFileUploadAudioFileErrors,
     UploadAudioFileUploadAudioFileJob,
 )
+from .upload_cover import (
+    UploadCover,
+    UploadCoverUploadCover,
+    UploadCoverUploadCoverAudiobook,
+    UploadCoverUploadCoverErrors,
+)
 
 __all__ = [
     "AddToCart",
@@ -335,6 +374,10 @@ __all__ = [
     "AudiobookAudiobookFiles",
     "AudiobookFilter",
     "AudiobookInput",
+    "AudiobookMetadata",
+    "AudiobookMetadataCover",
+    "AudiobookMetadataCoverThumbnails",
+    "AudiobookMetadataSeries",
     "AudiobookPage",
     "AudiobookPageAudiobooks",
     "AudiobookPageAudiobooksEdges",
@@ -343,6 +386,9 @@ __all__ = [
     "AudiobookSort",
     "AudiobookSummary",
     "AudiobookSummaryPrice",
+    "AudiobookWithMetadata",
+    "AudiobookWithMetadataAudiobook",
+    "AudiobookWithMetadataAudiobookCategories",
     "Audiobooks",
     "AudiobooksAudiobooks",
     "AudiobooksAudiobooksEdges",
@@ -386,6 +432,11 @@ __all__ = [
     "CreateAudiobookCreateAudiobook",
     "CreateAudiobookCreateAudiobookAudiobook",
     "CreateAudiobookCreateAudiobookErrors",
+    "CreateCategory",
+    "CreateCategoryCreateCategory",
+    "CreateCategoryCreateCategoryCategory",
+    "CreateCategoryCreateCategoryErrors",
+    "CreateCategoryInput",
     "DeleteAudioFile",
     "DeleteAudioFileDeleteAudioFile",
     "DeleteAudioFileDeleteAudioFileAudiobook",
@@ -394,6 +445,9 @@ __all__ = [
     "DeleteAudiobook",
     "DeleteAudiobookDeleteAudiobook",
     "DeleteAudiobookDeleteAudiobookErrors",
+    "DeleteCategory",
+    "DeleteCategoryDeleteCategory",
+    "DeleteCategoryDeleteCategoryErrors",
     "DownloadErrorCode",
     "DownloadKind",
     "DownloadStats",
@@ -499,6 +553,10 @@ __all__ = [
     "RemoveFromCartRemoveFromCart",
     "RemoveFromCartRemoveFromCartCart",
     "RemoveFromCartRemoveFromCartErrors",
+    "RenameCategory",
+    "RenameCategoryRenameCategory",
+    "RenameCategoryRenameCategoryCategory",
+    "RenameCategoryRenameCategoryErrors",
     "ReorderAudioFiles",
     "ReorderAudioFilesReorderAudioFiles",
     "ReorderAudioFilesReorderAudioFilesAudiobook",
@@ -523,6 +581,10 @@ __all__ = [
     "SemanticSearchAudiobooksEdgesMatches",
     "SemanticSearchAudiobooksEdgesNode",
     "SemanticSearchAudiobooksPageInfo",
+    "SeriesBooks",
+    "SeriesBooksNodeNode",
+    "SeriesBooksNodeSeries",
+    "SeriesBooksNodeSeriesAudiobooks",
     "SetUserRole",
     "SetUserRoleSetUserRole",
     "SetUserRoleSetUserRoleErrors",
@@ -560,5 +622,9 @@ __all__ = [
     "UploadAudioFileUploadAudioFileAudioFile",
     "UploadAudioFileUploadAudioFileErrors",
     "UploadAudioFileUploadAudioFileJob",
+    "UploadCover",
+    "UploadCoverUploadCover",
+    "UploadCoverUploadCoverAudiobook",
+    "UploadCoverUploadCoverErrors",
     "UserErrorCode",
 ]

@@ -5,6 +5,7 @@ from .add_to_cart import AddToCart
 from .async_base_client import AsyncBaseClient
 from .audiobook import Audiobook
 from .audiobook_page import AudiobookPage
+from .audiobook_with_metadata import AudiobookWithMetadata
 from .audiobooks import Audiobooks
 from .base_model import UNSET, UnsetType, Upload
 from .cancel_upload import CancelUpload
@@ -15,8 +16,10 @@ from .checkout import Checkout
 from .clear_cart import ClearCart
 from .complete_upload import CompleteUpload
 from .create_audiobook import CreateAudiobook
+from .create_category import CreateCategory
 from .delete_audio_file import DeleteAudioFile
 from .delete_audiobook import DeleteAudiobook
+from .delete_category import DeleteCategory
 from .download_stats import DownloadStats
 from .enums import AudiobookSort, JobStatus, Role
 from .exchange_sign_in_code import ExchangeSignInCode
@@ -25,6 +28,7 @@ from .input_types import (
     AudiobookFilter,
     AudiobookInput,
     CheckoutInput,
+    CreateCategoryInput,
     RegisterInput,
     StartUploadInput,
     UpdateMeInput,
@@ -47,11 +51,13 @@ from .refresh_token import RefreshToken
 from .refund_order import RefundOrder
 from .register import Register
 from .remove_from_cart import RemoveFromCart
+from .rename_category import RenameCategory
 from .reorder_audio_files import ReorderAudioFiles
 from .request_password_reset import RequestPasswordReset
 from .reset_password import ResetPassword
 from .save_progress import SaveProgress
 from .semantic_search import SemanticSearch
+from .series_books import SeriesBooks
 from .set_user_role import SetUserRole
 from .sign_in_with_google import SignInWithGoogle
 from .similar_audiobooks import SimilarAudiobooks
@@ -60,6 +66,7 @@ from .start_upload import StartUpload
 from .update_audiobook import UpdateAudiobook
 from .update_me import UpdateMe
 from .upload_audio_file import UploadAudioFile
+from .upload_cover import UploadCover
 
 
 def gql(q: str) -> str:
@@ -819,6 +826,7 @@ class AudioCityClient(AsyncBaseClient):
             mutation DeleteAudiobook($id: ID!) {
               deleteAudiobook(id: $id) {
                 deletedId
+                softDeleted
                 errors {
                   code
                   field
@@ -1563,6 +1571,227 @@ class AudioCityClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return DownloadStats.model_validate(data)
+
+    async def audiobook_with_metadata(
+        self, id: str, **kwargs: Any
+    ) -> AudiobookWithMetadata:
+        query = gql("""
+            query AudiobookWithMetadata($id: ID!) {
+              audiobook(id: $id) {
+                ...AudiobookMetadata
+                categories {
+                  id
+                  name
+                  slug
+                }
+              }
+            }
+
+            fragment AudiobookMetadata on Audiobook {
+              id
+              title
+              authors
+              narrators
+              series {
+                id
+                name
+              }
+              seriesPosition
+              publishedYear
+              publisher
+              isbn
+              coverUrl
+              cover {
+                url
+                width
+                height
+                thumbnails {
+                  url
+                  width
+                  height
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query,
+            operation_name="AudiobookWithMetadata",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return AudiobookWithMetadata.model_validate(data)
+
+    async def series_books(self, id: str, **kwargs: Any) -> SeriesBooks:
+        query = gql("""
+            query SeriesBooks($id: ID!) {
+              node(id: $id) {
+                __typename
+                ... on Series {
+                  id
+                  name
+                  audiobooks {
+                    ...AudiobookMetadata
+                  }
+                }
+              }
+            }
+
+            fragment AudiobookMetadata on Audiobook {
+              id
+              title
+              authors
+              narrators
+              series {
+                id
+                name
+              }
+              seriesPosition
+              publishedYear
+              publisher
+              isbn
+              coverUrl
+              cover {
+                url
+                width
+                height
+                thumbnails {
+                  url
+                  width
+                  height
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="SeriesBooks", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return SeriesBooks.model_validate(data)
+
+    async def upload_cover(
+        self, audiobook_id: str, file: Upload, **kwargs: Any
+    ) -> UploadCover:
+        query = gql("""
+            mutation UploadCover($audiobookId: ID!, $file: Upload!) {
+              uploadCover(audiobookId: $audiobookId, file: $file) {
+                audiobook {
+                  ...AudiobookMetadata
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+
+            fragment AudiobookMetadata on Audiobook {
+              id
+              title
+              authors
+              narrators
+              series {
+                id
+                name
+              }
+              seriesPosition
+              publishedYear
+              publisher
+              isbn
+              coverUrl
+              cover {
+                url
+                width
+                height
+                thumbnails {
+                  url
+                  width
+                  height
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"audiobookId": audiobook_id, "file": file}
+        response = await self.execute(
+            query=query, operation_name="UploadCover", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UploadCover.model_validate(data)
+
+    async def create_category(
+        self, input: CreateCategoryInput, **kwargs: Any
+    ) -> CreateCategory:
+        query = gql("""
+            mutation CreateCategory($input: CreateCategoryInput!) {
+              createCategory(input: $input) {
+                category {
+                  id
+                  name
+                  slug
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="CreateCategory", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return CreateCategory.model_validate(data)
+
+    async def rename_category(
+        self, id: str, name: str, **kwargs: Any
+    ) -> RenameCategory:
+        query = gql("""
+            mutation RenameCategory($id: ID!, $name: String!) {
+              renameCategory(id: $id, name: $name) {
+                category {
+                  id
+                  name
+                  slug
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "name": name}
+        response = await self.execute(
+            query=query, operation_name="RenameCategory", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return RenameCategory.model_validate(data)
+
+    async def delete_category(self, id: str, **kwargs: Any) -> DeleteCategory:
+        query = gql("""
+            mutation DeleteCategory($id: ID!) {
+              deleteCategory(id: $id) {
+                deletedId
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="DeleteCategory", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DeleteCategory.model_validate(data)
 
     async def start_upload(self, input: StartUploadInput, **kwargs: Any) -> StartUpload:
         query = gql("""

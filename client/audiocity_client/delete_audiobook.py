@@ -12,6 +12,7 @@ class DeleteAudiobook(BaseModel):
 
 class DeleteAudiobookDeleteAudiobook(BaseModel):
     deleted_id: Optional[str] = Field(alias="deletedId")
+    soft_deleted: bool = Field(alias="softDeleted")
     errors: list["DeleteAudiobookDeleteAudiobookErrors"]
 
 

@@ -7,6 +7,38 @@ from .base_model import BaseModel
 from .enums import OrderStatus, PaymentProvider, TranscriptStatus
 
 
+class AudiobookMetadata(BaseModel):
+    id: str
+    title: str
+    authors: list[str]
+    narrators: list[str]
+    series: Optional["AudiobookMetadataSeries"]
+    series_position: Optional[float] = Field(alias="seriesPosition")
+    published_year: Optional[int] = Field(alias="publishedYear")
+    publisher: Optional[str]
+    isbn: Optional[str]
+    cover_url: Optional[str] = Field(alias="coverUrl")
+    cover: Optional["AudiobookMetadataCover"]
+
+
+class AudiobookMetadataSeries(BaseModel):
+    id: str
+    name: str
+
+
+class AudiobookMetadataCover(BaseModel):
+    url: str
+    width: int
+    height: int
+    thumbnails: list["AudiobookMetadataCoverThumbnails"]
+
+
+class AudiobookMetadataCoverThumbnails(BaseModel):
+    url: str
+    width: int
+    height: int
+
+
 class AudiobookSummary(BaseModel):
     id: str
     title: str
@@ -61,5 +93,6 @@ class OrderDetailsLinesAudiobook(BaseModel):
     id: str
 
 
+AudiobookMetadata.model_rebuild()
 AudiobookSummary.model_rebuild()
 OrderDetails.model_rebuild()

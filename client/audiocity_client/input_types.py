@@ -12,9 +12,11 @@ class AudiobookFilter(BaseModel):
     category: Optional[str] = None
     "A category slug."
     author: Optional[str] = None
-    "An author's name, exactly."
+    "An author's full name (case does not matter): all books by them."
     narrator: Optional[str] = None
-    "A narrator's name, exactly."
+    "A narrator's full name (case does not matter)."
+    series: Optional[str] = None
+    "A series' name (case does not matter): the books in it."
     language: Optional[str] = None
     "A language tag, e.g. `en`."
     tag: Optional[str] = None
@@ -43,7 +45,17 @@ class AudiobookInput(BaseModel):
     currency: Optional[Any] = None
     "Currency of the price."
     cover_url: Optional[str] = Field(alias="coverUrl", default=None)
-    "Cover image URL."
+    "An external cover image URL; an uploaded cover (`uploadCover`) wins."
+    series: Optional[str] = None
+    "The series' name (created if new); an empty string removes it."
+    series_position: Optional[float] = Field(alias="seriesPosition", default=None)
+    "Its place in the series, e.g. 1 or 2.5."
+    published_year: Optional[int] = Field(alias="publishedYear", default=None)
+    "The year the book was first published."
+    publisher: Optional[str] = None
+    "The publisher; an empty string clears it."
+    isbn: Optional[str] = None
+    "ISBN-10 or ISBN-13, hyphens allowed; checked and stored as ISBN-13. An empty string clears it."
 
 
 class CheckoutInput(BaseModel):
@@ -53,6 +65,15 @@ class CheckoutInput(BaseModel):
     "Who takes the money."
     idempotency_key: str = Field(alias="idempotencyKey")
     "Any unique string per purchase attempt; repeating it returns the same order."
+
+
+class CreateCategoryInput(BaseModel):
+    """A new category."""
+
+    name: str
+    "Display name, unique regardless of case."
+    slug: Optional[str] = None
+    "URL-safe name; made from the name when not given. Unique."
 
 
 class RegisterInput(BaseModel):

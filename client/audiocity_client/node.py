@@ -24,7 +24,7 @@ class Node(BaseModel):
 
 
 class NodeNodeNode(BaseModel):
-    typename__: Literal["Cart", "Node"] = Field(alias="__typename")
+    typename__: Literal["Cart", "Node", "Series"] = Field(alias="__typename")
     id: str
 
 

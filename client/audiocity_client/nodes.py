@@ -11,7 +11,15 @@ class Nodes(BaseModel):
 
 class NodesNodes(BaseModel):
     typename__: Literal[
-        "AudioFile", "Audiobook", "Cart", "Category", "Job", "Node", "Order", "User"
+        "AudioFile",
+        "Audiobook",
+        "Cart",
+        "Category",
+        "Job",
+        "Node",
+        "Order",
+        "Series",
+        "User",
     ] = Field(alias="__typename")
     id: str
 

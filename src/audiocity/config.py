@@ -131,6 +131,30 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(4 * 1024**3, alias="MAX_UPLOAD_BYTES", description="Largest audio file accepted.")
     max_files_per_book: int = Field(200, alias="MAX_FILES_PER_BOOK")
+    max_cover_bytes: int = Field(
+        10 * 1024 * 1024, alias="MAX_COVER_BYTES", description="Largest cover image accepted by uploadCover."
+    )
+    max_cover_pixels: int = Field(
+        40_000_000,
+        alias="MAX_COVER_PIXELS",
+        description="Largest cover image in pixels (width x height), checked before decoding: no decompression bombs.",
+    )
+    cover_sizes: str = Field(
+        "160,320,640",
+        alias="COVER_SIZES",
+        description="Widths in pixels of the cover thumbnails (WebP), comma-separated.",
+    )
+    cover_max_edge: int = Field(
+        2000,
+        alias="COVER_MAX_EDGE",
+        description="The stored full-size cover is scaled down to at most this many pixels a side.",
+    )
+    cover_url_ttl_seconds: int = Field(
+        7 * 24 * 3600,
+        alias="COVER_URL_TTL_SECONDS",
+        description="Lifetime of signed cover links (at most 7 days on GCS); "
+        "a link stays the same for half of it, so caches can keep it.",
+    )
     allowed_audio_containers: str = Field(
         "mp3,mp4,m4a,ogg,flac,wav,aac,webm,matroska",
         alias="ALLOWED_AUDIO_CONTAINERS",

@@ -36,6 +36,7 @@ from audiocity.mail import Mailer, make_mailer
 from audiocity.payments import Gateways, get_gateways
 from audiocity.ratelimit import RateLimiter
 from audiocity.runtime import database_url, redis_url
+from audiocity.services.covers import SignedLinks
 from audiocity.services.notices import NoticeConfig
 from audiocity.storage import Storage, get_storage
 from audiocity.tasks import TaskSender
@@ -79,6 +80,7 @@ class AppResources(Resources):
     oidc: OidcProvider | None = None  # Google (or another OIDC provider) sign-in, when configured
     replica_sessions: async_sessionmaker[AsyncSession] | None = None  # DATABASE_READ_URL, when configured
     limiter: RateLimiter | None = None  # rate limits shared by every API process through Redis
+    cover_links: SignedLinks = field(default_factory=SignedLinks)  # signed cover URLs of the current window
 
     @cached_property
     def query_embedder(self) -> QueryEmbedder:

@@ -55,7 +55,7 @@ def test_every_node_type_has_a_fetcher() -> None:
         for name, definition in schema._schema.type_map.items()
         if Node.__name__ in [i.name for i in getattr(definition, "interfaces", [])]
     }
-    assert implementors == {"Audiobook", "AudioFile", "Category", "Job", "Order", "Cart", "User"}
+    assert implementors == {"Audiobook", "AudioFile", "Category", "Job", "Order", "Cart", "User", "Series"}
     assert node_types() == implementors
 
 
@@ -67,7 +67,13 @@ async def test_every_node_type_round_trips(
         admin = await make_user(s, Role.ADMIN)
         buyer = await make_user(s, Role.CUSTOMER)
         book = await catalog.create_audiobook(
-            s, AudiobookInput(title=f"Node book {uuid.uuid4()}", price_cents=500, categories=[category_name])
+            s,
+            AudiobookInput(
+                title=f"Node book {uuid.uuid4()}",
+                price_cents=500,
+                categories=[category_name],
+                series=f"Node series {uuid.uuid4()}",
+            ),
         )
         audio_file = await attach_file(s, book)
         await catalog.publish_audiobook(s, book.id, True)
@@ -90,6 +96,7 @@ async def test_every_node_type_round_trips(
         "Order": order_id,
         "Cart": new_cart,
         "User": str(to_global_id("User", buyer.id)),
+        "Series": str(to_global_id("Series", book.series_id)),
     }
     assert set(ids) == node_types()
     assert cart_id == new_cart  # a user's cart is one row, emptied by checkout
@@ -105,7 +112,7 @@ async def test_every_node_type_round_trips(
     assert listed == [{"__typename": name, "id": gid} for name, gid in visible_to_buyer.items()]
 
     # An admin refetches every type through `nodes`, in the order asked (the cart is the buyer's, so null).
-    order = ["Job", "User", "Audiobook", "Order", "Category", "AudioFile", "Cart"]
+    order = ["Job", "User", "Audiobook", "Series", "Order", "Category", "AudioFile", "Cart"]
     listed = (await as_admin(NODES, ids=[ids[n] for n in order]))["nodes"]
     expected: list[dict[str, Any] | None] = [{"__typename": n, "id": ids[n]} for n in order[:-1]]
     assert listed == [*expected, None]

@@ -45,6 +45,7 @@ WHO_MAY_CALL: dict[str, str] = {
     "deleteAudiobook": ADMIN, "uploadAudioFile": ADMIN, "startUpload": ADMIN, "completeUpload": ADMIN,
     "cancelUpload": ADMIN, "reorderAudioFiles": ADMIN, "deleteAudioFile": ADMIN, "startTranscription": ADMIN,
     "refundOrder": ADMIN, "grantAudiobook": ADMIN,
+    "uploadCover": ADMIN, "createCategory": ADMIN, "renameCategory": ADMIN, "deleteCategory": ADMIN,
     # subscriptions
     "jobUpdates": ADMIN, "orderUpdates": OWNER,
 }  # fmt: skip

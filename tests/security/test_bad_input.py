@@ -87,17 +87,17 @@ def test_categories_that_slug_alike_are_one(server: Server, accounts: Accounts) 
     assert body["data"]["createAudiobook"]["errors"] == [], body
 
 
-def test_a_sold_book_cannot_be_deleted(server: Server, accounts: Accounts) -> None:
+def test_a_sold_book_is_only_soft_deleted(server: Server, accounts: Accounts) -> None:
     from tests.security.helpers import sold_book
 
     book_id = sold_book(server, accounts)
     body = post(
         server,
-        "mutation($id: ID!) { deleteAudiobook(id: $id) { deletedId errors { code field } } }",
+        "mutation($id: ID!) { deleteAudiobook(id: $id) { deletedId softDeleted errors { code field } } }",
         accounts.admin,
         id=book_id,
     )
-    assert body["data"]["deleteAudiobook"] == {"deletedId": None, "errors": [{"code": "HAS_ORDERS", "field": "id"}]}
+    assert body["data"]["deleteAudiobook"] == {"deletedId": book_id, "softDeleted": True, "errors": []}
 
 
 def test_drafts_only_categories_are_hidden_from_customers(server: Server, accounts: Accounts) -> None:

@@ -197,9 +197,11 @@ async def test_delete_audiobook_returns_storage_keys(session: AsyncSession) -> N
     book = await make_book(session)
     files = [await attach_file(session, book, position=i) for i in range(2)]
 
-    keys = await catalog.delete_audiobook(session, book.id)
+    deletion = await catalog.delete_audiobook(session, book.id)
 
-    assert sorted(keys) == sorted(f.storage_key for f in files)
+    assert not deletion.soft
+    transcripts = [f"audiobooks/{book.id}/transcript.{fmt}" for fmt in ("txt", "vtt")]
+    assert sorted(deletion.storage_keys) == sorted([*(f.storage_key for f in files), *transcripts])
     with pytest.raises(NotFound):
         await catalog.get_audiobook(session, book.id, include_drafts=True)
 

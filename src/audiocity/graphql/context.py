@@ -17,10 +17,10 @@ from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.http_client import client_address
-from audiocity.models import Audiobook, Category, Role, User
+from audiocity.models import Audiobook, Category, Role, Series, User
 from audiocity.ratelimit import Rule
 from audiocity.resources import AppResources
-from audiocity.services import accounts, catalog, entitlements, orders, semantic
+from audiocity.services import accounts, catalog, credits, entitlements, orders, semantic
 
 Reads = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -55,6 +55,8 @@ class Loaders:
 
             loader = self._similar[key] = DataLoader(load)
         return loader
+        self.series: DataLoader[uuid.UUID, Series | None] = DataLoader(self._series)
+        self.series_books: DataLoader[uuid.UUID, list[Audiobook]] = DataLoader(self._series_books)
 
     async def _files(self, ids: list[uuid.UUID]) -> list[list[Any]]:
         async with self.sessions() as s:
@@ -72,6 +74,16 @@ class Loaders:
         async with self.sessions() as s:
             owned = await entitlements.owned_book_ids(s, self.viewer_id, ids)
         return [i in owned for i in ids]
+
+    async def _series(self, ids: list[uuid.UUID]) -> list[Series | None]:
+        async with self.sessions() as s:
+            found = await credits.series_by_ids(s, ids)
+        return [found.get(i) for i in ids]
+
+    async def _series_books(self, ids: list[uuid.UUID]) -> list[list[Audiobook]]:
+        async with self.sessions() as s:
+            found = await credits.books_in_series(s, ids, include_drafts=False)
+        return [found[i] for i in ids]
 
     async def _audiobooks(self, ids: list[uuid.UUID]) -> list[Audiobook | None]:
         async with self.sessions() as s:

@@ -25,7 +25,7 @@ _CODE_DESCRIPTIONS = {
     "NO_PASSWORD": "The account has no password (it signs in with Google).",
     "NOT_AUDIO": "The file is not audio that can be decoded.",
     "FILE_TOO_LARGE": "The file exceeds the size limit.",
-    "UNSUPPORTED_FORMAT": "The container or codec is not accepted.",
+    "UNSUPPORTED_FORMAT": "The file's format (audio container or codec, image type) is not accepted.",
     "TOO_MANY_FILES": "The audiobook has the most files allowed.",
     "SIZE_MISMATCH": "The stored object's size differs from the announced size.",
     "CHECKSUM_MISMATCH": "The stored object's checksum differs from the announced one.",
@@ -48,6 +48,7 @@ _CODE_DESCRIPTIONS = {
     "CONFIRMATION_REQUIRED": "The change needs an explicit confirmation in the input.",
     "HAS_ORDERS": "The audiobook has orders and cannot be deleted; unpublish it instead.",
     "TOO_LONG": "A text input exceeds its length limit.",
+    "DUPLICATE": "Something else already has that name (or slug).",
 }
 for _value in UserErrorCode.__strawberry_definition__.values:  # type: ignore[attr-defined]
     _value.description = _CODE_DESCRIPTIONS.get(_value.name)

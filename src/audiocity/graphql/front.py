@@ -25,7 +25,7 @@ from audiocity.graphql.response_cache import ResponseCache, cache_key
 from audiocity.http_client import client_address
 from audiocity.ratelimit import RateLimited, Rule
 from audiocity.resources import AppResources
-from audiocity.services import catalog
+from audiocity.services import catalog, covers
 
 NOT_FOUND = {"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}
 
@@ -125,7 +125,8 @@ class GraphQLFront:
         ):
             async with res.read_sessions() as s:
                 version = await catalog.catalog_version(s)
-            key = cache_key(version, document_hash, operation_name, _json_param(params.get("variables")))
+            window = covers.link_window(res.settings.cover_url_ttl_seconds)
+            key = cache_key(version, document_hash, operation_name, _json_param(params.get("variables")), window)
         is_get = scope["method"] == "GET"
         if key is not None:
             # Answers from the cache count against the client's operations too (the executor's guard

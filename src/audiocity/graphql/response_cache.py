@@ -40,9 +40,12 @@ def is_public_document(document: str, operation_name: str | None) -> bool:
     return all(isinstance(s, FieldNode) and s.name.value in PUBLIC_ROOT_FIELDS for s in selections)
 
 
-def cache_key(version: int, document_hash: str, operation_name: str | None, variables: Any) -> str:
+def cache_key(
+    version: int, document_hash: str, operation_name: str | None, variables: Any, links_window: int = 0
+) -> str:
+    """`links_window` (`services.covers.link_window`) retires answers before the cover links in them expire."""
     canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
-    raw = f"{version}\0{document_hash}\0{operation_name or ''}\0{canonical}\0anonymous"
+    raw = f"{version}\0{links_window}\0{document_hash}\0{operation_name or ''}\0{canonical}\0anonymous"
     return hashlib.sha256(raw.encode()).hexdigest()
 
 

@@ -22,6 +22,7 @@ from audiocity.graphql.mutations.accounts import AccountMutations
 from audiocity.graphql.mutations.catalog import CatalogMutations
 from audiocity.graphql.mutations.commerce import CommerceMutations
 from audiocity.graphql.mutations.library import LibraryMutations
+from audiocity.graphql.mutations.metadata import MetadataMutations
 from audiocity.graphql.mutations.passwords import PasswordMutations
 from audiocity.graphql.mutations.sign_in import SignInMutations
 from audiocity.graphql.mutations.uploads import UploadMutations
@@ -46,6 +47,7 @@ class Mutation(
     PasswordMutations,
     SignInMutations,
     CatalogMutations,
+    MetadataMutations,
     UploadMutations,
     CommerceMutations,
     LibraryMutations,

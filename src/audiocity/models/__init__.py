@@ -25,6 +25,7 @@ from audiocity.models.job import Job, JobKind, JobStage, JobStatus
 from audiocity.models.library import DownloadEvent as DownloadEvent
 from audiocity.models.library import DownloadKind as DownloadKind
 from audiocity.models.library import ListeningProgress as ListeningProgress
+from audiocity.models.metadata import AudiobookContributor, Contributor, ContributorRole, Series
 from audiocity.models.outbox import OutboxMessage as OutboxMessage
 from audiocity.models.upload import UploadSession as UploadSession
 from audiocity.models.upload import UploadStatus as UploadStatus
@@ -35,10 +36,13 @@ __all__ = [
     "AudioFile",
     "Audiobook",
     "AudiobookCategory",
+    "AudiobookContributor",
     "Cart",
     "CartItem",
     "CatalogVersion",
     "Category",
+    "Contributor",
+    "ContributorRole",
     "Embedding",
     "EmbeddingKind",
     "Entitlement",
@@ -53,6 +57,7 @@ __all__ = [
     "PaymentProvider",
     "RefreshToken",
     "Role",
+    "Series",
     "SignInCode",
     "Transcript",
     "TranscriptChunk",

@@ -55,6 +55,22 @@ class Audiobook(SQLModel, table=True):
     price_cents: int = Field(ge=0)
     currency: str = Field(default="USD", max_length=3)
     cover_url: str | None = None
+    series_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("series.id", ondelete="SET NULL"), index=True)
+    )
+    series_position: float | None = None
+    published_year: int | None = None
+    publisher: str | None = Field(default=None, max_length=200)
+    isbn: str | None = Field(default=None, max_length=13, index=True, description="Normalised ISBN-13.")
+    cover_key: str | None = Field(
+        default=None, max_length=200, description="Storage folder of the uploaded cover (services.covers)."
+    )
+    cover_width: int | None = None
+    cover_height: int | None = None
+    cover_sizes: list[int] = Field(
+        default_factory=list, sa_column=Column(ARRAY(Integer), nullable=False, server_default="{}")
+    )
+    deleted_at: datetime | None = timestamp_field()
     duration_seconds: float = 0.0
     published: bool = Field(default=False, index=True)
     transcript_status: TranscriptStatus = Field(

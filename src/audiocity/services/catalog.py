@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.models import (
     Audiobook,
@@ -33,11 +34,14 @@ from audiocity.models import (
     AudioFile,
     CatalogVersion,
     Category,
+    ContributorRole,
     Entitlement,
     OrderLine,
     utcnow,
 )
+from audiocity.services import credits, storage_keys
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
+from audiocity.services.isbn import normalize_isbn
 from audiocity.services.pagination import Page, cursor_time, decode_cursor, encode_cursor, page_size
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -49,6 +53,7 @@ MAX_DESCRIPTION_CHARS = 50_000
 MAX_URL_CHARS = 2_000
 MAX_LANGUAGE_CHARS = 16  # the column's width; BCP 47 tags in use are far shorter
 MAX_NAMES = 50
+MIN_YEAR, MAX_YEAR = 1000, 2100
 
 
 class Sort(enum.StrEnum):
@@ -73,6 +78,11 @@ class AudiobookInput:
     price_cents: int | None = None
     currency: str | None = None
     cover_url: str | None = None
+    series: str | None = None  # a name; "" takes the book out of its series
+    series_position: float | None = None
+    published_year: int | None = None
+    publisher: str | None = None  # "" clears
+    isbn: str | None = None  # ISBN-10 or -13, stored as ISBN-13; "" clears
 
 
 @dataclass
@@ -82,6 +92,7 @@ class CatalogFilter:
     narrator: str | None = None
     language: str | None = None
     tag: str | None = None
+    series: str | None = None
     owned_by: uuid.UUID | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -116,6 +127,35 @@ def _validate(data: AudiobookInput, creating: bool) -> None:
         raise ServiceError(ErrorCode.TOO_LONG, f"Cover URL is limited to {MAX_URL_CHARS} characters.", "coverUrl")
     if data.language is not None and (len(data.language) > MAX_LANGUAGE_CHARS or not LANGUAGE.match(data.language)):
         raise ServiceError(ErrorCode.INVALID, "Language must be a BCP 47 tag like en or en-GB.", "language")
+    if data.series is not None and len(data.series.strip()) > 200:
+        raise ServiceError(ErrorCode.TOO_LONG, "Series names are limited to 200 characters.", "series")
+    if data.series_position is not None and not (0 <= data.series_position <= 100_000):
+        raise ServiceError(ErrorCode.INVALID, "Series position must be between 0 and 100000.", "seriesPosition")
+    if data.published_year is not None and not (MIN_YEAR <= data.published_year <= MAX_YEAR):
+        raise ServiceError(
+            ErrorCode.INVALID, f"Publication year must be between {MIN_YEAR} and {MAX_YEAR}.", "publishedYear"
+        )
+    if data.publisher is not None and len(data.publisher.strip()) > 200:
+        raise ServiceError(ErrorCode.TOO_LONG, "Publisher is limited to 200 characters.", "publisher")
+    if data.isbn is not None and len(data.isbn) > 40:
+        raise ServiceError(ErrorCode.INVALID, "Not a valid ISBN-10 or ISBN-13.", "isbn")
+
+
+async def _set_metadata(session: AsyncSession, book: Audiobook, data: AudiobookInput) -> None:
+    """Series, year, publisher and ISBN: the fields set in `data` (validated by `_validate`)."""
+    if data.series is not None:
+        name = data.series.strip()
+        book.series_id = await credits.series_id_for(session, name) if name else None
+        if not name:
+            book.series_position = None
+    if data.series_position is not None:
+        book.series_position = data.series_position
+    if data.published_year is not None:
+        book.published_year = data.published_year
+    if data.publisher is not None:
+        book.publisher = data.publisher.strip() or None
+    if data.isbn is not None:
+        book.isbn = normalize_isbn(data.isbn) if data.isbn.strip() else None
 
 
 def slugify(name: str) -> str:
@@ -126,7 +166,12 @@ async def _set_categories(session: AsyncSession, book_id: uuid.UUID, names: list
     await session.execute(delete(AudiobookCategory).where(AudiobookCategory.audiobook_id == book_id))  # type: ignore[arg-type]
     by_slug = {slugify(name): name for name in reversed(_clean_names(names, "categories"))}  # "Sci Fi" = "sci-fi"
     for slug, name in reversed(by_slug.items()):
-        category = (await session.execute(select(Category).where(Category.slug == slug))).scalar_one_or_none()
+        # a renamed category keeps answering to its name, whatever slug it has
+        category = (
+            await session.execute(
+                select(Category).where(or_(Category.slug == slug, func.lower(Category.name) == name.lower())).limit(1)
+            )
+        ).scalar_one_or_none()
         if category is None:
             category = Category(name=name, slug=slug)
             session.add(category)
@@ -169,8 +214,11 @@ async def create_audiobook(session: AsyncSession, data: AudiobookInput) -> Audio
         currency=data.currency or "USD",
         cover_url=data.cover_url,
     )
+    await _set_metadata(session, book, data)
     session.add(book)
     await session.flush()
+    await credits.set_credits(session, book.id, ContributorRole.AUTHOR, book.authors)
+    await credits.set_credits(session, book.id, ContributorRole.NARRATOR, book.narrators)
     await _set_categories(session, book.id, data.categories or [])
     await refresh_search_vector(session, book.id)
     return book
@@ -178,7 +226,7 @@ async def create_audiobook(session: AsyncSession, data: AudiobookInput) -> Audio
 
 async def get_audiobook(session: AsyncSession, book_id: uuid.UUID, *, include_drafts: bool) -> Audiobook:
     book = await session.get(Audiobook, book_id)
-    if book is None or (not book.published and not include_drafts):
+    if book is None or book.deleted_at is not None or (not book.published and not include_drafts):
         raise NotFound("Audiobook")
     return book
 
@@ -210,8 +258,11 @@ async def update_audiobook(session: AsyncSession, book_id: uuid.UUID, data: Audi
         book.description = data.description
     if data.authors is not None:
         book.authors = _clean_names(data.authors, "authors")
+        await credits.set_credits(session, book.id, ContributorRole.AUTHOR, book.authors)
     if data.narrators is not None:
         book.narrators = _clean_names(data.narrators, "narrators")
+        await credits.set_credits(session, book.id, ContributorRole.NARRATOR, book.narrators)
+    await _set_metadata(session, book, data)
     if data.language is not None:
         book.language = data.language
     if data.price_cents is not None:
@@ -244,27 +295,61 @@ async def publish_audiobook(session: AsyncSession, book_id: uuid.UUID, published
     return book
 
 
-async def delete_audiobook(session: AsyncSession, book_id: uuid.UUID) -> list[str]:
-    """Delete the book and return the storage keys of its files (the caller removes the objects).
+@dataclass(frozen=True)
+class Deletion:
+    """What `delete_audiobook` did: `soft` kept the rows for owners; `storage_keys` are objects to remove
+    once the transaction commits (none for a soft delete)."""
 
-    A book that has been sold stays: orders keep pointing at it (unpublish it instead).
+    soft: bool
+    storage_keys: list[str]
+
+
+async def delete_audiobook(session: AsyncSession, book_id: uuid.UUID) -> Deletion:
+    """Remove a book from the store.
+
+    A book someone owns (an entitlement, even a revoked one) or ordered (orders keep pointing at their
+    lines) is soft-deleted: unpublished and marked deleted, so it leaves the catalog, search, carts and
+    checkout while its owners keep it, and its files, in their libraries. Any other book is deleted
+    with its rows (cascades) and the caller removes the returned storage objects: audio, transcripts,
+    cover images.
     """
     book = await get_audiobook(session, book_id, include_drafts=True)
-    sold = await session.scalar(select(OrderLine.id).where(OrderLine.audiobook_id == book_id).limit(1))  # type: ignore[arg-type]
-    if sold is not None:
-        raise ServiceError(
-            ErrorCode.HAS_ORDERS, "This audiobook has been ordered and cannot be deleted; unpublish it instead.", "id"
-        )
-    keys = list(
-        (
-            await session.execute(
-                select(AudioFile.storage_key).where(AudioFile.audiobook_id == book_id)  # type: ignore[arg-type]
-            )
-        ).scalars()
-    )
+    owned = await session.scalar(select(col(Entitlement.id)).where(col(Entitlement.audiobook_id) == book_id).limit(1))
+    ordered = await session.scalar(select(col(OrderLine.id)).where(col(OrderLine.audiobook_id) == book_id).limit(1))
+    if owned is not None or ordered is not None:
+        book.deleted_at = book.updated_at = utcnow()
+        book.published = False
+        await session.flush()
+        return Deletion(soft=True, storage_keys=[])
+    audio = (
+        await session.execute(select(col(AudioFile.storage_key)).where(col(AudioFile.audiobook_id) == book_id))
+    ).scalars()
+    keys = [
+        *audio,
+        *(storage_keys.transcript_key(book_id, fmt) for fmt in storage_keys.TRANSCRIPT_EXTENSIONS),
+        *storage_keys.cover_keys(book.cover_key, list(book.cover_sizes)),
+    ]
     await session.delete(book)
     await session.flush()
-    return keys
+    return Deletion(soft=False, storage_keys=keys)
+
+
+async def visible_audiobook(
+    session: AsyncSession, book_id: uuid.UUID, *, include_drafts: bool, viewer_id: uuid.UUID | None
+) -> Audiobook:
+    """`get_audiobook`, except that a deleted book stays visible to those entitled to it."""
+    book = await session.get(Audiobook, book_id)
+    if book is not None and book.deleted_at is not None and viewer_id is not None:
+        entitled = await session.scalar(
+            select(col(Entitlement.id)).where(
+                col(Entitlement.audiobook_id) == book_id,
+                col(Entitlement.user_id) == viewer_id,
+                col(Entitlement.revoked_at).is_(None),
+            )
+        )
+        if entitled is not None:
+            return book
+    return await get_audiobook(session, book_id, include_drafts=include_drafts)
 
 
 def _sort_columns(sort: Sort) -> tuple[ColumnElement[Any], bool]:
@@ -292,7 +377,7 @@ def check_search(search: str | None, flt: CatalogFilter | None = None) -> None:
     if search is not None and len(search) > MAX_SEARCH_CHARS:
         raise ServiceError(ErrorCode.TOO_LONG, f"Search is limited to {MAX_SEARCH_CHARS} characters.", "search")
     if flt is not None:
-        for name in ("category", "author", "narrator", "language", "tag"):
+        for name in ("category", "author", "narrator", "language", "tag", "series"):
             value = getattr(flt, name)
             if value is not None and len(value) > MAX_FILTER_CHARS:
                 raise ServiceError(
@@ -316,6 +401,7 @@ def search_conditions(search: str | None) -> list[Any]:
 
 def _filters(search: str | None, flt: CatalogFilter | None, include_drafts: bool) -> list[Any]:
     conditions: list[Any] = search_conditions(search)
+    conditions.append(col(Audiobook.deleted_at).is_(None))  # deleted books stay only in their owners' libraries
     if not include_drafts:
         conditions.append(Audiobook.published.is_(True))  # type: ignore[attr-defined]
     if flt is None:
@@ -329,9 +415,11 @@ def _filters(search: str | None, flt: CatalogFilter | None, include_drafts: bool
             )
         )
     if flt.author:
-        conditions.append(literal(flt.author) == any_(Audiobook.authors))
+        conditions.append(col(Audiobook.id).in_(credits.credited_book_ids(ContributorRole.AUTHOR, flt.author)))
     if flt.narrator:
-        conditions.append(literal(flt.narrator) == any_(Audiobook.narrators))
+        conditions.append(col(Audiobook.id).in_(credits.credited_book_ids(ContributorRole.NARRATOR, flt.narrator)))
+    if flt.series:
+        conditions.append(col(Audiobook.id).in_(credits.series_book_ids(flt.series)))
     if flt.tag:
         conditions.append(literal(flt.tag.lower()) == any_(Audiobook.tags))
     if flt.language:
@@ -380,6 +468,8 @@ CARD_COLUMNS: tuple[Any, ...] = (
     Audiobook.id, Audiobook.title, Audiobook.subtitle, Audiobook.authors, Audiobook.narrators, Audiobook.tags,
     Audiobook.language, Audiobook.price_cents, Audiobook.currency, Audiobook.cover_url, Audiobook.duration_seconds,
     Audiobook.published, Audiobook.transcript_status, Audiobook.created_at, Audiobook.updated_at,
+    Audiobook.series_id, Audiobook.series_position, Audiobook.published_year, Audiobook.publisher, Audiobook.isbn,
+    Audiobook.cover_key, Audiobook.cover_width, Audiobook.cover_height, Audiobook.cover_sizes,
 )  # fmt: skip
 TEXT_COLUMNS: tuple[Any, ...] = (Audiobook.description, Audiobook.summary)
 FILE_COLUMNS: tuple[Any, ...] = (
@@ -516,6 +606,7 @@ async def categories_with_counts(session: AsyncSession, *, include_drafts: bool)
             Audiobook,
             and_(
                 Audiobook.id == AudiobookCategory.audiobook_id,  # type: ignore[arg-type]
+                col(Audiobook.deleted_at).is_(None),
                 True if include_drafts else Audiobook.published.is_(True),  # type: ignore[attr-defined]
             ),
         )

@@ -180,8 +180,27 @@ async def may_download(session: AsyncSession, user_id: uuid.UUID, audiobook_id: 
     return user.role == Role.ADMIN or await entitlements.is_entitled(session, user_id, audiobook_id)
 
 
+async def cover_visible(session: AsyncSession, key: str, audiobook_id: uuid.UUID, user_id: str | None) -> bool:
+    """Cover images are public while their book is (no purchase needed), and stay so after a soft delete
+    (its owners' libraries still show it); a draft's only to admins and owners. Only the book's current
+    cover is served."""
+    book = await session.get(Audiobook, audiobook_id)
+    if book is None or not book.cover_key or not key.startswith(book.cover_key + "/"):
+        return False
+    if book.published or book.deleted_at is not None:
+        return True
+    try:
+        uid = uuid.UUID(user_id) if user_id else None
+    except ValueError:
+        return False
+    return uid is not None and await may_download(session, uid, audiobook_id)
+
+
 async def authorize_key(session: AsyncSession, key: str, user_id: str | None) -> bool:
     """Whether the signed user of a file link may still fetch `key` (refunds revoke on use)."""
+    parsed = storage_keys.parse(key)
+    if parsed is not None and parsed.cover:
+        return await cover_visible(session, key, parsed.audiobook_id, user_id)
     if not user_id:
         return False
     try:
@@ -227,7 +246,10 @@ async def record_download(
 async def record_key_download(
     session: AsyncSession, *, key: str, user_id: str | None, range_start: int, range_end: int
 ) -> None:
-    """Audit a file-route request; objects outside any book (admins only) are not book downloads."""
+    """Audit a file-route request; objects outside any book (admins only) and covers are not book downloads."""
+    parsed = storage_keys.parse(key)
+    if parsed is not None and parsed.cover:
+        return
     target = await resolve_key(session, key)
     if target is None:
         return

@@ -42,6 +42,7 @@ class ErrorCode(enum.StrEnum):
     CONFIRMATION_REQUIRED = "CONFIRMATION_REQUIRED"
     HAS_ORDERS = "HAS_ORDERS"
     TOO_LONG = "TOO_LONG"
+    DUPLICATE = "DUPLICATE"
 
 
 class ServiceError(Exception):

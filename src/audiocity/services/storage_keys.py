@@ -2,6 +2,8 @@
 
     audiobooks/<book id>/files/<file id><.ext>      an audio file
     audiobooks/<book id>/transcript.<txt|vtt>       the book's transcript
+    audiobooks/<book id>/cover/<token>/<size>.webp  the uploaded cover, re-encoded (`full`) and its
+                                                    thumbnails by width; a new token per upload
 
 Everything that makes a key or works out what a key names (download checks, the audit) goes
 through here, so the layout can change in one module.
@@ -17,6 +19,9 @@ BOOKS = "audiobooks"
 FILES = "files"
 TRANSCRIPT = "transcript"
 TRANSCRIPT_EXTENSIONS = ("txt", "vtt")
+COVER = "cover"
+COVER_FULL = "full"
+COVER_EXTENSION = "webp"
 _UUID_CHARS = frozenset("0123456789abcdefABCDEF-")
 
 
@@ -32,12 +37,30 @@ def transcript_key(audiobook_id: uuid.UUID, fmt: str) -> str:
     return f"{BOOKS}/{audiobook_id}/{TRANSCRIPT}.{fmt}"
 
 
+def cover_prefix(audiobook_id: uuid.UUID, token: str) -> str:
+    """The folder of one uploaded cover; stored on the book as `cover_key`."""
+    return f"{BOOKS}/{audiobook_id}/{COVER}/{token}"
+
+
+def cover_image_key(prefix: str, size: int | None) -> str:
+    """One rendition of a cover: the re-encoded full image (`size` None) or the thumbnail `size` px wide."""
+    return f"{prefix}/{COVER_FULL if size is None else size}.{COVER_EXTENSION}"
+
+
+def cover_keys(prefix: str | None, sizes: list[int]) -> list[str]:
+    """Every object of a stored cover (none when the book has no uploaded cover)."""
+    if not prefix:
+        return []
+    return [cover_image_key(prefix, None), *(cover_image_key(prefix, s) for s in sizes)]
+
+
 @dataclass(frozen=True)
 class ParsedKey:
-    """What a key under a book's prefix names: a transcript format, or (maybe) one of its files."""
+    """What a key under a book's prefix names: a transcript format, a cover, or (maybe) one of its files."""
 
     audiobook_id: uuid.UUID
     transcript_format: str | None  # "txt" / "vtt" for a transcript, else None
+    cover: bool = False  # one of the book's cover images: public while the book is
 
 
 def parse(key: str) -> ParsedKey | None:
@@ -50,6 +73,8 @@ def parse(key: str) -> ParsedKey | None:
         audiobook_id = uuid.UUID(raw_id)
     except ValueError:
         return None
+    if name.startswith(f"{COVER}/"):
+        return ParsedKey(audiobook_id, None, cover=True)
     stem, dot, ext = name.partition(".")
     if stem == TRANSCRIPT and dot and ext in TRANSCRIPT_EXTENSIONS:
         return ParsedKey(audiobook_id, ext)

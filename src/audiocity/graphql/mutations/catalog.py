@@ -33,7 +33,25 @@ class AudiobookInput:
     language: str | None = strawberry.field(default=strawberry.UNSET, description="BCP 47 language tag, e.g. `en`.")
     price_cents: int | None = strawberry.field(default=strawberry.UNSET, description="Price in minor units.")
     currency: CurrencyCode | None = strawberry.field(default=strawberry.UNSET, description="Currency of the price.")
-    cover_url: str | None = strawberry.field(default=strawberry.UNSET, description="Cover image URL.")
+    cover_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="An external cover image URL; an uploaded cover (`uploadCover`) wins."
+    )
+    series: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The series' name (created if new); an empty string removes it."
+    )
+    series_position: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Its place in the series, e.g. 1 or 2.5."
+    )
+    published_year: int | None = strawberry.field(
+        default=strawberry.UNSET, description="The year the book was first published."
+    )
+    publisher: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The publisher; an empty string clears it."
+    )
+    isbn: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="ISBN-10 or ISBN-13, hyphens allowed; checked and stored as ISBN-13. An empty string clears it.",
+    )
 
     def to_data(self) -> AudiobookData:
         values = {k: (None if v is strawberry.UNSET else v) for k, v in vars(self).items()}
@@ -49,6 +67,11 @@ class AudiobookPayload:
 @strawberry.type(description="The result of `deleteAudiobook`.")
 class DeleteAudiobookPayload:
     deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The ID that was deleted.")
+    soft_deleted: bool = strawberry.field(
+        default=False,
+        description="True when someone owns the audiobook: it left the catalog but stays in its owners' "
+        "libraries; false when it was removed with its files.",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
@@ -101,7 +124,10 @@ class CatalogMutations:
 
         return await run(info.context, AudiobookPayload, work)
 
-    @strawberry.mutation(description="Delete an audiobook and its files (admin).")
+    @strawberry.mutation(
+        description="Delete an audiobook (admin): one that anyone owns or ordered leaves the catalog but stays "
+        "in its owners' libraries; any other is removed with its files."
+    )
     async def delete_audiobook(
         self,
         info: Info[Context, None],
@@ -111,13 +137,13 @@ class CatalogMutations:
         storage = info.context.resources.storage
 
         async def work(s: AsyncSession) -> DeleteAudiobookPayload:
-            keys = await catalog.delete_audiobook(s, input_id(id, "Audiobook", "id"))
+            deletion = await catalog.delete_audiobook(s, input_id(id, "Audiobook", "id"))
 
             async def delete_files() -> None:  # once the rows are gone for good
-                for key in keys:
+                for key in deletion.storage_keys:
                     await storage.delete(key)
 
             after_commit(s, delete_files)
-            return DeleteAudiobookPayload(deleted_id=id)
+            return DeleteAudiobookPayload(deleted_id=id, soft_deleted=deletion.soft)
 
         return await run(info.context, DeleteAudiobookPayload, work)

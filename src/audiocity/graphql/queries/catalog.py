@@ -14,11 +14,11 @@ from audiocity.graphql.permissions import optional_user
 from audiocity.graphql.queries.semantic import semantic_audiobooks
 from audiocity.graphql.relay import decode_id
 from audiocity.graphql.selection import selected_names
-from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category
+from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category, Series
 from audiocity.graphql.types.common import AudiobookSort
 from audiocity.graphql.types.search import AudiobookConnection
 from audiocity.models import Role
-from audiocity.services import catalog
+from audiocity.services import catalog, credits
 from audiocity.services.catalog import CatalogFilter, Sort
 from audiocity.services.errors import NotFound, ServiceError
 
@@ -26,8 +26,15 @@ from audiocity.services.errors import NotFound, ServiceError
 @strawberry.input(description="Narrow the catalog; every field set must match.")
 class AudiobookFilter:
     category: str | None = strawberry.field(default=strawberry.UNSET, description="A category slug.")
-    author: str | None = strawberry.field(default=strawberry.UNSET, description="An author's name, exactly.")
-    narrator: str | None = strawberry.field(default=strawberry.UNSET, description="A narrator's name, exactly.")
+    author: str | None = strawberry.field(
+        default=strawberry.UNSET, description="An author's full name (case does not matter): all books by them."
+    )
+    narrator: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A narrator's full name (case does not matter)."
+    )
+    series: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A series' name (case does not matter): the books in it."
+    )
     language: str | None = strawberry.field(default=strawberry.UNSET, description="A language tag, e.g. `en`.")
     tag: str | None = strawberry.field(default=strawberry.UNSET, description="One of the AI-written tags.")
 
@@ -38,15 +45,25 @@ def _plain(value: str | None) -> str | None:
 
 @node_fetcher("Audiobook")
 async def _audiobook(info: Info[Context, None], id: strawberry.ID) -> Audiobook | None:
-    await optional_user(info)
+    viewer = await optional_user(info)
     book_id = decode_id(id, "Audiobook")
-    admin = await info.context.is_admin()
+    admin = viewer is not None and viewer.role == Role.ADMIN
     async with info.context.catalog_reads(admin) as s:
         try:
-            book = await catalog.get_audiobook(s, book_id, include_drafts=admin)
+            book = await catalog.visible_audiobook(
+                s, book_id, include_drafts=admin, viewer_id=viewer.id if viewer is not None else None
+            )
         except NotFound:
             return None
     return Audiobook.from_model(book)
+
+
+@node_fetcher("Series")
+async def _series(info: Info[Context, None], id: strawberry.ID) -> Series | None:
+    series_id = decode_id(id, "Series")
+    async with info.context.catalog_reads(False) as s:
+        found = await credits.get_series(s, series_id)
+    return Series.from_model(found) if found is not None else None
 
 
 @node_fetcher("AudioFile")
@@ -110,6 +127,7 @@ class CatalogQueries:
                 narrator=_plain(filter.narrator),
                 language=_plain(filter.language),
                 tag=_plain(filter.tag),
+                series=_plain(filter.series),
             )
         viewer = await optional_user(info)
         include_drafts = viewer is not None and viewer.role == Role.ADMIN

@@ -13,6 +13,8 @@ from audiocity.graphql.context import Context
 from audiocity.graphql.errors import bad_input
 from audiocity.graphql.relay import Node, to_global_id
 from audiocity.graphql.types.common import Money, TranscriptStatus
+from audiocity.graphql.types.cover import Cover
+from audiocity.services.covers import cover_links
 from audiocity.services.errors import ServiceError
 from audiocity.services.semantic import SemanticUnavailable
 
@@ -73,7 +75,10 @@ class Audiobook(Node):
     summary: str | None = strawberry.field(description="One paragraph written from the transcript.")
     language: str = strawberry.field(description="BCP 47 language tag, e.g. `en`.")
     price: Money = strawberry.field(description="The catalog price.")
-    cover_url: str | None = strawberry.field(description="Cover image URL.")
+    series_position: float | None = strawberry.field(description="Its place in its series, e.g. 1 or 2.5.")
+    published_year: int | None = strawberry.field(description="The year the book was first published.")
+    publisher: str | None = strawberry.field(description="The publisher.")
+    isbn: str | None = strawberry.field(description="The book's ISBN-13 (digits only).")
     duration_seconds: float = strawberry.field(description="All audio files together.")
     published: bool = strawberry.field(description="Visible to customers; drafts are seen by admins only.")
     transcript_status: TranscriptStatus = strawberry.field(  # type: ignore[valid-type]
@@ -82,9 +87,34 @@ class Audiobook(Node):
     created_at: datetime = strawberry.field(description="When the audiobook was created.")
     updated_at: datetime | None = strawberry.field(description="When its metadata last changed.")
 
+    # The cover as stored (`services.covers`), and an external URL set by `coverUrl` on older books.
+    series_id: strawberry.Private[uuid.UUID | None] = None
+    cover_key: strawberry.Private[str | None] = None
+    cover_width: strawberry.Private[int | None] = None
+    cover_height: strawberry.Private[int | None] = None
+    cover_sizes: strawberry.Private[list[int] | None] = None
+    external_cover_url: strawberry.Private[str | None] = None
+
+    @staticmethod
+    def _metadata(b: Any) -> dict[str, Any]:
+        """The metadata columns, from a model or a catalog row (`CARD_COLUMNS`)."""
+        return {
+            "series_id": b.series_id,
+            "series_position": b.series_position,
+            "published_year": b.published_year,
+            "publisher": b.publisher,
+            "isbn": b.isbn,
+            "cover_key": b.cover_key,
+            "cover_width": b.cover_width,
+            "cover_height": b.cover_height,
+            "cover_sizes": list(b.cover_sizes or []),
+            "external_cover_url": b.cover_url,
+        }
+
     @classmethod
     def from_model(cls, b: models.Audiobook) -> Audiobook:
         return cls(
+            **cls._metadata(b),
             id=to_global_id("Audiobook", b.id),
             db_id=b.id,
             title=b.title,
@@ -96,7 +126,6 @@ class Audiobook(Node):
             summary=b.summary,
             language=b.language,
             price=Money(amount_cents=b.price_cents, currency=b.currency),
-            cover_url=b.cover_url,
             duration_seconds=b.duration_seconds,
             published=b.published,
             transcript_status=b.transcript_status,
@@ -114,6 +143,7 @@ class Audiobook(Node):
         """From a catalog row (`services.catalog.list_audiobook_rows`): only the columns it selected."""
         categories = getattr(b, "categories", None)
         return cls(
+            **cls._metadata(b),
             id=to_global_id("Audiobook", b.id),
             db_id=b.id,
             title=b.title,
@@ -125,7 +155,6 @@ class Audiobook(Node):
             summary=getattr(b, "summary", None),
             language=b.language,
             price=Money(amount_cents=b.price_cents, currency=b.currency),
-            cover_url=b.cover_url,
             duration_seconds=b.duration_seconds,
             published=b.published,
             transcript_status=b.transcript_status,
@@ -188,3 +217,45 @@ class Audiobook(Node):
         except ServiceError as exc:
             raise bad_input(exc.message) from exc
         return [Audiobook.from_row(row) for row in rows]
+
+    def _cover_links(self, info: Info[Context, None]) -> list[Any]:
+        res = info.context.resources
+        return cover_links(
+            res.storage, self.db_id, self.cover_key, self.cover_width, self.cover_height, self.cover_sizes or [],
+            ttl_seconds=res.settings.cover_url_ttl_seconds, signed=res.cover_links,
+        )  # fmt: skip
+
+    @strawberry.field(description="The cover image's URL: the uploaded cover (full size), else the URL an admin set.")
+    def cover_url(self, info: Info[Context, None]) -> str | None:
+        links = self._cover_links(info) if self.cover_key else []
+        return links[0].url if links else self.external_cover_url
+
+    @strawberry.field(description="The uploaded cover with its size and thumbnails; null until one is uploaded.")
+    def cover(self, info: Info[Context, None]) -> Cover | None:
+        return Cover.from_links(self._cover_links(info)) if self.cover_key else None
+
+    @strawberry.field(description="The series it belongs to, if any.")
+    def series(self, info: Info[Context, None]) -> Series | None:
+        if self.series_id is None:
+            return None
+        return cast(Series | None, self._load_series(info, self.series_id))
+
+    async def _load_series(self, info: Info[Context, None], series_id: uuid.UUID) -> Series | None:
+        loaders = await info.context.loaders()
+        found = await loaders.series.load(series_id)
+        return Series.from_model(found) if found is not None else None
+
+
+@strawberry.type(description="A series of audiobooks, e.g. a trilogy.")
+class Series(Node):
+    db_id: strawberry.Private[uuid.UUID]
+    name: str = strawberry.field(description="The series' name.")
+
+    @classmethod
+    def from_model(cls, s: models.Series) -> Series:
+        return cls(id=to_global_id("Series", s.id), db_id=s.id, name=s.name)
+
+    @strawberry.field(description="Its published audiobooks, by position in the series.")
+    async def audiobooks(self, info: Info[Context, None]) -> list[Audiobook]:
+        loaders = await info.context.loaders()
+        return [Audiobook.from_model(b) for b in await loaders.series_books.load(self.db_id)]
