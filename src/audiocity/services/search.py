@@ -1,0 +1,266 @@
+"""Text search over the catalog: weighted full text, typo-tolerant names, prefixes and transcript passages.
+
+One tsquery serves every part of a search. It is the OR of
+- `websearch_to_tsquery` in the `english` configuration (stems) and in `simple` (exact words, names),
+  so the web-search syntax (`"a phrase"`, `or`, `-word`) keeps working;
+- for search-as-you-type, the words before the last one AND the last word as a prefix (`merid:*`),
+  built from the word's letters only, so no input can make a tsquery syntax error.
+
+A book matches when its own `search_vector` matches (title A, people B, tags/summary/description C),
+when its `search_names` (title and people) are close to the search by trigram word similarity (a
+typo still finds it), or when one of its transcript passages matches (weight D). Its score is the
+sum of the book's `ts_rank_cd`, its best passage's, the trigram word similarity and a bonus for the
+exact title, so an exact title comes first, then title words, then people, then the rest.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Select,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, TSQUERY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CTE
+from sqlmodel import col
+
+from audiocity.models import Audiobook, TranscriptPassage
+
+# Trigram word similarity from which a name counts as a match: "Meridain Voyge" is 0.42 from
+# "Meridian Voyage", unrelated titles stay under 0.35. pg_trgm's own default (0.6) misses such typos.
+WORD_SIMILARITY_THRESHOLD = 0.4
+EXACT_TITLE_BONUS = 10.0  # far above any ts_rank_cd + similarity sum: the exact title is first
+TRANSCRIPT_MATCHES_PER_BOOK = 3
+MIN_PREFIX_CHARS = 2  # a one-letter prefix matches half the dictionary
+SNIPPET_START, SNIPPET_STOP = "<b>", "</b>"
+
+_ENGLISH = literal_column("'english'::regconfig")
+_SIMPLE = literal_column("'simple'::regconfig")
+_PLAIN_WORD = re.compile(r"[^\W_]+")
+# Markers ts_headline puts around matches; the text is HTML-escaped afterwards and they become <b></b>.
+_OPEN, _CLOSE = "\x02", "\x03"
+_WHOLE = f"StartSel={_OPEN}, StopSel={_CLOSE}, HighlightAll=true"
+_FRAGMENT = f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords=35, MinWords=15, ShortWord=2"
+
+
+@dataclass(frozen=True)
+class Match:
+    """Where a book matched: the field, a snippet with `<b>`…`</b>` around matched words (the rest of the
+    text HTML-escaped), and for the transcript the passage's start on the book's timeline."""
+
+    field: str  # TITLE AUTHORS NARRATORS SERIES TAGS SUMMARY DESCRIPTION TRANSCRIPT
+    snippet: str
+    start_seconds: float | None = None
+
+
+def normalized(search: str | None) -> str | None:
+    """The search as PostgreSQL sees it, or None when there is nothing to search for."""
+    if search is None:
+        return None
+    cleaned = " ".join(search.replace("\x00", " ").split())
+    return cleaned or None
+
+
+def prefix_parts(search: str) -> tuple[str, str] | None:
+    """(the words before, the last word) when the search ends in a plain word that may be half typed.
+
+    Not inside an open quote, not after `-` (a negated word stays negated), not the `or` operator.
+    """
+    words = search.split()
+    last = words[-1]
+    if search.count('"') % 2 or not _PLAIN_WORD.fullmatch(last) or len(last) < MIN_PREFIX_CHARS:
+        return None
+    if last.lower() == "or":
+        return None
+    return " ".join(words[:-1]), last.lower()
+
+
+def tsquery(search: str) -> ColumnElement[Any]:
+    """The one tsquery of a (normalized) search: web-search syntax in both configurations, or a prefix."""
+    query: ColumnElement[Any] = func.websearch_to_tsquery(_ENGLISH, search, type_=TSQUERY).op(
+        "||", return_type=TSQUERY
+    )(func.websearch_to_tsquery(_SIMPLE, search, type_=TSQUERY))
+    parts = prefix_parts(search)
+    if parts is not None:
+        before, last = parts
+        # `last` is letters and digits only, so the quoted lexeme is always valid tsquery syntax
+        prefix = func.websearch_to_tsquery(_SIMPLE, before, type_=TSQUERY).op("&&", return_type=TSQUERY)(
+            func.to_tsquery(_SIMPLE, f"'{last}':*", type_=TSQUERY)
+        )
+        query = query.op("||", return_type=TSQUERY)(prefix)
+    return type_coerce(query, TSQUERY)
+
+
+async def use_similarity_threshold(session: AsyncSession) -> None:
+    """Set the trigram threshold the `%>` operator (and its index) uses, for this transaction only."""
+    await session.execute(
+        select(func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY_THRESHOLD), True))
+    )
+
+
+@dataclass(frozen=True)
+class TextSearch:
+    """The SQL pieces of one search, to put in a catalog query: a condition, a score, a join."""
+
+    text: str
+    query: ColumnElement[Any]
+    hits: CTE  # (audiobook_id, rank): books with a matching passage and their best passage's rank
+
+    @classmethod
+    def of(cls, text: str) -> TextSearch:
+        query = tsquery(text)
+        passage = TranscriptPassage
+        hits = (
+            select(
+                col(passage.audiobook_id).label("audiobook_id"),
+                func.max(func.ts_rank_cd(passage.search_vector, query)).label("rank"),
+            )
+            .where(col(passage.search_vector).op("@@")(query))
+            .group_by(col(passage.audiobook_id))
+            .cte("passage_hits")
+        )
+        return cls(text=text, query=query, hits=hits)
+
+    def condition(self) -> ColumnElement[bool]:
+        """The book's vector or names match, or one of its passages does: each part by its own GIN index."""
+        own = select(col(Audiobook.id)).correlate(None).where(
+            or_(
+                col(Audiobook.search_vector).op("@@")(self.query),
+                col(Audiobook.search_names).op("%>")(self.text),
+            )
+        )
+        return col(Audiobook.id).in_(union(own, select(self.hits.c.audiobook_id)))
+
+    def score(self) -> ColumnElement[float]:
+        """Relevance, a double so the cursor carries it exactly."""
+        exact = case((func.lower(col(Audiobook.title)) == self.text.lower(), EXACT_TITLE_BONUS), else_=0.0)
+        own = func.coalesce(func.ts_rank_cd(col(Audiobook.search_vector), self.query), 0)
+        passage = func.coalesce(self.hits.c.rank, 0)
+        names = func.word_similarity(self.text, col(Audiobook.search_names))
+        return cast(exact, DOUBLE_PRECISION) + cast(own, DOUBLE_PRECISION) + cast(passage, DOUBLE_PRECISION) + cast(
+            names, DOUBLE_PRECISION
+        )
+
+    def join(self, query: Select[Any]) -> Select[Any]:
+        """Add the passage ranks the score reads (a left join: most matches are not in a transcript)."""
+        return query.outerjoin(self.hits, self.hits.c.audiobook_id == col(Audiobook.id))
+
+
+def library_condition(text: str) -> ColumnElement[bool]:
+    """The same match for a short list (a user's library): no `%>` threshold to set, no index needed."""
+    query = tsquery(text)
+    passage = TranscriptPassage
+    return or_(
+        col(Audiobook.search_vector).op("@@")(query),
+        func.word_similarity(text, col(Audiobook.search_names)) >= WORD_SIMILARITY_THRESHOLD,
+        col(Audiobook.id).in_(
+            select(col(passage.audiobook_id)).where(col(passage.search_vector).op("@@")(query))
+        ),
+    )
+
+
+def _snippet(raw: str) -> str:
+    """HTML-escape the text, then turn ts_headline's markers into `<b>`…`</b>`."""
+    return html.escape(raw, quote=False).replace(_OPEN, SNIPPET_START).replace(_CLOSE, SNIPPET_STOP)
+
+
+def _clean(text: Any) -> Any:
+    """The text without our marker characters, so only ts_headline's markers become tags."""
+    return func.translate(text, _OPEN + _CLOSE, "")
+
+
+async def matches_for_books(
+    session: AsyncSession, book_ids: Sequence[uuid.UUID], search: str
+) -> dict[uuid.UUID, list[Match]]:
+    """Where each book of a page matched, in one statement: each field that matches, then its best
+    transcript passages with their start times."""
+    out: dict[uuid.UUID, list[Match]] = {i: [] for i in book_ids}
+    text = normalized(search)
+    if not book_ids or text is None:
+        return out
+    query = tsquery(text)
+    ids = list(book_ids)
+    similar = float(WORD_SIMILARITY_THRESHOLD)
+
+    def names(column: Any) -> Any:
+        return func.array_to_string(column, ", ")
+
+    fields: list[tuple[str, Any, Any, bool]] = [  # name, text, config, typo-tolerant
+        ("TITLE", col(Audiobook.title), _ENGLISH, True),
+        ("AUTHORS", names(col(Audiobook.authors)), _SIMPLE, True),
+        ("NARRATORS", names(col(Audiobook.narrators)), _SIMPLE, True),
+        ("TAGS", names(col(Audiobook.tags)), _ENGLISH, False),
+        ("SUMMARY", func.coalesce(col(Audiobook.summary), ""), _ENGLISH, False),
+        ("DESCRIPTION", col(Audiobook.description), _ENGLISH, False),
+    ]
+    parts: list[Any] = []
+    for order, (name, value, config, fuzzy) in enumerate(fields):
+        vector = func.to_tsvector(config, value)
+        if name == "TITLE":  # the title is indexed in both configurations
+            vector = vector.op("||")(func.to_tsvector(_SIMPLE, value))
+        hit = vector.op("@@")(query)
+        if fuzzy:
+            hit = or_(hit, func.word_similarity(text, value) >= similar)
+        options = _WHOLE if name in ("TITLE", "AUTHORS", "NARRATORS", "TAGS") else _FRAGMENT
+        parts.append(
+            select(
+                col(Audiobook.id).label("book_id"),
+                literal(name).label("field"),
+                func.ts_headline(config, _clean(value), query, options).label("snippet"),
+                cast(null(), DOUBLE_PRECISION).label("start_seconds"),
+                literal(order).label("ord"),
+                cast(literal(0.0), DOUBLE_PRECISION).label("rank"),
+            ).where(col(Audiobook.id).in_(ids), func.length(value) > 0, hit)
+        )
+    passage = TranscriptPassage
+    rank = func.ts_rank_cd(passage.search_vector, query)
+    best = (
+        select(
+            col(passage.audiobook_id).label("book_id"),
+            col(passage.text).label("text"),
+            col(passage.start_seconds).label("start_seconds"),
+            cast(rank, DOUBLE_PRECISION).label("rank"),
+            func.row_number()
+            .over(partition_by=col(passage.audiobook_id), order_by=(rank.desc(), col(passage.position)))
+            .label("n"),
+        )
+        .where(col(passage.audiobook_id).in_(ids), col(passage.search_vector).op("@@")(query))
+        .subquery("best")
+    )
+    parts.append(
+        select(
+            best.c.book_id,
+            literal("TRANSCRIPT").label("field"),
+            func.ts_headline(_ENGLISH, _clean(best.c.text), query, _FRAGMENT).label("snippet"),
+            cast(best.c.start_seconds, DOUBLE_PRECISION).label("start_seconds"),
+            literal(len(fields)).label("ord"),
+            best.c.rank,
+        ).where(best.c.n <= TRANSCRIPT_MATCHES_PER_BOOK)
+    )
+    every = union_all(*parts).subquery("matches")
+    rows = await session.execute(
+        select(every).order_by(every.c.book_id, every.c.ord, every.c.rank.desc(), every.c.start_seconds)
+    )
+    for row in rows.all():
+        out[row.book_id].append(Match(row.field, _snippet(row.snippet), row.start_seconds))
+    return out
+
