@@ -108,6 +108,7 @@ from .enums import (
     OrderStatus,
     PaymentProvider,
     Role,
+    SearchField,
     SignInMethod,
     TranscriptStatus,
     UserErrorCode,
@@ -260,6 +261,14 @@ from .save_progress import (
     SaveProgressSaveProgress,
     SaveProgressSaveProgressErrors,
     SaveProgressSaveProgressProgress,
+)
+from .search_audiobooks import (
+    SearchAudiobooks,
+    SearchAudiobooksAudiobooks,
+    SearchAudiobooksAudiobooksEdges,
+    SearchAudiobooksAudiobooksEdgesMatches,
+    SearchAudiobooksAudiobooksEdgesNode,
+    SearchAudiobooksAudiobooksPageInfo,
 )
 from .set_user_role import (
     SetUserRole,
@@ -502,6 +511,13 @@ __all__ = [
     "SaveProgressSaveProgress",
     "SaveProgressSaveProgressErrors",
     "SaveProgressSaveProgressProgress",
+    "SearchAudiobooks",
+    "SearchAudiobooksAudiobooks",
+    "SearchAudiobooksAudiobooksEdges",
+    "SearchAudiobooksAudiobooksEdgesMatches",
+    "SearchAudiobooksAudiobooksEdgesNode",
+    "SearchAudiobooksAudiobooksPageInfo",
+    "SearchField",
     "SetUserRole",
     "SetUserRoleSetUserRole",
     "SetUserRoleSetUserRoleErrors",

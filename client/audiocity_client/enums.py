@@ -7,6 +7,7 @@ class AudiobookSort(str, Enum):
     TITLE = "TITLE"
     PRICE_LOW = "PRICE_LOW"
     PRICE_HIGH = "PRICE_HIGH"
+    RELEVANCE = "RELEVANCE"
 
 
 class DownloadErrorCode(str, Enum):
@@ -66,6 +67,17 @@ class PaymentProvider(str, Enum):
 class Role(str, Enum):
     ADMIN = "ADMIN"
     CUSTOMER = "CUSTOMER"
+
+
+class SearchField(str, Enum):
+    TITLE = "TITLE"
+    AUTHORS = "AUTHORS"
+    NARRATORS = "NARRATORS"
+    SERIES = "SERIES"
+    TAGS = "TAGS"
+    SUMMARY = "SUMMARY"
+    DESCRIPTION = "DESCRIPTION"
+    TRANSCRIPT = "TRANSCRIPT"
 
 
 class SignInMethod(str, Enum):

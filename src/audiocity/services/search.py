@@ -15,7 +15,7 @@ exact title, so an exact title comes first, then title words, then people, then 
 
 from __future__ import annotations
 
-import html
+import enum
 import re
 import uuid
 from collections.abc import Sequence
@@ -27,6 +27,7 @@ from sqlalchemy import (
     Select,
     case,
     cast,
+    false,
     func,
     literal,
     literal_column,
@@ -62,12 +63,25 @@ _WHOLE = f"StartSel={_OPEN}, StopSel={_CLOSE}, HighlightAll=true"
 _FRAGMENT = f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords=35, MinWords=15, ShortWord=2"
 
 
+class SearchField(enum.StrEnum):
+    """The part of a book a search matched."""
+
+    TITLE = "TITLE"
+    AUTHORS = "AUTHORS"
+    NARRATORS = "NARRATORS"
+    SERIES = "SERIES"
+    TAGS = "TAGS"
+    SUMMARY = "SUMMARY"
+    DESCRIPTION = "DESCRIPTION"
+    TRANSCRIPT = "TRANSCRIPT"
+
+
 @dataclass(frozen=True)
 class Match:
     """Where a book matched: the field, a snippet with `<b>`…`</b>` around matched words (the rest of the
     text HTML-escaped), and for the transcript the passage's start on the book's timeline."""
 
-    field: str  # TITLE AUTHORS NARRATORS SERIES TAGS SUMMARY DESCRIPTION TRANSCRIPT
+    field: SearchField
     snippet: str
     start_seconds: float | None = None
 
@@ -92,6 +106,16 @@ def prefix_parts(search: str) -> tuple[str, str] | None:
     if last.lower() == "or":
         return None
     return " ".join(words[:-1]), last.lower()
+
+
+def is_plain(search: str) -> bool:
+    """No web-search operators (quotes, `-word`, `or`): then typos are forgiven by trigram similarity.
+
+    With operators the user said exactly what they want, and "meridian -voyage" must not find
+    "Meridian Voyage" because it looks alike.
+    """
+    words = search.lower().split()
+    return '"' not in search and "or" not in words and not any(w.startswith("-") for w in words)
 
 
 def tsquery(search: str) -> ColumnElement[Any]:
@@ -142,12 +166,10 @@ class TextSearch:
 
     def condition(self) -> ColumnElement[bool]:
         """The book's vector or names match, or one of its passages does: each part by its own GIN index."""
-        own = select(col(Audiobook.id)).correlate(None).where(
-            or_(
-                col(Audiobook.search_vector).op("@@")(self.query),
-                col(Audiobook.search_names).op("%>")(self.text),
-            )
-        )
+        match = col(Audiobook.search_vector).op("@@")(self.query)
+        if is_plain(self.text):
+            match = or_(match, col(Audiobook.search_names).op("%>")(self.text))
+        own = select(col(Audiobook.id)).correlate(None).where(match)
         return col(Audiobook.id).in_(union(own, select(self.hits.c.audiobook_id)))
 
     def score(self) -> ColumnElement[float]:
@@ -155,7 +177,7 @@ class TextSearch:
         exact = case((func.lower(col(Audiobook.title)) == self.text.lower(), EXACT_TITLE_BONUS), else_=0.0)
         own = func.coalesce(func.ts_rank_cd(col(Audiobook.search_vector), self.query), 0)
         passage = func.coalesce(self.hits.c.rank, 0)
-        names = func.word_similarity(self.text, col(Audiobook.search_names))
+        names = func.word_similarity(self.text, col(Audiobook.search_names)) if is_plain(self.text) else literal(0.0)
         return cast(exact, DOUBLE_PRECISION) + cast(own, DOUBLE_PRECISION) + cast(passage, DOUBLE_PRECISION) + cast(
             names, DOUBLE_PRECISION
         )
@@ -169,9 +191,10 @@ def library_condition(text: str) -> ColumnElement[bool]:
     """The same match for a short list (a user's library): no `%>` threshold to set, no index needed."""
     query = tsquery(text)
     passage = TranscriptPassage
+    similar = func.word_similarity(text, col(Audiobook.search_names)) >= WORD_SIMILARITY_THRESHOLD
     return or_(
         col(Audiobook.search_vector).op("@@")(query),
-        func.word_similarity(text, col(Audiobook.search_names)) >= WORD_SIMILARITY_THRESHOLD,
+        similar if is_plain(text) else false(),
         col(Audiobook.id).in_(
             select(col(passage.audiobook_id)).where(col(passage.search_vector).op("@@")(query))
         ),
@@ -179,13 +202,15 @@ def library_condition(text: str) -> ColumnElement[bool]:
 
 
 def _snippet(raw: str) -> str:
-    """HTML-escape the text, then turn ts_headline's markers into `<b>`…`</b>`."""
-    return html.escape(raw, quote=False).replace(_OPEN, SNIPPET_START).replace(_CLOSE, SNIPPET_STOP)
+    """Turn ts_headline's markers into `<b>`…`</b>` (the text was escaped before, in SQL)."""
+    return raw.replace(_OPEN, SNIPPET_START).replace(_CLOSE, SNIPPET_STOP)
 
 
-def _clean(text: Any) -> Any:
-    """The text without our marker characters, so only ts_headline's markers become tags."""
-    return func.translate(text, _OPEN + _CLOSE, "")
+def _escaped(text: Any) -> Any:
+    """The text HTML-escaped, without our marker characters, before ts_headline sees it: its parser
+    would drop anything that looks like a tag, and only its own markers may become tags."""
+    plain = func.translate(text, _OPEN + _CLOSE, "")
+    return func.replace(func.replace(func.replace(plain, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
 
 
 async def matches_for_books(
@@ -204,28 +229,29 @@ async def matches_for_books(
     def names(column: Any) -> Any:
         return func.array_to_string(column, ", ")
 
-    fields: list[tuple[str, Any, Any, bool]] = [  # name, text, config, typo-tolerant
-        ("TITLE", col(Audiobook.title), _ENGLISH, True),
-        ("AUTHORS", names(col(Audiobook.authors)), _SIMPLE, True),
-        ("NARRATORS", names(col(Audiobook.narrators)), _SIMPLE, True),
-        ("TAGS", names(col(Audiobook.tags)), _ENGLISH, False),
-        ("SUMMARY", func.coalesce(col(Audiobook.summary), ""), _ENGLISH, False),
-        ("DESCRIPTION", col(Audiobook.description), _ENGLISH, False),
+    fields: list[tuple[SearchField, Any, Any, bool]] = [  # field, text, config, typo-tolerant
+        (SearchField.TITLE, col(Audiobook.title), _ENGLISH, True),
+        (SearchField.AUTHORS, names(col(Audiobook.authors)), _SIMPLE, True),
+        (SearchField.NARRATORS, names(col(Audiobook.narrators)), _SIMPLE, True),
+        (SearchField.TAGS, names(col(Audiobook.tags)), _ENGLISH, False),
+        (SearchField.SUMMARY, func.coalesce(col(Audiobook.summary), ""), _ENGLISH, False),
+        (SearchField.DESCRIPTION, col(Audiobook.description), _ENGLISH, False),
     ]
     parts: list[Any] = []
     for order, (name, value, config, fuzzy) in enumerate(fields):
         vector = func.to_tsvector(config, value)
-        if name == "TITLE":  # the title is indexed in both configurations
+        if name is SearchField.TITLE:  # the title is indexed in both configurations
             vector = vector.op("||")(func.to_tsvector(_SIMPLE, value))
         hit = vector.op("@@")(query)
-        if fuzzy:
+        if fuzzy and is_plain(text):
             hit = or_(hit, func.word_similarity(text, value) >= similar)
-        options = _WHOLE if name in ("TITLE", "AUTHORS", "NARRATORS", "TAGS") else _FRAGMENT
+        whole = name in (SearchField.TITLE, SearchField.AUTHORS, SearchField.NARRATORS, SearchField.TAGS)
+        options = _WHOLE if whole else _FRAGMENT
         parts.append(
             select(
                 col(Audiobook.id).label("book_id"),
-                literal(name).label("field"),
-                func.ts_headline(config, _clean(value), query, options).label("snippet"),
+                literal(name.value).label("field"),
+                func.ts_headline(config, _escaped(value), query, options).label("snippet"),
                 cast(null(), DOUBLE_PRECISION).label("start_seconds"),
                 literal(order).label("ord"),
                 cast(literal(0.0), DOUBLE_PRECISION).label("rank"),
@@ -249,8 +275,8 @@ async def matches_for_books(
     parts.append(
         select(
             best.c.book_id,
-            literal("TRANSCRIPT").label("field"),
-            func.ts_headline(_ENGLISH, _clean(best.c.text), query, _FRAGMENT).label("snippet"),
+            literal(SearchField.TRANSCRIPT.value).label("field"),
+            func.ts_headline(_ENGLISH, _escaped(best.c.text), query, _FRAGMENT).label("snippet"),
             cast(best.c.start_seconds, DOUBLE_PRECISION).label("start_seconds"),
             literal(len(fields)).label("ord"),
             best.c.rank,
@@ -261,6 +287,6 @@ async def matches_for_books(
         select(every).order_by(every.c.book_id, every.c.ord, every.c.rank.desc(), every.c.start_seconds)
     )
     for row in rows.all():
-        out[row.book_id].append(Match(row.field, _snippet(row.snippet), row.start_seconds))
+        out[row.book_id].append(Match(SearchField(row.field), _snippet(row.snippet), row.start_seconds))
     return out
 
