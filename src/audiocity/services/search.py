@@ -50,6 +50,7 @@ from audiocity.models import Audiobook, TranscriptPassage
 # "Meridian Voyage", unrelated titles stay under 0.35. pg_trgm's own default (0.6) misses such typos.
 WORD_SIMILARITY_THRESHOLD = 0.4
 EXACT_TITLE_BONUS = 10.0  # far above any ts_rank_cd + similarity sum: the exact title is first
+TITLE_SIMILARITY_WEIGHT = 0.5
 TRANSCRIPT_MATCHES_PER_BOOK = 3
 MIN_PREFIX_CHARS = 2  # a one-letter prefix matches half the dictionary
 SNIPPET_START, SNIPPET_STOP = "<b>", "</b>"
@@ -119,19 +120,20 @@ def is_plain(search: str) -> bool:
 
 
 def tsquery(search: str) -> ColumnElement[Any]:
-    """The one tsquery of a (normalized) search: web-search syntax in both configurations, or a prefix."""
-    query: ColumnElement[Any] = func.websearch_to_tsquery(_ENGLISH, search, type_=TSQUERY).op(
-        "||", return_type=TSQUERY
-    )(func.websearch_to_tsquery(_SIMPLE, search, type_=TSQUERY))
+    """The one tsquery of a (normalized) search: web-search syntax in both configurations, the last
+    word (in `simple`) as a prefix when it may be half typed."""
+    english = func.websearch_to_tsquery(_ENGLISH, search, type_=TSQUERY)
     parts = prefix_parts(search)
-    if parts is not None:
+    if parts is None:
+        simple = func.websearch_to_tsquery(_SIMPLE, search, type_=TSQUERY)
+    else:
         before, last = parts
-        # `last` is letters and digits only, so the quoted lexeme is always valid tsquery syntax
-        prefix = func.websearch_to_tsquery(_SIMPLE, before, type_=TSQUERY).op("&&", return_type=TSQUERY)(
+        # `last` is letters and digits only, so the quoted lexeme is always valid tsquery syntax;
+        # `word:*` also matches `word` itself, so the prefix stands in for the exact simple word
+        simple = func.websearch_to_tsquery(_SIMPLE, before, type_=TSQUERY).op("&&", return_type=TSQUERY)(
             func.to_tsquery(_SIMPLE, f"'{last}':*", type_=TSQUERY)
         )
-        query = query.op("||", return_type=TSQUERY)(prefix)
-    return type_coerce(query, TSQUERY)
+    return type_coerce(english.op("||", return_type=TSQUERY)(simple), TSQUERY)
 
 
 async def use_similarity_threshold(session: AsyncSession) -> None:
@@ -166,21 +168,31 @@ class TextSearch:
 
     def condition(self) -> ColumnElement[bool]:
         """The book's vector or names match, or one of its passages does: each part by its own GIN index."""
-        match = col(Audiobook.search_vector).op("@@")(self.query)
+        branches: list[Any] = [
+            select(col(Audiobook.id)).correlate(None).where(col(Audiobook.search_vector).op("@@")(self.query))
+        ]
         if is_plain(self.text):
-            match = or_(match, col(Audiobook.search_names).op("%>")(self.text))
-        own = select(col(Audiobook.id)).correlate(None).where(match)
-        return col(Audiobook.id).in_(union(own, select(self.hits.c.audiobook_id)))
+            branches.append(
+                select(col(Audiobook.id)).correlate(None).where(col(Audiobook.search_names).op("%>")(self.text))
+            )
+        branches.append(select(self.hits.c.audiobook_id))
+        return col(Audiobook.id).in_(union(*branches))
 
     def score(self) -> ColumnElement[float]:
         """Relevance, a double so the cursor carries it exactly."""
         exact = case((func.lower(col(Audiobook.title)) == self.text.lower(), EXACT_TITLE_BONUS), else_=0.0)
         own = func.coalesce(func.ts_rank_cd(col(Audiobook.search_vector), self.query), 0)
         passage = func.coalesce(self.hits.c.rank, 0)
-        names = func.word_similarity(self.text, col(Audiobook.search_names)) if is_plain(self.text) else literal(0.0)
-        return cast(exact, DOUBLE_PRECISION) + cast(own, DOUBLE_PRECISION) + cast(passage, DOUBLE_PRECISION) + cast(
-            names, DOUBLE_PRECISION
-        )
+        parts = [exact, own, passage]
+        if is_plain(self.text):
+            # how close the names come, and (half as much) how close the whole title is: of two titles
+            # that both contain a misspelt "Meridian Voyage", the one that is just that comes first
+            parts.append(func.word_similarity(self.text, col(Audiobook.search_names)))
+            parts.append(func.similarity(self.text, col(Audiobook.title)) * TITLE_SIMILARITY_WEIGHT)
+        total: ColumnElement[float] = cast(parts[0], DOUBLE_PRECISION)
+        for part in parts[1:]:
+            total = total + cast(part, DOUBLE_PRECISION)
+        return total
 
     def join(self, query: Select[Any]) -> Select[Any]:
         """Add the passage ranks the score reads (a left join: most matches are not in a transcript)."""
