@@ -26,17 +26,18 @@ SELECT id, title, :marker, authors, '{}', '{}', 'en', 100, 'USD', 0, true, 'NONE
        concat_ws(' ', title, array_to_string(authors, ' '))
 FROM (
     SELECT i, gen_random_uuid() AS id,
-           initcap((CAST(:words AS text[]))[i % 8 + 1]) || ' ' || initcap((CAST(:words AS text[]))[(i / 8) % 8 + 1]) || ' '
+           initcap(w[i % 8 + 1]) || ' ' || initcap(w[(i / 8) % 8 + 1]) || ' '
                || translate(md5(:marker || i::text), '0123456789', 'ghijklmnop') AS title,
-           ARRAY[initcap((CAST(:words AS text[]))[(i / 64) % 8 + 1]) || 'son ' || translate(md5('a' || i), '0123456789', 'qrstuvwxyz')]
+           ARRAY[initcap(w[(i / 64) % 8 + 1]) || 'son ' || translate(md5('a' || i), '0123456789', 'qrstuvwxyz')]
                AS authors
-    FROM generate_series(1, :n) AS i
+    FROM generate_series(1, :n) AS i, (SELECT CAST(:words AS text[]) AS w) AS words
 ) AS generated
 """
 INSERT_PASSAGES = """
 INSERT INTO transcript_passages (id, audiobook_id, position, start_seconds, end_seconds, text)
 SELECT gen_random_uuid(), b.id, p, p * 30.0, p * 30.0 + 30.0,
-       'the ' || (CAST(:words AS text[]))[p + 1] || ' by the water, said ' || translate(md5(b.id::text || p), '0123456789', 'abcdefghij')
+       'the ' || (CAST(:words AS text[]))[p + 1] || ' by the water, said '
+           || translate(md5(b.id::text || p), '0123456789', 'abcdefghij')
 FROM audiobooks b, generate_series(0, 2) AS p
 WHERE b.description = :marker
 """

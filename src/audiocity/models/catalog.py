@@ -24,7 +24,6 @@ from sqlmodel import Field, SQLModel
 
 from audiocity.models.base import created_at_field, id_field, timestamp_field
 
-
 # English stems; unweighted lexemes rank as weight D, the lowest, below everything in the book's own vector.
 PASSAGE_VECTOR_SQL = "to_tsvector('english'::regconfig, text)"
 

@@ -403,7 +403,8 @@ async def list_audiobooks(
     return Page(
         items=items,
         cursors=[
-            encode_cursor([_cursor_value(_Scored(b, score), sort), str(b.id)]) for b, score in zip(items, scores, strict=True)
+            encode_cursor([_cursor_value(_Scored(b, score), sort), str(b.id)])
+            for b, score in zip(items, scores, strict=True)
         ],
         has_next_page=len(rows) > limit,
         total_count=int(total or 0),

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    Float,
     Select,
     case,
     cast,
@@ -55,8 +54,8 @@ TRANSCRIPT_MATCHES_PER_BOOK = 3
 MIN_PREFIX_CHARS = 2  # a one-letter prefix matches half the dictionary
 SNIPPET_START, SNIPPET_STOP = "<b>", "</b>"
 
-_ENGLISH = literal_column("'english'::regconfig")
-_SIMPLE = literal_column("'simple'::regconfig")
+_ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
+_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 _PLAIN_WORD = re.compile(r"[^\W_]+")
 # Markers ts_headline puts around matches; the text is HTML-escaped afterwards and they become <b></b>.
 _OPEN, _CLOSE = "\x02", "\x03"
@@ -122,7 +121,8 @@ def is_plain(search: str) -> bool:
 def tsquery(search: str) -> ColumnElement[Any]:
     """The one tsquery of a (normalized) search: web-search syntax in both configurations, the last
     word (in `simple`) as a prefix when it may be half typed."""
-    english = func.websearch_to_tsquery(_ENGLISH, search, type_=TSQUERY)
+    english: ColumnElement[Any] = func.websearch_to_tsquery(_ENGLISH, search, type_=TSQUERY)
+    simple: ColumnElement[Any]
     parts = prefix_parts(search)
     if parts is None:
         simple = func.websearch_to_tsquery(_SIMPLE, search, type_=TSQUERY)
@@ -207,9 +207,7 @@ def library_condition(text: str) -> ColumnElement[bool]:
     return or_(
         col(Audiobook.search_vector).op("@@")(query),
         similar if is_plain(text) else false(),
-        col(Audiobook.id).in_(
-            select(col(passage.audiobook_id)).where(col(passage.search_vector).op("@@")(query))
-        ),
+        col(Audiobook.id).in_(select(col(passage.audiobook_id)).where(col(passage.search_vector).op("@@")(query))),
     )
 
 
@@ -251,10 +249,10 @@ async def matches_for_books(
     ]
     parts: list[Any] = []
     for order, (name, value, config, fuzzy) in enumerate(fields):
-        vector = func.to_tsvector(config, value)
+        vector: ColumnElement[Any] = func.to_tsvector(config, value)
         if name is SearchField.TITLE:  # the title is indexed in both configurations
             vector = vector.op("||")(func.to_tsvector(_SIMPLE, value))
-        hit = vector.op("@@")(query)
+        hit: ColumnElement[Any] = vector.op("@@")(query)
         if fuzzy and is_plain(text):
             hit = or_(hit, func.word_similarity(text, value) >= similar)
         whole = name in (SearchField.TITLE, SearchField.AUTHORS, SearchField.NARRATORS, SearchField.TAGS)
@@ -301,4 +299,3 @@ async def matches_for_books(
     for row in rows.all():
         out[row.book_id].append(Match(SearchField(row.field), _snippet(row.snippet), row.start_seconds))
     return out
-

@@ -17,8 +17,9 @@ from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category
 from audiocity.graphql.types.common import AudiobookSort
 from audiocity.graphql.types.search import AudiobookConnection, SearchMatch
 from audiocity.models import Role
-from audiocity.services import catalog, search as text_search
-from audiocity.services.catalog import CatalogFilter, Sort
+from audiocity.services import catalog
+from audiocity.services import search as text_search
+from audiocity.services.catalog import CatalogFilter
 from audiocity.services.errors import NotFound, ServiceError
 
 
@@ -86,7 +87,7 @@ class CatalogQueries:
             strawberry.argument(
                 description=(
                     "Search title, authors, narrators, tags, summary, description and transcript, ranked by "
-                    "relevance: web-search syntax (`\"a phrase\"`, `or`, `-word`), typos forgiven in titles "
+                    'relevance: web-search syntax (`"a phrase"`, `or`, `-word`), typos forgiven in titles '
                     "and names, the last word matched as a prefix. See `matches` on the edges."
                 )
             ),
@@ -96,7 +97,9 @@ class CatalogQueries:
         ] = None,
         sort: Annotated[
             AudiobookSort | None,  # type: ignore[valid-type]
-            strawberry.argument(description="The order of the results; by default RELEVANCE with a search, else NEWEST."),
+            strawberry.argument(
+                description="The order of the results; by default RELEVANCE with a search, else NEWEST."
+            ),
         ] = None,
     ) -> AudiobookConnection:
         flt = None

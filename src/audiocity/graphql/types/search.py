@@ -78,9 +78,7 @@ class AudiobookConnection:
     ) -> AudiobookConnection:
         found = matches if matches is not None else [[] for _ in nodes]
         return cls(
-            edges=[
-                AudiobookEdge(cursor=c, node=n, matches=m) for n, c, m in zip(nodes, cursors, found, strict=True)
-            ],
+            edges=[AudiobookEdge(cursor=c, node=n, matches=m) for n, c, m in zip(nodes, cursors, found, strict=True)],
             page_info=PageInfo(
                 has_next_page=has_next_page,
                 has_previous_page=False,
