@@ -283,17 +283,20 @@ async def test_blank_search_is_no_search(session: AsyncSession, shelf: Shelf) ->
     assert not hasattr(blank.items[0], "score")
 
 
-async def test_library_search_uses_the_same_matching(session: AsyncSession) -> None:
+async def test_library_search_matches_words_prefixes_and_passages(session: AsyncSession) -> None:
     from audiocity.services import entitlements, library
     from tests.services.factories import make_user
 
     user = await make_user(session)
     book = await make_published_book(session, title=f"Meridian Voyage {unique('x')}")
-    other = await make_book(session)
+    other = await make_book(session, title=f"Meridian Voyages {unique('y')}")
     await passages.save_passages(session, other.id, [Segment(5.0, 9.0, "the kraken woke")])
-    for b in (book, other):
-        await entitlements.grant(session, user.id, [b.id], None)
-    typo = await library.list_library(session, user.id, first=10, after=None, search="Meridain Voyge")
-    assert [e.audiobook.id for e in typo.items] == [book.id]
-    spoken = await library.list_library(session, user.id, first=10, after=None, search="kraken")
-    assert [e.audiobook.id for e in spoken.items] == [other.id]
+    await entitlements.grant(session, user.id, [book.id, other.id], None)
+
+    async def listed(text: str) -> set[uuid.UUID]:
+        page = await library.list_library(session, user.id, first=10, after=None, search=text)
+        return {e.audiobook.id for e in page.items}
+
+    assert await listed("kraken") == {other.id}
+    assert await listed("Meridian Voy") == {book.id, other.id}
+    assert await listed(book.title.rsplit(" ", 1)[1]) == {book.id}  # its own word only: no near misses

@@ -26,7 +26,6 @@ from sqlalchemy import (
     Select,
     case,
     cast,
-    false,
     func,
     literal,
     literal_column,
@@ -200,13 +199,13 @@ class TextSearch:
 
 
 def library_condition(text: str) -> ColumnElement[bool]:
-    """The same match for a short list (a user's library): no `%>` threshold to set, no index needed."""
+    """The match for a list kept in its own order (a user's library): the book's vector or one of its
+    passages, with the same syntax and prefix. No trigram likeness: unranked, near misses would sit
+    among the real matches instead of below them."""
     query = tsquery(text)
     passage = TranscriptPassage
-    similar = func.word_similarity(text, col(Audiobook.search_names)) >= WORD_SIMILARITY_THRESHOLD
     return or_(
         col(Audiobook.search_vector).op("@@")(query),
-        similar if is_plain(text) else false(),
         col(Audiobook.id).in_(select(col(passage.audiobook_id)).where(col(passage.search_vector).op("@@")(query))),
     )
 
