@@ -28,7 +28,8 @@ UPDATE audiobooks b SET
                                       || array_to_string(b.narrators, ' ')), 'B')
      || setweight(to_tsvector('english', coalesce(b.summary, '') || ' '
                                       || array_to_string(b.tags, ' ') || ' ' || b.description), 'C'),
-    search_names = concat_ws(' ', b.title, array_to_string(b.authors, ' '), array_to_string(b.narrators, ' '))
+    search_names = concat_ws(' ', b.title, nullif(array_to_string(b.authors, ' '), ''),
+                             nullif(array_to_string(b.narrators, ' '), ''))
 """
 
 # The document before this revision: the transcript (first 200,000 characters) in the book's vector.

@@ -159,8 +159,8 @@ async def refresh_search_vector(session: AsyncSession, book_id: uuid.UUID) -> No
                                                   || array_to_string(b.narrators, ' ')), 'B')
                  || setweight(to_tsvector('english', coalesce(b.summary, '') || ' '
                                                   || array_to_string(b.tags, ' ') || ' ' || b.description), 'C'),
-                search_names = concat_ws(' ', b.title, array_to_string(b.authors, ' '),
-                                         array_to_string(b.narrators, ' '))
+                search_names = concat_ws(' ', b.title, nullif(array_to_string(b.authors, ' '), ''),
+                                         nullif(array_to_string(b.narrators, ' '), ''))
             WHERE b.id = :id
             """
         ),

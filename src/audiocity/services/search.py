@@ -7,10 +7,13 @@ One tsquery serves every part of a search. It is the OR of
   built from the word's letters only, so no input can make a tsquery syntax error.
 
 A book matches when its own `search_vector` matches (title A, people B, tags/summary/description C),
-when its `search_names` (title and people) are close to the search by trigram word similarity (a
-typo still finds it), or when one of its transcript passages matches (weight D). Its score is the
-sum of the book's `ts_rank_cd`, its best passage's, the trigram word similarity and a bonus for the
-exact title, so an exact title comes first, then title words, then people, then the rest.
+when its `search_names` (title and people) are close to a plain search by trigram word similarity
+(a typo still finds it), or when one of its transcript passages matches (weight D). Each of the
+three is a union branch that reads its own GIN index. The score adds the book's `ts_rank_cd`, its
+best passage's, the names' word similarity, half the title's similarity, and a bonus for the exact
+title: the exact title first, then title words, then people, then the rest.
+
+Snippets come from `ts_headline` over HTML-escaped text with `<b>`…`</b>` around matched words.
 """
 
 from __future__ import annotations
