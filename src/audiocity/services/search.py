@@ -1,10 +1,9 @@
 """Text search over the catalog: weighted full text, typo-tolerant names, prefixes and transcript passages.
 
-One tsquery serves every part of a search. It is the OR of
-- `websearch_to_tsquery` in the `english` configuration (stems) and in `simple` (exact words, names),
-  so the web-search syntax (`"a phrase"`, `or`, `-word`) keeps working;
-- for search-as-you-type, the words before the last one AND the last word as a prefix (`merid:*`),
-  built from the word's letters only, so no input can make a tsquery syntax error.
+One tsquery serves every part of a search: `websearch_to_tsquery` in the `english` configuration
+(stems) OR in `simple` (exact words, names), so the web-search syntax (`"a phrase"`, `or`, `-word`)
+keeps working. For search-as-you-type the `simple` half takes the last word as a prefix
+(`merid:*`), built from the word's letters only, so no input can make a tsquery syntax error.
 
 A book matches when its own `search_vector` matches (title A, people B, tags/summary/description C),
 when its `search_names` (title and people) are close to a plain search by trigram word similarity
