@@ -145,27 +145,25 @@ async def _set_categories(session: AsyncSession, book_id: uuid.UUID, names: list
     await session.flush()
 
 
+# The SET list of `UPDATE audiobooks b`: the weighted full-text document, title (A), people (B),
+# summary/tags/description (C), and the names for typo-tolerant search. The transcript is searched in
+# its passages (weight D), not here. The metadata that later joins the document goes here too.
+SEARCH_DOCUMENT_SQL = """
+    search_vector =
+        setweight(to_tsvector('english', coalesce(b.title, '') || ' ' || coalesce(b.subtitle, '')), 'A')
+     || setweight(to_tsvector('simple', coalesce(b.title, '') || ' ' || coalesce(b.subtitle, '')), 'A')
+     || setweight(to_tsvector('simple', array_to_string(b.authors, ' ') || ' '
+                                      || array_to_string(b.narrators, ' ')), 'B')
+     || setweight(to_tsvector('english', coalesce(b.summary, '') || ' '
+                                      || array_to_string(b.tags, ' ') || ' ' || b.description), 'C'),
+    search_names = concat_ws(' ', b.title, nullif(array_to_string(b.authors, ' '), ''),
+                             nullif(array_to_string(b.narrators, ' '), ''))
+"""
+
+
 async def refresh_search_vector(session: AsyncSession, book_id: uuid.UUID) -> None:
-    """Weighted full-text document: title (A), people (B), summary/tags/description (C); and the names
-    for typo-tolerant search. The transcript is searched in its passages (weight D), not here."""
-    await session.execute(
-        text(
-            """
-            UPDATE audiobooks b SET
-                search_vector =
-                    setweight(to_tsvector('english', coalesce(b.title, '') || ' ' || coalesce(b.subtitle, '')), 'A')
-                 || setweight(to_tsvector('simple', coalesce(b.title, '') || ' ' || coalesce(b.subtitle, '')), 'A')
-                 || setweight(to_tsvector('simple', array_to_string(b.authors, ' ') || ' '
-                                                  || array_to_string(b.narrators, ' ')), 'B')
-                 || setweight(to_tsvector('english', coalesce(b.summary, '') || ' '
-                                                  || array_to_string(b.tags, ' ') || ' ' || b.description), 'C'),
-                search_names = concat_ws(' ', b.title, nullif(array_to_string(b.authors, ' '), ''),
-                                         nullif(array_to_string(b.narrators, ' '), ''))
-            WHERE b.id = :id
-            """
-        ),
-        {"id": book_id},
-    )
+    """Rebuild the book's search document (`SEARCH_DOCUMENT_SQL`) after its text changed."""
+    await session.execute(text(f"UPDATE audiobooks b SET {SEARCH_DOCUMENT_SQL} WHERE b.id = :id"), {"id": book_id})
 
 
 async def create_audiobook(session: AsyncSession, data: AudiobookInput) -> Audiobook:
