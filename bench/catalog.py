@@ -57,7 +57,7 @@ from tests.e2e.server import free_port, run_server
 
 from audiocity import migrate
 from audiocity.embedded import start_postgres, start_redis
-from audiocity.services.catalog import MAX_TRANSCRIPT_CHARS_INDEXED
+from audiocity.services.catalog import SEARCH_DOCUMENT_SQL
 
 HERE = Path(__file__).resolve().parent
 NODE_CACHE = Path(os.environ.get("AUDIOCITY_BENCH_CACHE", Path.home() / ".cache" / "audiocity-bench"))
@@ -236,19 +236,7 @@ async def seed(dsn: str, books: int) -> None:
         await conn.copy_records_to_table(
             "audiobook_categories", records=link_rows, columns=["audiobook_id", "category_id"]
         )
-        await conn.execute(
-            """
-            UPDATE audiobooks b SET search_vector =
-                setweight(to_tsvector('english', coalesce(b.title, '') || ' ' || coalesce(b.subtitle, '')), 'A')
-             || setweight(to_tsvector('simple', array_to_string(b.authors, ' ') || ' '
-                                              || array_to_string(b.narrators, ' ')), 'B')
-             || setweight(to_tsvector('english', coalesce(b.summary, '') || ' '
-                                              || array_to_string(b.tags, ' ') || ' ' || b.description), 'C')
-             || setweight(to_tsvector('english', coalesce(
-                    (SELECT left(t.text, $1) FROM transcripts t WHERE t.audiobook_id = b.id), '')), 'D')
-            """,
-            MAX_TRANSCRIPT_CHARS_INDEXED,
-        )
+        await conn.execute(f"UPDATE audiobooks b SET {SEARCH_DOCUMENT_SQL}")
         await conn.execute(SEARCH_FUNCTION)
         await conn.execute("VACUUM ANALYZE")
     finally:

@@ -289,6 +289,14 @@ from .save_progress import (
     SaveProgressSaveProgressErrors,
     SaveProgressSaveProgressProgress,
 )
+from .search_audiobooks import (
+    SearchAudiobooks,
+    SearchAudiobooksAudiobooks,
+    SearchAudiobooksAudiobooksEdges,
+    SearchAudiobooksAudiobooksEdgesMatches,
+    SearchAudiobooksAudiobooksEdgesNode,
+    SearchAudiobooksAudiobooksPageInfo,
+)
 from .semantic_search import (
     SemanticSearch,
     SemanticSearchAudiobooks,
@@ -574,6 +582,12 @@ __all__ = [
     "SaveProgressSaveProgress",
     "SaveProgressSaveProgressErrors",
     "SaveProgressSaveProgressProgress",
+    "SearchAudiobooks",
+    "SearchAudiobooksAudiobooks",
+    "SearchAudiobooksAudiobooksEdges",
+    "SearchAudiobooksAudiobooksEdgesMatches",
+    "SearchAudiobooksAudiobooksEdgesNode",
+    "SearchAudiobooksAudiobooksPageInfo",
     "SearchField",
     "SemanticSearch",
     "SemanticSearchAudiobooks",

@@ -56,6 +56,7 @@ from .reorder_audio_files import ReorderAudioFiles
 from .request_password_reset import RequestPasswordReset
 from .reset_password import ResetPassword
 from .save_progress import SaveProgress
+from .search_audiobooks import SearchAudiobooks
 from .semantic_search import SemanticSearch
 from .series_books import SeriesBooks
 from .set_user_role import SetUserRole
@@ -516,6 +517,72 @@ class AudioCityClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return Audiobooks.model_validate(data)
+
+    async def search_audiobooks(
+        self,
+        search: str,
+        first: Union[Optional[int], UnsetType] = UNSET,
+        after: Union[Optional[str], UnsetType] = UNSET,
+        filter_: Union[Optional[AudiobookFilter], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> SearchAudiobooks:
+        query = gql("""
+            query SearchAudiobooks($search: String!, $first: Int, $after: String, $filter: AudiobookFilter) {
+              audiobooks(search: $search, first: $first, after: $after, filter: $filter) {
+                totalCount
+                pageInfo {
+                  hasNextPage
+                  endCursor
+                }
+                edges {
+                  cursor
+                  node {
+                    ...AudiobookSummary
+                  }
+                  matches {
+                    field
+                    snippet
+                    startSeconds
+                  }
+                }
+              }
+            }
+
+            fragment AudiobookSummary on Audiobook {
+              id
+              title
+              subtitle
+              authors
+              narrators
+              tags
+              summary
+              language
+              price {
+                amountCents
+                currency
+              }
+              coverUrl
+              durationSeconds
+              published
+              transcriptStatus
+              owned
+              createdAt
+            }
+            """)
+        variables: dict[str, object] = {
+            "search": search,
+            "first": first,
+            "after": after,
+            "filter": filter_,
+        }
+        response = await self.execute(
+            query=query,
+            operation_name="SearchAudiobooks",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return SearchAudiobooks.model_validate(data)
 
     async def audiobook(self, id: str, **kwargs: Any) -> Audiobook:
         query = gql("""

@@ -7,6 +7,7 @@ class AudiobookSort(str, Enum):
     TITLE = "TITLE"
     PRICE_LOW = "PRICE_LOW"
     PRICE_HIGH = "PRICE_HIGH"
+    RELEVANCE = "RELEVANCE"
 
 
 class DownloadErrorCode(str, Enum):

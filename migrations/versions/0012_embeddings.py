@@ -6,7 +6,7 @@ store runs with meaning search reporting itself unavailable. To add it later, in
 downgrade to the revision before this one and upgrade again.
 
 Revision ID: 0012_embeddings
-Revises: 0009_passages
+Revises: 0011_search
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from alembic import op
 from pgvector.sqlalchemy import Vector
 
 revision: str = "0012_embeddings"
-down_revision: str | None = "0009_passages"
+down_revision: str | None = "0011_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -38,6 +38,8 @@ class Loaders:
         self.categories: DataLoader[uuid.UUID, list[Category]] = DataLoader(self._categories)
         self.owned: DataLoader[uuid.UUID, bool] = DataLoader(self._owned)
         self.audiobooks: DataLoader[uuid.UUID, Audiobook | None] = DataLoader(self._audiobooks)
+        self.series: DataLoader[uuid.UUID, Series | None] = DataLoader(self._series)
+        self.series_books: DataLoader[uuid.UUID, list[Audiobook]] = DataLoader(self._series_books)
         self._similar: dict[tuple[str, str, int, bool], DataLoader[uuid.UUID, list[Any]]] = {}
 
     def similar(self, provider: str, model: str, first: int, include_drafts: bool) -> DataLoader[uuid.UUID, list[Any]]:
@@ -55,8 +57,6 @@ class Loaders:
 
             loader = self._similar[key] = DataLoader(load)
         return loader
-        self.series: DataLoader[uuid.UUID, Series | None] = DataLoader(self._series)
-        self.series_books: DataLoader[uuid.UUID, list[Audiobook]] = DataLoader(self._series_books)
 
     async def _files(self, ids: list[uuid.UUID]) -> list[list[Any]]:
         async with self.sessions() as s:

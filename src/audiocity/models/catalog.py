@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    Computed,
     Enum,
     ForeignKey,
     Index,
@@ -22,6 +23,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
 from audiocity.models.base import created_at_field, id_field, timestamp_field
+
+# English stems; unweighted lexemes rank as weight D, the lowest, below everything in the book's own vector.
+PASSAGE_VECTOR_SQL = "to_tsvector('english'::regconfig, text)"
 
 
 class TranscriptStatus(enum.StrEnum):
@@ -40,6 +44,12 @@ class Audiobook(SQLModel, table=True):
     __tablename__ = "audiobooks"
     __table_args__ = (
         Index("ix_audiobooks_search", "search_vector", postgresql_using="gin"),
+        Index(
+            "ix_audiobooks_search_names_trgm",
+            "search_names",
+            postgresql_using="gin",
+            postgresql_ops={"search_names": "gin_trgm_ops"},
+        ),
         Index("ix_audiobooks_created_id", "created_at", "id"),
     )
 
@@ -79,7 +89,14 @@ class Audiobook(SQLModel, table=True):
     )
     created_at: datetime = created_at_field()
     updated_at: datetime | None = timestamp_field()
-    search_vector: Any = Field(default=None, sa_column=Column(TSVECTOR), description="Kept current by services.search.")
+    search_vector: Any = Field(
+        default=None, sa_column=Column(TSVECTOR), description="Kept current by services.catalog.refresh_search_vector."
+    )
+    search_names: str = Field(
+        default="",
+        sa_column=Column(Text, nullable=False, server_default=""),
+        description="Title and people's names for typo-tolerant (trigram) search; kept with `search_vector`.",
+    )
 
 
 class Category(SQLModel, table=True):
@@ -164,7 +181,10 @@ class TranscriptPassage(SQLModel, table=True):
     that transcript search, meaning search and chapter detection point into."""
 
     __tablename__ = "transcript_passages"
-    __table_args__ = (UniqueConstraint("audiobook_id", "position", name="uq_transcript_passages_position"),)
+    __table_args__ = (
+        UniqueConstraint("audiobook_id", "position", name="uq_transcript_passages_position"),
+        Index("ix_transcript_passages_search", "search_vector", postgresql_using="gin"),
+    )
 
     id: uuid.UUID = id_field()
     audiobook_id: uuid.UUID = Field(
@@ -174,6 +194,11 @@ class TranscriptPassage(SQLModel, table=True):
     start_seconds: float
     end_seconds: float
     text: str = Field(sa_column=Column(Text, nullable=False))
+    # Written by PostgreSQL from `text` (never by the application): transcript search matches here.
+    search_vector: Any = Field(
+        default=None,
+        sa_column=Column(TSVECTOR, Computed(PASSAGE_VECTOR_SQL, persisted=True)),
+    )
 
 
 class CatalogVersion(SQLModel, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import re
 import uuid
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from sqlalchemy import (
     tuple_,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -43,10 +44,10 @@ from audiocity.services import credits, storage_keys
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.isbn import normalize_isbn
 from audiocity.services.pagination import Page, cursor_time, decode_cursor, encode_cursor, page_size
+from audiocity.services.search import TextSearch, library_condition, normalized, use_similarity_threshold
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-MAX_TRANSCRIPT_CHARS_INDEXED = 200_000
 MAX_SEARCH_CHARS = 500
 MAX_FILTER_CHARS = 200
 MAX_DESCRIPTION_CHARS = 50_000
@@ -62,6 +63,15 @@ class Sort(enum.StrEnum):
     TITLE = "TITLE"
     PRICE_LOW = "PRICE_LOW"
     PRICE_HIGH = "PRICE_HIGH"
+    RELEVANCE = "RELEVANCE"
+
+
+def effective_sort(sort: Sort | None, search: str | None) -> Sort:
+    """No sort given: by relevance when searching, else newest first. Relevance without a search is newest."""
+    searching = search_text(search) is not None
+    if sort is None or (sort is Sort.RELEVANCE and not searching):
+        return Sort.RELEVANCE if searching else Sort.NEWEST
+    return sort
 
 
 @dataclass
@@ -180,24 +190,27 @@ async def _set_categories(session: AsyncSession, book_id: uuid.UUID, names: list
     await session.flush()
 
 
+# The SET list of `UPDATE audiobooks b`: the weighted full-text document, title (A), people (B),
+# summary/tags/description (C), and the names for typo-tolerant search. The transcript is searched in
+# its passages (weight D), not here. The metadata that later joins the document goes here too.
+SEARCH_DOCUMENT_SQL = """
+    search_vector =
+        setweight(to_tsvector('english', coalesce(b.title, '') || ' ' || coalesce(b.subtitle, '')), 'A')
+     || setweight(to_tsvector('simple', coalesce(b.title, '') || ' ' || coalesce(b.subtitle, '')), 'A')
+     || setweight(to_tsvector('simple', array_to_string(b.authors, ' ') || ' '
+                                      || array_to_string(b.narrators, ' ') || ' '
+                                      || coalesce((SELECT s.name FROM series s WHERE s.id = b.series_id), '')), 'B')
+     || setweight(to_tsvector('english', coalesce(b.summary, '') || ' '
+                                      || array_to_string(b.tags, ' ') || ' ' || b.description), 'C'),
+    search_names = concat_ws(' ', b.title, nullif(array_to_string(b.authors, ' '), ''),
+                             nullif(array_to_string(b.narrators, ' '), ''),
+                             (SELECT s.name FROM series s WHERE s.id = b.series_id))
+"""
+
+
 async def refresh_search_vector(session: AsyncSession, book_id: uuid.UUID) -> None:
-    """Weighted full-text document: title, then people, then summary/tags/description, then transcript."""
-    await session.execute(
-        text(
-            """
-            UPDATE audiobooks b SET search_vector =
-                setweight(to_tsvector('english', coalesce(b.title, '') || ' ' || coalesce(b.subtitle, '')), 'A')
-             || setweight(to_tsvector('simple', array_to_string(b.authors, ' ') || ' '
-                                              || array_to_string(b.narrators, ' ')), 'B')
-             || setweight(to_tsvector('english', coalesce(b.summary, '') || ' '
-                                              || array_to_string(b.tags, ' ') || ' ' || b.description), 'C')
-             || setweight(to_tsvector('english', coalesce(
-                    (SELECT left(t.text, :limit) FROM transcripts t WHERE t.audiobook_id = b.id), '')), 'D')
-            WHERE b.id = :id
-            """
-        ),
-        {"id": book_id, "limit": MAX_TRANSCRIPT_CHARS_INDEXED},
-    )
+    """Rebuild the book's search document (`SEARCH_DOCUMENT_SQL`) after its text changed."""
+    await session.execute(text(f"UPDATE audiobooks b SET {SEARCH_DOCUMENT_SQL} WHERE b.id = :id"), {"id": book_id})
 
 
 async def create_audiobook(session: AsyncSession, data: AudiobookInput) -> Audiobook:
@@ -352,7 +365,10 @@ async def visible_audiobook(
     return await get_audiobook(session, book_id, include_drafts=include_drafts)
 
 
-def _sort_columns(sort: Sort) -> tuple[ColumnElement[Any], bool]:
+def _sort_columns(sort: Sort, found: TextSearch | None) -> tuple[ColumnElement[Any], bool]:
+    if sort is Sort.RELEVANCE:
+        assert found is not None, "relevance needs a search (see effective_sort)"
+        return found.score(), True
     column: Any = {
         Sort.NEWEST: Audiobook.created_at,
         Sort.OLDEST: Audiobook.created_at,
@@ -365,11 +381,18 @@ def _sort_columns(sort: Sort) -> tuple[ColumnElement[Any], bool]:
 
 
 def _cursor_value(book: Any, sort: Sort) -> Any:
+    if sort is Sort.RELEVANCE:
+        return float(book.score)
     if sort in (Sort.NEWEST, Sort.OLDEST):
         return book.created_at.isoformat()
     if sort is Sort.TITLE:
         return book.title
     return book.price_cents
+
+
+def search_text(search: str | None) -> str | None:
+    """The search to run (whitespace collapsed), or None for no search."""
+    return normalized(search)
 
 
 def check_search(search: str | None, flt: CatalogFilter | None = None) -> None:
@@ -386,21 +409,19 @@ def check_search(search: str | None, flt: CatalogFilter | None = None) -> None:
 
 
 def search_conditions(search: str | None) -> list[Any]:
-    """The full-text match shared by the catalog and the library: English stems, or exact words (names)."""
+    """The text match for a short list such as the library (see `services.search`)."""
     check_search(search)
-    if not search or not search.strip():
-        return []
-    vector: Any = Audiobook.search_vector
-    return [
-        or_(
-            vector.op("@@")(func.websearch_to_tsquery("english", search.strip())),
-            vector.op("@@")(func.websearch_to_tsquery("simple", search.strip())),
-        )
-    ]
+    found = search_text(search)
+    return [] if found is None else [library_condition(found)]
 
 
-def _filters(search: str | None, flt: CatalogFilter | None, include_drafts: bool) -> list[Any]:
-    conditions: list[Any] = search_conditions(search)
+def _text_search(search: str | None) -> TextSearch | None:
+    found = search_text(search)
+    return None if found is None else TextSearch.of(found)
+
+
+def _filters(found: TextSearch | None, flt: CatalogFilter | None, include_drafts: bool) -> list[Any]:
+    conditions: list[Any] = [] if found is None else [found.condition()]
     conditions.append(col(Audiobook.deleted_at).is_(None))  # deleted books stay only in their owners' libraries
     if not include_drafts:
         conditions.append(Audiobook.published.is_(True))  # type: ignore[attr-defined]
@@ -427,9 +448,12 @@ def _filters(search: str | None, flt: CatalogFilter | None, include_drafts: bool
     return conditions
 
 
-def _keyset(query: Any, sort: Sort, after: str | None, limit: int) -> Any:
-    """Order by (sort column, id) and start after the cursor: keyset pagination, never OFFSET."""
-    column, descending = _sort_columns(sort)
+def _keyset(query: Any, sort: Sort, after: str | None, limit: int, found: TextSearch | None = None) -> Any:
+    """Order by (sort column, id) and start after the cursor: keyset pagination, never OFFSET.
+
+    Under relevance the sort column is the score expression; the cursor carries the score exactly.
+    """
+    column, descending = _sort_columns(sort, found)
     if after:
         value, last_id = _decode_after(after, sort)
         key = tuple_(column, Audiobook.id)
@@ -445,19 +469,31 @@ async def list_audiobooks(
     after: str | None,
     search: str | None = None,
     flt: CatalogFilter | None = None,
-    sort: Sort = Sort.NEWEST,
+    sort: Sort | None = None,
     include_drafts: bool = False,
 ) -> Page[Audiobook]:
+    """ORM entities, ordered like `list_audiobook_rows` (relevance by default when searching)."""
     limit = page_size(first)
     check_search(search, flt)
-    conditions = _filters(search, flt, include_drafts)
-    query = _keyset(select(Audiobook).where(and_(True, *conditions)), sort, after, limit)
-    rows = list((await session.execute(query)).scalars())
+    found = _text_search(search)
+    sort = effective_sort(sort, search)
+    if found is not None:
+        await use_similarity_threshold(session)
+    conditions = _filters(found, flt, include_drafts)
+    base = select(Audiobook).where(and_(True, *conditions))
+    if found is not None:
+        base = found.join(base.add_columns(found.score().label("score")))
+    result = (await session.execute(_keyset(base, sort, after, limit, found))).all()
+    rows = [r[0] for r in result]
     total = await session.scalar(select(func.count()).select_from(Audiobook).where(and_(True, *conditions)))
     items = rows[:limit]
+    scores = [r.score if found is not None else None for r in result[:limit]]
     return Page(
         items=items,
-        cursors=[encode_cursor([_cursor_value(b, sort), str(b.id)]) for b in items],
+        cursors=[
+            encode_cursor([_cursor_value(_Scored(b, score), sort), str(b.id)])
+            for b, score in zip(items, scores, strict=True)
+        ],
         has_next_page=len(rows) > limit,
         total_count=int(total or 0),
     )
@@ -498,7 +534,7 @@ async def list_audiobook_rows(
     after: str | None,
     search: str | None = None,
     flt: CatalogFilter | None = None,
-    sort: Sort = Sort.NEWEST,
+    sort: Sort | None = None,
     include_drafts: bool = False,
     with_text: bool = False,
     with_categories: bool = False,
@@ -506,10 +542,15 @@ async def list_audiobook_rows(
 ) -> Page[Any]:
     """One statement for a page of plain rows: the columns asked for, `total`, and optionally `categories`
     (JSON) and `owned` (for `owned_by`). No ORM entities: the catalog page is read far more than written.
+    With a search, also `score` (relevance, the default order); without one, no search SQL at all.
     """
     limit = page_size(first)
     check_search(search, flt)
-    conditions = _filters(search, flt, include_drafts)
+    found = _text_search(search)
+    sort = effective_sort(sort, search)
+    if found is not None:
+        await use_similarity_threshold(session)
+    conditions = _filters(found, flt, include_drafts)
     where = and_(True, *conditions)
     total = select(func.count()).select_from(Audiobook).where(where).scalar_subquery()
     columns: list[Any] = [*CARD_COLUMNS, total.label("total")]
@@ -528,7 +569,10 @@ async def list_audiobook_rows(
             .exists()
         )
         columns.append(owned.label("owned"))
-    rows = list((await session.execute(_keyset(select(*columns).where(where), sort, after, limit))).all())
+    query = select(*columns).where(where)
+    if found is not None:
+        query = found.join(query.add_columns(found.score().label("score")))
+    rows = list((await session.execute(_keyset(query, sort, after, limit, found))).all())
     if rows:
         count = int(rows[0].total)
     else:  # an empty page (past the end, or first: 0) still reports the total
@@ -557,11 +601,26 @@ async def file_rows_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUI
     return out
 
 
+@dataclass(frozen=True)
+class _Scored:
+    """An ORM book with its relevance score, read like a row by `_cursor_value`."""
+
+    book: Audiobook
+    score: float | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.book, name)
+
+
 def _decode_after(after: str, sort: Sort) -> tuple[Any, uuid.UUID]:
     values = decode_cursor(after)
     try:
         raw, last_id = values
         value: Any = cursor_time(raw) if sort in (Sort.NEWEST, Sort.OLDEST) else raw
+        if sort is Sort.RELEVANCE:
+            if type(value) not in (int, float) or not math.isfinite(value):
+                raise TypeError("a relevance cursor holds a score")
+            value = literal(float(value), DOUBLE_PRECISION)
         # the value is compared with the sort column in SQL, so it must have that column's type and range
         if sort is Sort.TITLE and not (isinstance(value, str) and len(value) <= 500):
             raise TypeError("a title cursor holds a title")

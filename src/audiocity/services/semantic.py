@@ -32,6 +32,7 @@ from audiocity.services.catalog import CatalogFilter
 from audiocity.services.embeddings import vectors_available
 from audiocity.services.errors import ErrorCode, ServiceError
 from audiocity.services.pagination import Page, decode_cursor, encode_cursor, page_size
+from audiocity.services.search import use_similarity_threshold
 
 CANDIDATES = 400  # nearest vectors read per query, before grouping them by book (hnsw.ef_search allows 1000)
 TEXT_WEIGHT = 0.3  # how much a full-text hit adds to a meaning score (cosine similarity, at most 1)
@@ -117,7 +118,10 @@ async def semantic_page(
     catalog.check_search(text_query)
     await require_vectors(session)
     await widen_index_scan(session)
-    conditions = catalog._filters(search, flt, include_drafts)
+    found = catalog._text_search(search)
+    if found is not None:
+        await use_similarity_threshold(session)
+    conditions = catalog._filters(found, flt, include_drafts)
     vectors: Any = Embedding.__table__.c.embedding  # type: ignore[attr-defined]  # pgvector's comparator
     distance = vectors.cosine_distance(vector)
     hits = (

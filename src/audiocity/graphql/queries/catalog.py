@@ -16,10 +16,11 @@ from audiocity.graphql.relay import decode_id
 from audiocity.graphql.selection import selected_names
 from audiocity.graphql.types.audiobook import Audiobook, AudioFile, Category, Series
 from audiocity.graphql.types.common import AudiobookSort
-from audiocity.graphql.types.search import AudiobookConnection
+from audiocity.graphql.types.search import AudiobookConnection, SearchMatch
 from audiocity.models import Role
 from audiocity.services import catalog, credits
-from audiocity.services.catalog import CatalogFilter, Sort
+from audiocity.services import search as text_search
+from audiocity.services.catalog import CatalogFilter
 from audiocity.services.errors import NotFound, ServiceError
 
 
@@ -102,13 +103,22 @@ class CatalogQueries:
         search: Annotated[
             str | None,
             strawberry.argument(
-                description="Full-text search over title, authors, narrators, summary, tags and transcript."
+                description=(
+                    "Search title, authors, narrators, tags, summary, description and transcript, ranked by "
+                    'relevance: web-search syntax (`"a phrase"`, `or`, `-word`), typos forgiven in titles '
+                    "and names, the last word matched as a prefix. See `matches` on the edges."
+                )
             ),
         ] = None,
         filter: Annotated[
             AudiobookFilter | None, strawberry.argument(description="Only audiobooks matching every field set.")
         ] = None,
-        sort: Annotated[AudiobookSort, strawberry.argument(description="The order of the results.")] = Sort.NEWEST,  # type: ignore[valid-type]
+        sort: Annotated[
+            AudiobookSort | None,  # type: ignore[valid-type]
+            strawberry.argument(
+                description="The order of the results; by default RELEVANCE with a search, else NEWEST."
+            ),
+        ] = None,
         semantic: Annotated[
             str | None,
             strawberry.argument(
@@ -151,11 +161,15 @@ class CatalogQueries:
             files = None
             if "files" in wanted:
                 files = await catalog.file_rows_for_books(s, [b.id for b in page.items])
+            matches = None
+            if "matches" in wanted and search is not None:
+                found = await text_search.matches_for_books(s, [b.id for b in page.items], search)
+                matches = [[SearchMatch.from_match(m) for m in found[b.id]] for b in page.items]
         nodes = [
             Audiobook.from_row(b, None if files is None else files[b.id], b.owned if owned_by else anonymous_owned)
             for b in page.items
         ]
-        return AudiobookConnection.build(nodes, page.cursors, page.has_next_page, page.total_count)
+        return AudiobookConnection.build(nodes, page.cursors, page.has_next_page, page.total_count, matches)
 
     @strawberry.field(description="One audiobook; null if there is none the viewer may see.")
     async def audiobook(

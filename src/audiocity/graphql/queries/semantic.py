@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import uuid
 
 from graphql import GraphQLError
@@ -37,7 +38,11 @@ async def query_vector(info: Info[Context, None], text: str) -> list[float]:
 
 
 def to_matches(found: list[semantic.Match]) -> list[SearchMatch]:
-    return [SearchMatch(field=_FIELDS[m.kind], snippet=m.text, start_seconds=m.start_seconds) for m in found]
+    """The passage is the snippet, escaped like text search's snippets (nothing is highlighted)."""
+    return [
+        SearchMatch(field=_FIELDS[m.kind], snippet=html.escape(m.text, quote=False), start_seconds=m.start_seconds)
+        for m in found
+    ]
 
 
 async def semantic_audiobooks(

@@ -113,6 +113,7 @@ AudiobookSort = described(
         "TITLE": "By title, A to Z.",
         "PRICE_LOW": "Cheapest first.",
         "PRICE_HIGH": "Most expensive first.",
+        "RELEVANCE": "Best match of the `search` first (the default with a search); NEWEST without one.",
     },
 )
 DownloadKind = described(

@@ -1,46 +1,64 @@
-"""What a search matched: the field, a snippet, and (in a transcript) where to start playing.
+"""Search results: where a book matched (`SearchMatch`), carried on the catalog's edges.
 
-The audiobooks connection is spelled out here (rather than the generic `Connection[Audiobook]`) so its
-edges can carry `matches`.
+Text search fills `matches` from `services.search`; meaning search reuses `SearchMatch` for the
+passage it found.
 """
 
 from __future__ import annotations
-
-import enum
 
 import strawberry
 
 from audiocity.graphql.relay import PageInfo
 from audiocity.graphql.types.audiobook import Audiobook
+from audiocity.graphql.types.common import described
+from audiocity.services.search import Match
+from audiocity.services.search import SearchField as SearchFieldModel
+
+SearchField = described(
+    SearchFieldModel,
+    "SearchField",
+    "The part of an audiobook a search matched.",
+    {
+        "TITLE": "The title.",
+        "AUTHORS": "An author's name.",
+        "NARRATORS": "A narrator's name.",
+        "SERIES": "The series name.",
+        "TAGS": "One of the tags.",
+        "SUMMARY": "The summary written from the transcript.",
+        "DESCRIPTION": "The publisher's description.",
+        "TRANSCRIPT": "A passage of the transcript; `startSeconds` says where it starts.",
+    },
+)
 
 
-@strawberry.enum(description="The part of an audiobook a search matched.")
-class SearchField(enum.Enum):
-    TITLE = strawberry.enum_value("TITLE", description="The title (or subtitle).")
-    AUTHORS = strawberry.enum_value("AUTHORS", description="An author's name.")
-    NARRATORS = strawberry.enum_value("NARRATORS", description="A narrator's name.")
-    SERIES = strawberry.enum_value("SERIES", description="The series name.")
-    TAGS = strawberry.enum_value("TAGS", description="One of the tags.")
-    SUMMARY = strawberry.enum_value("SUMMARY", description="The AI-written summary.")
-    DESCRIPTION = strawberry.enum_value("DESCRIPTION", description="The publisher's description.")
-    TRANSCRIPT = strawberry.enum_value("TRANSCRIPT", description="A passage of the transcript.")
-
-
-@strawberry.type(description="One place where a search matched an audiobook.")
+@strawberry.type(description="Where a search matched an audiobook, with the matched words highlighted.")
 class SearchMatch:
-    field: SearchField = strawberry.field(description="The part of the audiobook that matched.")
-    snippet: str = strawberry.field(description="The matching text (a transcript passage, or the summary).")
+    field: SearchField = strawberry.field(description="The part of the audiobook that matched.")  # type: ignore[valid-type]
+    snippet: str = strawberry.field(
+        description=(
+            "The matching text, or the part of it around the match, as HTML-safe text: matched words are "
+            "wrapped in `<b>` and `</b>`, and `<`, `>` and `&` of the text itself are escaped."
+        )
+    )
     start_seconds: float | None = strawberry.field(
-        description="For TRANSCRIPT matches: where the passage starts on the book's timeline; else null."
+        description="For a TRANSCRIPT match, where the passage starts on the book's timeline; null otherwise."
     )
 
+    @classmethod
+    def from_match(cls, m: Match) -> SearchMatch:
+        return cls(field=m.field, snippet=m.snippet, start_seconds=m.start_seconds)
 
-@strawberry.type(description="One audiobook of a catalog page, with its cursor and what a search matched.")
+
+@strawberry.type(description="One audiobook of a catalog page, with its cursor and, for a search, where it matched.")
 class AudiobookEdge:
     cursor: str = strawberry.field(description="Opaque; pass it as `after` to continue after this item.")
     node: Audiobook = strawberry.field(description="The item.")
     matches: list[SearchMatch] = strawberry.field(
-        description="With `search` or `semantic`: where the audiobook matched, best first; empty otherwise."
+        description=(
+            "Where a `search` matched this audiobook: each matching field, then up to three transcript "
+            "passages, best first; with `semantic`, the passage or summary closest in meaning. Empty "
+            "without either."
+        )
     )
 
 
