@@ -45,6 +45,7 @@ from audiocity.http.bucket_files import bucket_file_routes
 from audiocity.http.container import resources
 from audiocity.http.cors import add_cors, parse_origins
 from audiocity.http.files import file_routes
+from audiocity.http.previews import preview_routes
 from audiocity.http.google import google_routes
 from audiocity.http.health import health_routes
 from audiocity.http.limits import RequestLimitsMiddleware
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, broker: dramatiq.Broker | None 
         *upload_routes(storage),  # local storage only: resumable uploads, the GCS way
         *webhook_routes(),
         *bundles.bundle_routes(),
+        *preview_routes(),
         *google_routes(settings),
     ]
     if isinstance(storage, LocalStorage):  # entitlement on every use, and the audit

@@ -17,10 +17,10 @@ from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.http_client import client_address
-from audiocity.models import Audiobook, Category, Role, User
+from audiocity.models import Audiobook, AudiobookPreview, Category, Chapter, Role, User
 from audiocity.ratelimit import Rule
 from audiocity.resources import AppResources
-from audiocity.services import accounts, catalog, entitlements, orders
+from audiocity.services import accounts, catalog, chapters, entitlements, orders, previews
 
 Reads = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -38,6 +38,8 @@ class Loaders:
         self.categories: DataLoader[uuid.UUID, list[Category]] = DataLoader(self._categories)
         self.owned: DataLoader[uuid.UUID, bool] = DataLoader(self._owned)
         self.audiobooks: DataLoader[uuid.UUID, Audiobook | None] = DataLoader(self._audiobooks)
+        self.chapters: DataLoader[uuid.UUID, list[Chapter]] = DataLoader(self._chapters)
+        self.previews: DataLoader[uuid.UUID, AudiobookPreview | None] = DataLoader(self._previews)
 
     async def _files(self, ids: list[uuid.UUID]) -> list[list[Any]]:
         async with self.sessions() as s:
@@ -55,6 +57,16 @@ class Loaders:
         async with self.sessions() as s:
             owned = await entitlements.owned_book_ids(s, self.viewer_id, ids)
         return [i in owned for i in ids]
+
+    async def _chapters(self, ids: list[uuid.UUID]) -> list[list[Chapter]]:
+        async with self.sessions() as s:
+            found = await chapters.chapters_for_books(s, ids)
+        return [found[i] for i in ids]
+
+    async def _previews(self, ids: list[uuid.UUID]) -> list[AudiobookPreview | None]:
+        async with self.sessions() as s:
+            found = await previews.previews_for_books(s, ids)
+        return [found.get(i) for i in ids]
 
     async def _audiobooks(self, ids: list[uuid.UUID]) -> list[Audiobook | None]:
         async with self.sessions() as s:

@@ -37,6 +37,7 @@ from audiocity.models import (
     OrderLine,
     utcnow,
 )
+from audiocity.services import previews
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.pagination import Page, cursor_time, decode_cursor, encode_cursor, page_size
 
@@ -241,6 +242,8 @@ async def publish_audiobook(session: AsyncSession, book_id: uuid.UUID, published
     book.published = published
     book.updated_at = utcnow()
     await session.flush()
+    if published:  # (re)cut the sample clip in a worker; the request does not wait for the encoding
+        await previews.queue_cut(session, book_id)
     return book
 
 
@@ -262,6 +265,7 @@ async def delete_audiobook(session: AsyncSession, book_id: uuid.UUID) -> list[st
             )
         ).scalars()
     )
+    keys += await previews.clip_keys(session, book_id)
     await session.delete(book)
     await session.flush()
     return keys

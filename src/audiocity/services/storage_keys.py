@@ -2,6 +2,8 @@
 
     audiobooks/<book id>/files/<file id><.ext>      an audio file
     audiobooks/<book id>/transcript.<txt|vtt>       the book's transcript
+    audiobooks/<book id>/transcript.chapters.vtt    its chapters as WebVTT
+    audiobooks/<book id>/preview-<id>.m4a           its public sample clip (a new key per cut)
 
 Everything that makes a key or works out what a key names (download checks, the audit) goes
 through here, so the layout can change in one module.
@@ -16,7 +18,9 @@ from pathlib import PurePosixPath
 BOOKS = "audiobooks"
 FILES = "files"
 TRANSCRIPT = "transcript"
-TRANSCRIPT_EXTENSIONS = ("txt", "vtt")
+CHAPTERS_FORMAT = "chapters.vtt"
+TRANSCRIPT_EXTENSIONS = ("txt", "vtt", CHAPTERS_FORMAT)
+PREVIEW = "preview"
 _UUID_CHARS = frozenset("0123456789abcdefABCDEF-")
 
 
@@ -32,12 +36,17 @@ def transcript_key(audiobook_id: uuid.UUID, fmt: str) -> str:
     return f"{BOOKS}/{audiobook_id}/{TRANSCRIPT}.{fmt}"
 
 
+def preview_key(audiobook_id: uuid.UUID, extension: str) -> str:
+    """A fresh key per cut, so a new clip never overwrites the one being served."""
+    return f"{BOOKS}/{audiobook_id}/{PREVIEW}-{uuid.uuid4().hex}{extension}"
+
+
 @dataclass(frozen=True)
 class ParsedKey:
     """What a key under a book's prefix names: a transcript format, or (maybe) one of its files."""
 
     audiobook_id: uuid.UUID
-    transcript_format: str | None  # "txt" / "vtt" for a transcript, else None
+    transcript_format: str | None  # "txt" / "vtt" / "chapters.vtt" for a transcript, else None
 
 
 def parse(key: str) -> ParsedKey | None:
