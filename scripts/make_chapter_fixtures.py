@@ -51,7 +51,9 @@ def main() -> int:
         samples = np.concatenate(pieces)
         demo_audio.write_mp3(OUT_DIR / f"part-{n}.mp3", samples)
         offset += samples.size / SAMPLE_RATE
-    (OUT_DIR / "chapters.json").write_text(json.dumps({"headings": headings, "pause_seconds": PAUSE_SECONDS}, indent=2) + "\n")
+    (OUT_DIR / "chapters.json").write_text(
+        json.dumps({"headings": headings, "pause_seconds": PAUSE_SECONDS}, indent=2) + "\n"
+    )
     print(json.dumps(headings))
     return 0
 

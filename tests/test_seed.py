@@ -35,8 +35,16 @@ async def test_seed_demo_creates_published_books_with_audio_once(
         for book in rows:
             assert book.published and book.authors and book.price_cents > 0
             files = (
-                await s.execute(select(AudioFile).where(col(AudioFile.audiobook_id) == book.id).order_by(col(AudioFile.position)))
-            ).scalars().all()
+                (
+                    await s.execute(
+                        select(AudioFile)
+                        .where(col(AudioFile.audiobook_id) == book.id)
+                        .order_by(col(AudioFile.position))
+                    )
+                )
+                .scalars()
+                .all()
+            )
             assert [f.file_name for f in files] == ["part-1.mp3", "part-2.mp3"]
             assert await s.scalar(select(func.count()).select_from(Job).where(col(Job.audiobook_id) == book.id)) == 1
             local = storage.local_path(files[0].storage_key)

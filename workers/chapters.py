@@ -51,7 +51,9 @@ async def detect_chapters(res: Resources, audiobook_id: uuid.UUID, segments: Seq
         found = chapters.detect(segments, silences, total, min_seconds)
         written, vtt = await chapters.save_detected(session, audiobook_id, found)
     if vtt is not None:
-        await res.storage.write(transcript_key(audiobook_id, CHAPTERS_FORMAT), _once(vtt.encode()), "text/vtt; charset=utf-8")
+        await res.storage.write(
+            transcript_key(audiobook_id, CHAPTERS_FORMAT), _once(vtt.encode()), "text/vtt; charset=utf-8"
+        )
     log.info("chapters of %s: %s", audiobook_id, f"{len(found)} detected" if written else "kept (edited by an admin)")
 
 

@@ -14,6 +14,12 @@ from .audiobook import (
     AudiobookAudiobookCategories,
     AudiobookAudiobookFiles,
 )
+from .audiobook_chapters import (
+    AudiobookChapters,
+    AudiobookChaptersAudiobook,
+    AudiobookChaptersAudiobookChapters,
+    AudiobookChaptersAudiobookPreview,
+)
 from .audiobook_page import (
     AudiobookPage,
     AudiobookPageAudiobooks,
@@ -143,6 +149,7 @@ from .grant_audiobook import (
 from .input_types import (
     AudiobookFilter,
     AudiobookInput,
+    ChapterInput,
     CheckoutInput,
     RegisterInput,
     StartUploadInput,
@@ -261,6 +268,13 @@ from .save_progress import (
     SaveProgressSaveProgressErrors,
     SaveProgressSaveProgressProgress,
 )
+from .set_preview import (
+    SetPreview,
+    SetPreviewSetPreview,
+    SetPreviewSetPreviewAudiobook,
+    SetPreviewSetPreviewAudiobookPreview,
+    SetPreviewSetPreviewErrors,
+)
 from .set_user_role import (
     SetUserRole,
     SetUserRoleSetUserRole,
@@ -291,6 +305,13 @@ from .update_audiobook import (
     UpdateAudiobookUpdateAudiobookAudiobook,
     UpdateAudiobookUpdateAudiobookErrors,
 )
+from .update_chapters import (
+    UpdateChapters,
+    UpdateChaptersUpdateChapters,
+    UpdateChaptersUpdateChaptersAudiobook,
+    UpdateChaptersUpdateChaptersAudiobookChapters,
+    UpdateChaptersUpdateChaptersErrors,
+)
 from .update_me import (
     UpdateMe,
     UpdateMeUpdateMe,
@@ -319,6 +340,10 @@ __all__ = [
     "AudiobookAudiobook",
     "AudiobookAudiobookCategories",
     "AudiobookAudiobookFiles",
+    "AudiobookChapters",
+    "AudiobookChaptersAudiobook",
+    "AudiobookChaptersAudiobookChapters",
+    "AudiobookChaptersAudiobookPreview",
     "AudiobookFilter",
     "AudiobookInput",
     "AudiobookPage",
@@ -350,6 +375,7 @@ __all__ = [
     "ChangePasswordChangePassword",
     "ChangePasswordChangePasswordErrors",
     "ChangePasswordChangePasswordUser",
+    "ChapterInput",
     "Checkout",
     "CheckoutCheckout",
     "CheckoutCheckoutErrors",
@@ -502,6 +528,11 @@ __all__ = [
     "SaveProgressSaveProgress",
     "SaveProgressSaveProgressErrors",
     "SaveProgressSaveProgressProgress",
+    "SetPreview",
+    "SetPreviewSetPreview",
+    "SetPreviewSetPreviewAudiobook",
+    "SetPreviewSetPreviewAudiobookPreview",
+    "SetPreviewSetPreviewErrors",
     "SetUserRole",
     "SetUserRoleSetUserRole",
     "SetUserRoleSetUserRoleErrors",
@@ -525,6 +556,11 @@ __all__ = [
     "UpdateAudiobookUpdateAudiobook",
     "UpdateAudiobookUpdateAudiobookAudiobook",
     "UpdateAudiobookUpdateAudiobookErrors",
+    "UpdateChapters",
+    "UpdateChaptersUpdateChapters",
+    "UpdateChaptersUpdateChaptersAudiobook",
+    "UpdateChaptersUpdateChaptersAudiobookChapters",
+    "UpdateChaptersUpdateChaptersErrors",
     "UpdateMe",
     "UpdateMeInput",
     "UpdateMeUpdateMe",

@@ -45,11 +45,11 @@ from audiocity.http.bucket_files import bucket_file_routes
 from audiocity.http.container import resources
 from audiocity.http.cors import add_cors, parse_origins
 from audiocity.http.files import file_routes
-from audiocity.http.previews import preview_routes
 from audiocity.http.google import google_routes
 from audiocity.http.health import health_routes
 from audiocity.http.limits import RequestLimitsMiddleware
 from audiocity.http.metrics import metrics_routes
+from audiocity.http.previews import preview_routes
 from audiocity.http.uploads import upload_routes
 from audiocity.http.webhooks import webhook_routes
 from audiocity.http_client import client_address

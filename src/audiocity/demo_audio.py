@@ -59,7 +59,9 @@ def chapter_audio(chapters: Sequence[tuple[str, Sequence[str]]], speech: bool) -
         if speech:
             pieces.append(_spoken(f"{heading}. " + " ".join(sentences)))
         else:
-            pieces += [_tone(1.0 + 0.25 * len(s.split()) / 3, 180.0 + 20 * ((n + i) % 5)) for i, s in enumerate(sentences)]
+            pieces += [
+                _tone(1.0 + 0.25 * len(s.split()) / 3, 180.0 + 20 * ((n + i) % 5)) for i, s in enumerate(sentences)
+            ]
         pieces.append(pause)
     return np.concatenate(pieces) if pieces else pause
 

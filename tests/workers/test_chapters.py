@@ -7,12 +7,13 @@ import json
 import uuid
 from pathlib import Path
 
+from workers.transcription import run_transcription
+
 from audiocity.db import session_scope
 from audiocity.models import ChapterSource, JobStatus, Transcript
 from audiocity.services import chapters
 from audiocity.services.storage_keys import CHAPTERS_FORMAT, transcript_key
 from tests.workers.conftest import Harness
-from workers.transcription import run_transcription
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "chapters"
 EXPECTED = json.loads((FIXTURES / "chapters.json").read_text())["headings"]

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
+from workers.previews import cut_book_preview
 
 from audiocity.audio import probe
 from audiocity.auth.tokens import TokenConfig, create_access_token
@@ -27,15 +28,17 @@ from audiocity.resources import AppResources
 from audiocity.services import accounts, catalog, chapters
 from audiocity.tasks import CUT_PREVIEW, TaskSender
 from tests.workers.conftest import SECRET, Harness, tone_wav
-from workers.previews import cut_book_preview
 
 PUBLIC_URL = "http://store.test"
 BOOK = """query($id: ID!) { audiobook(id: $id) { published durationSeconds
-  chapters { position title startSeconds endSeconds edited } preview { url startSeconds durationSeconds contentType } } }"""
-UPDATE_CHAPTERS = """mutation($id: ID!, $chapters: [ChapterInput!]!) { updateChapters(audiobookId: $id, chapters: $chapters) {
-  audiobook { chapters { title startSeconds endSeconds edited } } errors { code field message } } }"""
+  chapters { position title startSeconds endSeconds edited }
+  preview { url startSeconds durationSeconds contentType } } }"""
+UPDATE_CHAPTERS = """mutation($id: ID!, $chapters: [ChapterInput!]!) {
+  updateChapters(audiobookId: $id, chapters: $chapters) {
+    audiobook { chapters { title startSeconds endSeconds edited } } errors { code field message } } }"""
 SET_PREVIEW = """mutation($id: ID!, $start: Float, $duration: Float) {
-  setPreview(audiobookId: $id, startSeconds: $start, durationSeconds: $duration) { audiobook { id } errors { code field } } }"""
+  setPreview(audiobookId: $id, startSeconds: $start, durationSeconds: $duration) {
+    audiobook { id } errors { code field } } }"""
 
 
 class Api:
@@ -146,12 +149,20 @@ async def test_a_draft_never_gets_a_clip(harness: Harness, api: Api, tmp_path: P
 
 async def test_set_preview_refuses_bad_ranges(harness: Harness, api: Api, tmp_path: Path) -> None:
     _, gid = await _book(harness, tmp_path)
-    for start, duration, field in ((-1.0, None, "startSeconds"), (None, 0.5, "durationSeconds"), (0.0, 601.0, "durationSeconds")):
-        errors = (await api.query(SET_PREVIEW, admin=True, id=gid, start=start, duration=duration))["setPreview"]["errors"]
+    for start, duration, field in (
+        (-1.0, None, "startSeconds"),
+        (None, 0.5, "durationSeconds"),
+        (0.0, 601.0, "durationSeconds"),
+    ):
+        errors = (await api.query(SET_PREVIEW, admin=True, id=gid, start=start, duration=duration))["setPreview"][
+            "errors"
+        ]
         assert [(e["code"], e["field"]) for e in errors] == [("INVALID", field)]
 
 
-async def test_update_chapters_validates_persists_and_shows_on_the_book(harness: Harness, api: Api, tmp_path: Path) -> None:
+async def test_update_chapters_validates_persists_and_shows_on_the_book(
+    harness: Harness, api: Api, tmp_path: Path
+) -> None:
     book_id, gid = await _book(harness, tmp_path)  # 18 s of audio
     bad = [
         ([{"title": "Late", "startSeconds": 2.0}], "chapters.0.startSeconds"),
@@ -175,11 +186,17 @@ async def test_update_chapters_validates_persists_and_shows_on_the_book(harness:
     assert result["audiobook"]["chapters"] == expected
     async with harness.sessions() as s:
         stored = await chapters.chapters_of(s, book_id)
-    assert [(c.position, c.title, c.start_seconds) for c in stored] == [(0, "Opening", 0.0), (1, "The second file", 10.0)]
+    assert [(c.position, c.title, c.start_seconds) for c in stored] == [
+        (0, "Opening", 0.0),
+        (1, "The second file", 10.0),
+    ]
 
     # Customers may not edit chapters.
+    request = Request({"type": "http", "method": "POST", "path": "/graphql", "headers": []})
     anonymous = await api.schema.execute(
-        UPDATE_CHAPTERS, variable_values={"id": gid, "chapters": good},
-        context_value=Context(resources=api.resources, request=Request({"type": "http", "method": "POST", "path": "/graphql", "headers": []})),
-    )  # fmt: skip
-    assert anonymous.errors and anonymous.errors[0].extensions and anonymous.errors[0].extensions["code"] == "UNAUTHENTICATED"
+        UPDATE_CHAPTERS,
+        variable_values={"id": gid, "chapters": good},
+        context_value=Context(resources=api.resources, request=request),
+    )
+    assert anonymous.errors and anonymous.errors[0].extensions
+    assert anonymous.errors[0].extensions["code"] == "UNAUTHENTICATED"

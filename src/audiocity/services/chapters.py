@@ -35,7 +35,9 @@ MAX_TITLE = 300
 OPENING_TITLE = "Opening"
 HEAD_START_SECONDS = 5.0  # a heading this close to the start needs no pause before it
 SNAP_BEFORE_SECONDS = 3.0  # a pause ending this long before a heading's estimated start is its pause
-SNAP_AFTER_SECONDS = 3.5  # ... or this long after it (Whisper merges across pauses: times inside a segment are estimates)
+SNAP_AFTER_SECONDS = (
+    3.5  # ... or this long after it (Whisper merges across pauses: times inside a segment are estimates)
+)
 MIN_CHAPTER_SECONDS = 10.0  # pause-only chapters are at least this long
 LEAD_SECONDS = 0.2  # a chapter starts this much before the heading's first sound, within the pause
 
@@ -271,7 +273,9 @@ def validate(chapters: Sequence[tuple[str, float]], total_seconds: float) -> lis
         field = f"chapters.{n}"
         name = " ".join(title.split())
         if not name or len(name) > MAX_TITLE:
-            raise ServiceError(ErrorCode.INVALID, f"Chapter {n + 1} needs a title of 1 to {MAX_TITLE} characters.", f"{field}.title")
+            raise ServiceError(
+                ErrorCode.INVALID, f"Chapter {n + 1} needs a title of 1 to {MAX_TITLE} characters.", f"{field}.title"
+            )
         if not (start >= 0.0) or start != start:
             raise ServiceError(ErrorCode.INVALID, f"Chapter {n + 1} cannot start before 0.", f"{field}.startSeconds")
         if n == 0 and start != 0.0:

@@ -199,7 +199,9 @@ class Audiobook(Node):
                 position=c.position,
                 title=c.title,
                 start_seconds=c.start_seconds,
-                end_seconds=rows[n + 1].start_seconds if n + 1 < len(rows) else max(self.duration_seconds, c.start_seconds),
+                end_seconds=rows[n + 1].start_seconds
+                if n + 1 < len(rows)
+                else max(self.duration_seconds, c.start_seconds),
                 edited=c.source == models.ChapterSource.EDITED,
             )
             for n, c in enumerate(rows)
@@ -233,5 +235,8 @@ class Audiobook(Node):
                 return None
             url = signed.url
         return AudiobookPreview(
-            url=url, start_seconds=row.start_seconds, duration_seconds=row.duration_seconds, content_type=row.content_type
+            url=url,
+            start_seconds=row.start_seconds,
+            duration_seconds=row.duration_seconds,
+            content_type=row.content_type,
         )
