@@ -44,7 +44,7 @@ WHO_MAY_CALL: dict[str, str] = {
     "setUserRole": ADMIN, "createAudiobook": ADMIN, "updateAudiobook": ADMIN, "publishAudiobook": ADMIN,
     "deleteAudiobook": ADMIN, "uploadAudioFile": ADMIN, "startUpload": ADMIN, "completeUpload": ADMIN,
     "cancelUpload": ADMIN, "reorderAudioFiles": ADMIN, "deleteAudioFile": ADMIN, "startTranscription": ADMIN,
-    "refundOrder": ADMIN, "grantAudiobook": ADMIN,
+    "refundOrder": ADMIN, "grantAudiobook": ADMIN, "updateChapters": ADMIN, "setPreview": ADMIN,
     # subscriptions
     "jobUpdates": ADMIN, "orderUpdates": OWNER,
 }  # fmt: skip
