@@ -199,9 +199,9 @@ class Audiobook(Node):
                 position=c.position,
                 title=c.title,
                 start_seconds=c.start_seconds,
-                end_seconds=rows[n + 1].start_seconds
-                if n + 1 < len(rows)
-                else max(self.duration_seconds, c.start_seconds),
+                end_seconds=round(
+                    rows[n + 1].start_seconds if n + 1 < len(rows) else max(self.duration_seconds, c.start_seconds), 3
+                ),
                 edited=c.source == models.ChapterSource.EDITED,
             )
             for n, c in enumerate(rows)
