@@ -9,6 +9,7 @@ from audiocity.tasks import TRANSCRIBE_AUDIOBOOK
 from workers import resources
 from workers.commerce import expire_pending_orders  # noqa: F401  (declares the order sweeper)
 from workers.notices import send_email, send_notice  # noqa: F401  (declares the email actors)
+from workers.previews import cut_preview  # noqa: F401  (declares the preview cutter)
 from workers.transcription import run_transcription, should_retry
 
 _settings = get_settings()

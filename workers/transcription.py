@@ -77,6 +77,7 @@ from audiocity.services.storage_keys import transcript_key
 from audiocity.storage.base import ObjectNotFound
 from workers import embedding
 from workers import metrics as worker_metrics
+from workers.chapters import detect_chapters
 from workers.locks import book_lock
 from workers.request_retry import GaveUp, RetryPolicy, RetryRecord, call_with_retry
 from workers.resources import Resources
@@ -535,6 +536,7 @@ class _Run:
             stitched = await transcripts.stitch(session, book_id)
             await transcripts.save_transcript(session, book_id, stitched)
             await passages.save_passages(session, book_id, stitched.segments)
+        await detect_chapters(res, book_id, stitched.segments)
         for fmt, body, content_type in (
             ("txt", stitched.text, "text/plain; charset=utf-8"),
             ("vtt", stitched.vtt, "text/vtt; charset=utf-8"),

@@ -14,6 +14,12 @@ from .audiobook import (
     AudiobookAudiobookCategories,
     AudiobookAudiobookFiles,
 )
+from .audiobook_chapters import (
+    AudiobookChapters,
+    AudiobookChaptersAudiobook,
+    AudiobookChaptersAudiobookChapters,
+    AudiobookChaptersAudiobookPreview,
+)
 from .audiobook_page import (
     AudiobookPage,
     AudiobookPageAudiobooks,
@@ -164,6 +170,7 @@ from .grant_audiobook import (
 from .input_types import (
     AudiobookFilter,
     AudiobookInput,
+    ChapterInput,
     CheckoutInput,
     CreateCategoryInput,
     RegisterInput,
@@ -311,6 +318,13 @@ from .series_books import (
     SeriesBooksNodeSeries,
     SeriesBooksNodeSeriesAudiobooks,
 )
+from .set_preview import (
+    SetPreview,
+    SetPreviewSetPreview,
+    SetPreviewSetPreviewAudiobook,
+    SetPreviewSetPreviewAudiobookPreview,
+    SetPreviewSetPreviewErrors,
+)
 from .set_user_role import (
     SetUserRole,
     SetUserRoleSetUserRole,
@@ -346,6 +360,13 @@ from .update_audiobook import (
     UpdateAudiobookUpdateAudiobookAudiobook,
     UpdateAudiobookUpdateAudiobookErrors,
 )
+from .update_chapters import (
+    UpdateChapters,
+    UpdateChaptersUpdateChapters,
+    UpdateChaptersUpdateChaptersAudiobook,
+    UpdateChaptersUpdateChaptersAudiobookChapters,
+    UpdateChaptersUpdateChaptersErrors,
+)
 from .update_me import (
     UpdateMe,
     UpdateMeUpdateMe,
@@ -380,6 +401,10 @@ __all__ = [
     "AudiobookAudiobook",
     "AudiobookAudiobookCategories",
     "AudiobookAudiobookFiles",
+    "AudiobookChapters",
+    "AudiobookChaptersAudiobook",
+    "AudiobookChaptersAudiobookChapters",
+    "AudiobookChaptersAudiobookPreview",
     "AudiobookFilter",
     "AudiobookInput",
     "AudiobookMetadata",
@@ -418,6 +443,7 @@ __all__ = [
     "ChangePasswordChangePassword",
     "ChangePasswordChangePasswordErrors",
     "ChangePasswordChangePasswordUser",
+    "ChapterInput",
     "Checkout",
     "CheckoutCheckout",
     "CheckoutCheckoutErrors",
@@ -599,6 +625,11 @@ __all__ = [
     "SeriesBooksNodeNode",
     "SeriesBooksNodeSeries",
     "SeriesBooksNodeSeriesAudiobooks",
+    "SetPreview",
+    "SetPreviewSetPreview",
+    "SetPreviewSetPreviewAudiobook",
+    "SetPreviewSetPreviewAudiobookPreview",
+    "SetPreviewSetPreviewErrors",
     "SetUserRole",
     "SetUserRoleSetUserRole",
     "SetUserRoleSetUserRoleErrors",
@@ -625,6 +656,11 @@ __all__ = [
     "UpdateAudiobookUpdateAudiobook",
     "UpdateAudiobookUpdateAudiobookAudiobook",
     "UpdateAudiobookUpdateAudiobookErrors",
+    "UpdateChapters",
+    "UpdateChaptersUpdateChapters",
+    "UpdateChaptersUpdateChaptersAudiobook",
+    "UpdateChaptersUpdateChaptersAudiobookChapters",
+    "UpdateChaptersUpdateChaptersErrors",
     "UpdateMe",
     "UpdateMeInput",
     "UpdateMeUpdateMe",

@@ -4,6 +4,7 @@ from typing import Any, Optional, Union
 from .add_to_cart import AddToCart
 from .async_base_client import AsyncBaseClient
 from .audiobook import Audiobook
+from .audiobook_chapters import AudiobookChapters
 from .audiobook_page import AudiobookPage
 from .audiobook_with_metadata import AudiobookWithMetadata
 from .audiobooks import Audiobooks
@@ -27,6 +28,7 @@ from .grant_audiobook import GrantAudiobook
 from .input_types import (
     AudiobookFilter,
     AudiobookInput,
+    ChapterInput,
     CheckoutInput,
     CreateCategoryInput,
     RegisterInput,
@@ -59,12 +61,14 @@ from .save_progress import SaveProgress
 from .search_audiobooks import SearchAudiobooks
 from .semantic_search import SemanticSearch
 from .series_books import SeriesBooks
+from .set_preview import SetPreview
 from .set_user_role import SetUserRole
 from .sign_in_with_google import SignInWithGoogle
 from .similar_audiobooks import SimilarAudiobooks
 from .start_transcription import StartTranscription
 from .start_upload import StartUpload
 from .update_audiobook import UpdateAudiobook
+from .update_chapters import UpdateChapters
 from .update_me import UpdateMe
 from .upload_audio_file import UploadAudioFile
 from .upload_cover import UploadCover
@@ -1023,6 +1027,114 @@ class AudioCityClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return SimilarAudiobooks.model_validate(data)
+
+    async def audiobook_chapters(self, id: str, **kwargs: Any) -> AudiobookChapters:
+        query = gql("""
+            query AudiobookChapters($id: ID!) {
+              audiobook(id: $id) {
+                id
+                durationSeconds
+                chapters {
+                  position
+                  title
+                  startSeconds
+                  endSeconds
+                  edited
+                }
+                preview {
+                  url
+                  startSeconds
+                  durationSeconds
+                  contentType
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query,
+            operation_name="AudiobookChapters",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return AudiobookChapters.model_validate(data)
+
+    async def update_chapters(
+        self, audiobook_id: str, chapters: list[ChapterInput], **kwargs: Any
+    ) -> UpdateChapters:
+        query = gql("""
+            mutation UpdateChapters($audiobookId: ID!, $chapters: [ChapterInput!]!) {
+              updateChapters(audiobookId: $audiobookId, chapters: $chapters) {
+                audiobook {
+                  id
+                  chapters {
+                    position
+                    title
+                    startSeconds
+                    endSeconds
+                    edited
+                  }
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "audiobookId": audiobook_id,
+            "chapters": chapters,
+        }
+        response = await self.execute(
+            query=query, operation_name="UpdateChapters", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UpdateChapters.model_validate(data)
+
+    async def set_preview(
+        self,
+        audiobook_id: str,
+        start_seconds: Union[Optional[float], UnsetType] = UNSET,
+        duration_seconds: Union[Optional[float], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> SetPreview:
+        query = gql("""
+            mutation SetPreview($audiobookId: ID!, $startSeconds: Float, $durationSeconds: Float) {
+              setPreview(
+                audiobookId: $audiobookId
+                startSeconds: $startSeconds
+                durationSeconds: $durationSeconds
+              ) {
+                audiobook {
+                  id
+                  preview {
+                    url
+                    startSeconds
+                    durationSeconds
+                    contentType
+                  }
+                }
+                errors {
+                  code
+                  field
+                  message
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "audiobookId": audiobook_id,
+            "startSeconds": start_seconds,
+            "durationSeconds": duration_seconds,
+        }
+        response = await self.execute(
+            query=query, operation_name="SetPreview", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return SetPreview.model_validate(data)
 
     async def add_to_cart(self, audiobook_id: str, **kwargs: Any) -> AddToCart:
         query = gql("""

@@ -58,6 +58,15 @@ class AudiobookInput(BaseModel):
     "ISBN-10 or ISBN-13, hyphens allowed; checked and stored as ISBN-13. An empty string clears it."
 
 
+class ChapterInput(BaseModel):
+    """One chapter of the list `updateChapters` sets."""
+
+    title: str
+    "The chapter's title, 1 to 300 characters."
+    start_seconds: float = Field(alias="startSeconds")
+    "Where it starts, in seconds from the start of the book; the first chapter starts at 0 and each one after the one before, inside the audio."
+
+
 class CheckoutInput(BaseModel):
     """How to pay for the cart."""
 

@@ -49,6 +49,7 @@ from audiocity.http.google import google_routes
 from audiocity.http.health import health_routes
 from audiocity.http.limits import RequestLimitsMiddleware
 from audiocity.http.metrics import metrics_routes
+from audiocity.http.previews import preview_routes
 from audiocity.http.uploads import upload_routes
 from audiocity.http.webhooks import webhook_routes
 from audiocity.http_client import client_address
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, broker: dramatiq.Broker | None 
         *upload_routes(storage),  # local storage only: resumable uploads, the GCS way
         *webhook_routes(),
         *bundles.bundle_routes(),
+        *preview_routes(),
         *google_routes(settings),
     ]
     if isinstance(storage, LocalStorage):  # entitlement on every use, and the audit

@@ -249,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
-    commands.add_parser("seed-demo", help="create a few demo audiobooks")
+    seed_cmd = commands.add_parser("seed-demo", help="create a few dozen published demo audiobooks with speech")
+    seed_cmd.add_argument("--count", type=int, default=30, help="how many books (default 30)")
+    seed_cmd.add_argument("--tones", action="store_true", help="tones instead of espeak-ng speech")
     operations = commands.add_parser("operations", help="manage the registered operations of allow-list mode")
     operations_commands = operations.add_subparsers(dest="operations_command", required=True)
     register = operations_commands.add_parser("register", help="register the operations in .graphql files")
@@ -284,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "seed-demo":
         from audiocity.seed import seed_demo
 
-        seed_demo(settings)
+        seed_demo(settings, count=args.count, speech=False if args.tones else None)
     return 0
 
 

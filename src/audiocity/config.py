@@ -179,6 +179,19 @@ class Settings(BaseSettings):
         alias="UPLOAD_RETENTION_SECONDS",
         description="Closed upload sessions are kept this long after expiry (GCS session URLs live a week).",
     )
+    preview_seconds: float = Field(
+        60.0,
+        alias="PREVIEW_SECONDS",
+        description="Length of a book's public sample clip when an admin has not chosen a range (`setPreview`).",
+    )
+    preview_bit_rate: int = Field(
+        48_000, alias="PREVIEW_BIT_RATE", description="Bits per second of the sample clip (mono AAC)."
+    )
+    chapter_min_silence_seconds: float = Field(
+        1.5,
+        alias="CHAPTER_MIN_SILENCE_SECONDS",
+        description="A pause at least this long before a sentence marks a possible chapter start.",
+    )
     chunk_seconds: int = Field(600, alias="TRANSCRIPTION_CHUNK_SECONDS")
     transcription_concurrency: int = Field(4, alias="TRANSCRIPTION_CONCURRENCY")
     local_whisper_threads: int = Field(2, alias="LOCAL_WHISPER_THREADS")

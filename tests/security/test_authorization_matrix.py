@@ -46,6 +46,7 @@ WHO_MAY_CALL: dict[str, str] = {
     "cancelUpload": ADMIN, "reorderAudioFiles": ADMIN, "deleteAudioFile": ADMIN, "startTranscription": ADMIN,
     "refundOrder": ADMIN, "grantAudiobook": ADMIN,
     "uploadCover": ADMIN, "createCategory": ADMIN, "renameCategory": ADMIN, "deleteCategory": ADMIN,
+    "updateChapters": ADMIN, "setPreview": ADMIN,
     # subscriptions
     "jobUpdates": ADMIN, "orderUpdates": OWNER,
 }  # fmt: skip

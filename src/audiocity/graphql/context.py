@@ -17,10 +17,10 @@ from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.http_client import client_address
-from audiocity.models import Audiobook, Category, Role, Series, User
+from audiocity.models import Audiobook, AudiobookPreview, Category, Chapter, Role, Series, User
 from audiocity.ratelimit import Rule
 from audiocity.resources import AppResources
-from audiocity.services import accounts, catalog, credits, entitlements, orders, semantic
+from audiocity.services import accounts, catalog, chapters, credits, entitlements, orders, previews, semantic
 
 Reads = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -40,6 +40,8 @@ class Loaders:
         self.audiobooks: DataLoader[uuid.UUID, Audiobook | None] = DataLoader(self._audiobooks)
         self.series: DataLoader[uuid.UUID, Series | None] = DataLoader(self._series)
         self.series_books: DataLoader[uuid.UUID, list[Audiobook]] = DataLoader(self._series_books)
+        self.chapters: DataLoader[uuid.UUID, list[Chapter]] = DataLoader(self._chapters)
+        self.previews: DataLoader[uuid.UUID, AudiobookPreview | None] = DataLoader(self._previews)
         self._similar: dict[tuple[str, str, int, bool], DataLoader[uuid.UUID, list[Any]]] = {}
 
     def similar(self, provider: str, model: str, first: int, include_drafts: bool) -> DataLoader[uuid.UUID, list[Any]]:
@@ -84,6 +86,16 @@ class Loaders:
         async with self.sessions() as s:
             found = await credits.books_in_series(s, ids, include_drafts=False)
         return [found[i] for i in ids]
+
+    async def _chapters(self, ids: list[uuid.UUID]) -> list[list[Chapter]]:
+        async with self.sessions() as s:
+            found = await chapters.chapters_for_books(s, ids)
+        return [found[i] for i in ids]
+
+    async def _previews(self, ids: list[uuid.UUID]) -> list[AudiobookPreview | None]:
+        async with self.sessions() as s:
+            found = await previews.previews_for_books(s, ids)
+        return [found.get(i) for i in ids]
 
     async def _audiobooks(self, ids: list[uuid.UUID]) -> list[Audiobook | None]:
         async with self.sessions() as s:

@@ -20,6 +20,7 @@ from audiocity.graphql.guard import GuardConfig, RequestGuard
 from audiocity.graphql.limits import Limits
 from audiocity.graphql.mutations.accounts import AccountMutations
 from audiocity.graphql.mutations.catalog import CatalogMutations
+from audiocity.graphql.mutations.chapters import ChapterMutations
 from audiocity.graphql.mutations.commerce import CommerceMutations
 from audiocity.graphql.mutations.library import LibraryMutations
 from audiocity.graphql.mutations.metadata import MetadataMutations
@@ -48,6 +49,7 @@ class Mutation(
     SignInMutations,
     CatalogMutations,
     MetadataMutations,
+    ChapterMutations,
     UploadMutations,
     CommerceMutations,
     LibraryMutations,

@@ -12,6 +12,9 @@ from audiocity.models.catalog import (
     TranscriptPassage,
     TranscriptStatus,
 )
+from audiocity.models.chapters import AudiobookPreview as AudiobookPreview
+from audiocity.models.chapters import Chapter as Chapter
+from audiocity.models.chapters import ChapterSource as ChapterSource
 from audiocity.models.commerce import (
     Cart,
     CartItem,

@@ -151,6 +151,9 @@ class Transcript(SQLModel, table=True):
     audiobook_id: uuid.UUID = Field(sa_column=Column(ForeignKey("audiobooks.id", ondelete="CASCADE"), primary_key=True))
     text: str = Field(sa_column=Column(Text, nullable=False))
     vtt: str = Field(sa_column=Column(Text, nullable=False))
+    chapters_vtt: str | None = Field(
+        default=None, sa_column=Column(Text), description="The chapters as WebVTT; kept current by services.chapters."
+    )
     updated_at: datetime = created_at_field()
 
 

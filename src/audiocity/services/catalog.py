@@ -40,7 +40,7 @@ from audiocity.models import (
     OrderLine,
     utcnow,
 )
-from audiocity.services import credits, storage_keys
+from audiocity.services import credits, previews, storage_keys
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.isbn import normalize_isbn
 from audiocity.services.pagination import Page, cursor_time, decode_cursor, encode_cursor, page_size
@@ -305,6 +305,8 @@ async def publish_audiobook(session: AsyncSession, book_id: uuid.UUID, published
     book.published = published
     book.updated_at = utcnow()
     await session.flush()
+    if published:  # (re)cut the sample clip in a worker; the request does not wait for the encoding
+        await previews.queue_cut(session, book_id)
     return book
 
 
@@ -341,6 +343,7 @@ async def delete_audiobook(session: AsyncSession, book_id: uuid.UUID) -> Deletio
         *audio,
         *(storage_keys.transcript_key(book_id, fmt) for fmt in storage_keys.TRANSCRIPT_EXTENSIONS),
         *storage_keys.cover_keys(book.cover_key, list(book.cover_sizes)),
+        *await previews.clip_keys(session, book_id),
     ]
     await session.delete(book)
     await session.flush()

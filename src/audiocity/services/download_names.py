@@ -7,6 +7,7 @@ from audiocity.models import Audiobook, AudioFile, DownloadKind
 TRANSCRIPT_FORMATS = (
     (DownloadKind.TRANSCRIPT_TEXT, "txt", "text/plain; charset=utf-8"),
     (DownloadKind.TRANSCRIPT_VTT, "vtt", "text/vtt; charset=utf-8"),
+    (DownloadKind.CHAPTERS_VTT, "chapters.vtt", "text/vtt; charset=utf-8"),  # only once the book has chapters
 )
 
 
@@ -16,4 +17,6 @@ def audio_file_name(f: AudioFile) -> str:
 
 
 def transcript_file_name(book: Audiobook, fmt: str) -> str:
+    if fmt == "chapters.vtt":
+        return f"{book.title} - chapters.vtt"
     return f"{book.title} - transcript.{fmt}"

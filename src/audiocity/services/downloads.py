@@ -35,7 +35,11 @@ from audiocity.storage import LinkUnavailable, Storage
 
 __all__ = ["DownloadKind"]
 
-_TRANSCRIPTS = {"txt": DownloadKind.TRANSCRIPT_TEXT, "vtt": DownloadKind.TRANSCRIPT_VTT}
+_TRANSCRIPTS = {
+    "txt": DownloadKind.TRANSCRIPT_TEXT,
+    "vtt": DownloadKind.TRANSCRIPT_VTT,
+    storage_keys.CHAPTERS_FORMAT: DownloadKind.CHAPTERS_VTT,
+}
 
 
 class DownloadErrorCode(enum.StrEnum):
@@ -94,9 +98,15 @@ async def transcript_sizes(session: AsyncSession, book_ids: Sequence[uuid.UUID])
             col(Transcript.audiobook_id),
             func.octet_length(col(Transcript.text)),
             func.octet_length(col(Transcript.vtt)),
+            func.octet_length(col(Transcript.chapters_vtt)),
         ).where(col(Transcript.audiobook_id).in_(book_ids))
     )
-    return {book_id: {"txt": int(txt), "vtt": int(vtt)} for book_id, txt, vtt in rows.all()}
+    sizes: dict[uuid.UUID, dict[str, int]] = {}
+    for book_id, txt, vtt, chapters in rows.all():
+        sizes[book_id] = {"txt": int(txt), "vtt": int(vtt)}
+        if chapters is not None:  # chapters are a file of their own only once the book has some
+            sizes[book_id][storage_keys.CHAPTERS_FORMAT] = int(chapters)
+    return sizes
 
 
 def download_links(
@@ -118,6 +128,8 @@ def download_links(
     if book.transcript_status == TranscriptStatus.READY:
         for kind, fmt, mime in TRANSCRIPT_FORMATS:
             size = (transcript_bytes or {}).get(fmt)
+            if kind is DownloadKind.CHAPTERS_VTT and not size:
+                continue
             wanted.append(
                 (kind, storage_keys.transcript_key(book.id, fmt), transcript_file_name(book, fmt), mime, size)
             )

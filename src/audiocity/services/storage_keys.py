@@ -4,6 +4,8 @@
     audiobooks/<book id>/transcript.<txt|vtt>       the book's transcript
     audiobooks/<book id>/cover/<token>/<size>.webp  the uploaded cover, re-encoded (`full`) and its
                                                     thumbnails by width; a new token per upload
+    audiobooks/<book id>/transcript.chapters.vtt    its chapters as WebVTT
+    audiobooks/<book id>/preview-<id>.m4a           its public sample clip (a new key per cut)
 
 Everything that makes a key or works out what a key names (download checks, the audit) goes
 through here, so the layout can change in one module.
@@ -18,7 +20,9 @@ from pathlib import PurePosixPath
 BOOKS = "audiobooks"
 FILES = "files"
 TRANSCRIPT = "transcript"
-TRANSCRIPT_EXTENSIONS = ("txt", "vtt")
+CHAPTERS_FORMAT = "chapters.vtt"
+TRANSCRIPT_EXTENSIONS = ("txt", "vtt", CHAPTERS_FORMAT)
+PREVIEW = "preview"
 COVER = "cover"
 COVER_FULL = "full"
 COVER_EXTENSION = "webp"
@@ -54,12 +58,17 @@ def cover_keys(prefix: str | None, sizes: list[int]) -> list[str]:
     return [cover_image_key(prefix, None), *(cover_image_key(prefix, s) for s in sizes)]
 
 
+def preview_key(audiobook_id: uuid.UUID, extension: str) -> str:
+    """A fresh key per cut, so a new clip never overwrites the one being served."""
+    return f"{BOOKS}/{audiobook_id}/{PREVIEW}-{uuid.uuid4().hex}{extension}"
+
+
 @dataclass(frozen=True)
 class ParsedKey:
     """What a key under a book's prefix names: a transcript format, a cover, or (maybe) one of its files."""
 
     audiobook_id: uuid.UUID
-    transcript_format: str | None  # "txt" / "vtt" for a transcript, else None
+    transcript_format: str | None  # "txt" / "vtt" / "chapters.vtt" for a transcript, else None
     cover: bool = False  # one of the book's cover images: public while the book is
 
 

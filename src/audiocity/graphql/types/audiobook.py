@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, cast
@@ -14,9 +15,11 @@ from audiocity.graphql.errors import bad_input
 from audiocity.graphql.relay import Node, to_global_id
 from audiocity.graphql.types.common import Money, TranscriptStatus
 from audiocity.graphql.types.cover import Cover
+from audiocity.services import previews
 from audiocity.services.covers import cover_links
 from audiocity.services.errors import ServiceError
 from audiocity.services.semantic import SemanticUnavailable
+from audiocity.storage import LinkUnavailable
 
 
 @strawberry.type(description="One audio file of an audiobook; `position` is its place in play order.")
@@ -61,6 +64,26 @@ class Category(Node):
     @classmethod
     def from_model(cls, c: models.Category, count: int | None = None) -> Category:
         return cls(id=to_global_id("Category", c.id), name=c.name, slug=c.slug, audiobook_count=count)
+
+
+@strawberry.type(description="A chapter of an audiobook, on the book's timeline (its files in play order).")
+class Chapter:
+    position: int = strawberry.field(description="0-based place in the book.")
+    title: str = strawberry.field(description="The chapter's title, e.g. `Chapter One`.")
+    start_seconds: float = strawberry.field(description="Where it starts, in seconds from the start of the book.")
+    end_seconds: float = strawberry.field(description="Where it ends: the next chapter's start, or the book's end.")
+    edited: bool = strawberry.field(description="Set by an admin (`updateChapters`) rather than detected.")
+
+
+@strawberry.type(description="A free sample of an audiobook, playable without buying it.")
+class AudiobookPreview:
+    url: str = strawberry.field(
+        description="Where to fetch the clip: a public, cacheable link for published books (admins get a "
+        "short-lived signed link for drafts)."
+    )
+    start_seconds: float = strawberry.field(description="Where the clip starts in the book, in seconds.")
+    duration_seconds: float = strawberry.field(description="Length of the clip.")
+    content_type: str = strawberry.field(description="MIME type of the clip, e.g. `audio/mp4`.")
 
 
 @strawberry.type(description="A title in the catalog: metadata, price, audio files and what the AI wrote.")
@@ -217,6 +240,60 @@ class Audiobook(Node):
         except ServiceError as exc:
             raise bad_input(exc.message) from exc
         return [Audiobook.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Chapters in order, covering the whole book from 0: detected after transcription from "
+        "spoken headings and pauses, or set by an admin with `updateChapters`. Empty until then."
+    )
+    async def chapters(self, info: Info[Context, None]) -> list[Chapter]:
+        loaders = await info.context.loaders()
+        rows = await loaders.chapters.load(self.db_id)
+        return [
+            Chapter(
+                position=c.position,
+                title=c.title,
+                start_seconds=c.start_seconds,
+                end_seconds=round(
+                    rows[n + 1].start_seconds if n + 1 < len(rows) else max(self.duration_seconds, c.start_seconds), 3
+                ),
+                edited=c.source == models.ChapterSource.EDITED,
+            )
+            for n, c in enumerate(rows)
+        ]
+
+    @strawberry.field(
+        description="A free sample clip (the first PREVIEW_SECONDS, or the range chosen with `setPreview`), cut "
+        "when the book is published; null until then. Drafts have none, except for admins."
+    )
+    async def preview(self, info: Info[Context, None]) -> AudiobookPreview | None:
+        loaders = await info.context.loaders()
+        row = await loaders.previews.load(self.db_id)
+        if row is None or row.storage_key is None:
+            return None
+        if self.published:
+            url = info.context.settings.base_url.rstrip("/") + previews.public_path(row)
+        else:
+            viewer = await info.context.viewer()
+            if viewer is None or viewer.role != models.Role.ADMIN:
+                return None
+            try:
+                signed = await asyncio.to_thread(
+                    info.context.resources.storage.signed_download_url,
+                    row.storage_key,
+                    expires_in=info.context.settings.download_url_ttl_seconds,
+                    filename=f"{self.title} - preview.m4a",
+                    content_type=row.content_type,
+                    user_id=str(viewer.id),
+                )
+            except LinkUnavailable:
+                return None
+            url = signed.url
+        return AudiobookPreview(
+            url=url,
+            start_seconds=row.start_seconds,
+            duration_seconds=row.duration_seconds,
+            content_type=row.content_type,
+        )
 
     def _cover_links(self, info: Info[Context, None]) -> list[Any]:
         res = info.context.resources

@@ -124,6 +124,7 @@ DownloadKind = described(
         "AUDIO": "One audio file, as uploaded.",
         "TRANSCRIPT_TEXT": "The transcript as plain text.",
         "TRANSCRIPT_VTT": "The transcript as WebVTT captions with timestamps.",
+        "CHAPTERS_VTT": "The chapters as a WebVTT chapters track (one cue per chapter), once the book has chapters.",
         "BUNDLE": "One ZIP of the audio files and transcripts.",
     },
 )
