@@ -199,7 +199,7 @@ async def test_delete_audiobook_returns_storage_keys(session: AsyncSession) -> N
     deletion = await catalog.delete_audiobook(session, book.id)
 
     assert not deletion.soft
-    transcripts = [f"audiobooks/{book.id}/transcript.{fmt}" for fmt in ("txt", "vtt")]
+    transcripts = [f"audiobooks/{book.id}/transcript.{fmt}" for fmt in ("txt", "vtt", "chapters.vtt")]
     assert sorted(deletion.storage_keys) == sorted([*(f.storage_key for f in files), *transcripts])
     with pytest.raises(NotFound):
         await catalog.get_audiobook(session, book.id, include_drafts=True)
