@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from authlib.integrations.starlette_client import OAuth, OAuthError
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -42,8 +41,11 @@ def _with_query(url: str, **params: str) -> str:
 
 def google_routes(settings: Settings) -> list[Route]:
     """The two routes, each wrapped in the session middleware that holds the flow's state."""
-    oauth = OAuth()
-    if settings.google_client_id:
+    oauth: Any = None
+    if settings.google_client_id:  # authlib's client (and httpx under it) is loaded only when it is used
+        from authlib.integrations.starlette_client import OAuth
+
+        oauth = OAuth()
         oauth.register(
             name="google",
             client_id=settings.google_client_id,
@@ -57,7 +59,7 @@ def google_routes(settings: Settings) -> list[Route]:
         return RedirectResponse(_with_query(frontend, error=error, error_description=description), status_code=303)
 
     async def login(request: Request) -> Response:
-        client: Any = oauth.create_client("google")
+        client: Any = oauth.create_client("google") if oauth is not None else None
         if client is None:
             return PlainTextResponse("Google sign-in is not configured.", status_code=404)
         try:
@@ -68,10 +70,12 @@ def google_routes(settings: Settings) -> list[Route]:
         return response
 
     async def callback(request: Request) -> Response:
-        client: Any = oauth.create_client("google")
+        client: Any = oauth.create_client("google") if oauth is not None else None
         res = resources(request)
         if client is None or res.oidc is None:
             return PlainTextResponse("Google sign-in is not configured.", status_code=404)
+        from authlib.integrations.starlette_client import OAuthError
+
         try:
             token = await client.authorize_access_token(request)
             identity = await res.oidc.verify_id_token(str(token.get("id_token", "")))
