@@ -1,20 +1,23 @@
 """Scaling on one machine: 1, 2 and 4 API processes, then 1, 2 and 4 worker processes.
 
-    python -m bench scale [--api 1,2,4] [--workers 1,2,4] [--requests 600] [--clients 32]
-                          [--jobs 8] [--minutes 12] [--latency 2.0]
+    python -m bench scale [--api 1,2,4] [--workers 1,2,4] [--seconds 8] [--clients 16]
+                          [--jobs 6] [--minutes 4] [--chunk-seconds 120] [--latency 2.0]
 
 Everything shares one PostgreSQL and one Redis (embedded, or DATABASE_URL / REDIS_URL).
 
-API: `uvicorn audiocity.asgi:app --factory --workers N` (the production command, metrics in
-multiprocess mode) answering `--requests` catalog queries (a page of 20 books with authors, files
-and categories) from `--clients` concurrent loopback clients. Reported: requests per second, p50
-and p99 latency, and the sum of `audiocity_graphql_operations_total` across the processes, which
-must equal the number of requests.
+API: `audiocity serve --workers N` (uvicorn's supervisor with N API processes sharing the port, metrics
+in multiprocess mode; compose runs the same with `uvicorn --workers N`) answering catalog pages (20
+books with authors, narrators, files and categories) from `--clients` concurrent loopback clients for
+`--seconds` each in two phases: `cached` (anonymous: the response cache answers) and `executed` (a
+signed-in customer: never cached, resolvers and PostgreSQL every time). Reported per phase: requests
+per second, p50 and p99 latency; and the sum of `audiocity_graphql_operations_total` across the
+processes (operations executed: the signed-in requests plus the few cache misses; a cache hit
+executes nothing), a check that multiprocess metrics add up.
 
-Workers: `--jobs` books of one `--minutes` WAV file each (two chunks) queued at once, then N
-`audiocity worker` processes (one actor thread each) against the fake OpenAI server, which answers
-every transcription after `--latency` seconds. Reported: wall time until every job SUCCEEDED, jobs
-per minute and the mean job run time.
+Workers: `--jobs` books of one `--minutes` WAV file each (cut into `--chunk-seconds` chunks) queued at
+once, then N `audiocity worker` processes (one actor thread each) against the fake OpenAI server,
+which answers every transcription after `--latency` seconds. Reported: wall time until every job
+SUCCEEDED, jobs per minute and the mean job run time.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +60,9 @@ def base_env(database_url: str, redis_url: str, data_dir: Path) -> dict[str, str
         "SECRET_KEY": SECRET,
         "IN_PROCESS_WORKER": "0",
         "LOG_LEVEL": "WARNING",
+        # One loopback client sends everything: the per-client limits would measure themselves.
+        "RATE_LIMIT_OPERATIONS_PER_CLIENT": "0/1",
+        "RATE_LIMIT_COST_PER_CLIENT": "0/1",
     }
 
 
@@ -82,38 +89,72 @@ async def seed_catalog(database_url: str, count: int) -> None:
         await engine.dispose()
 
 
-async def load(url: str, requests: int, clients: int) -> tuple[float, list[float]]:
+async def load(url: str, seconds: float, clients: int, token: str | None = None) -> tuple[float, list[float]]:
+    """`clients` connections sending the page one after another for `seconds`; (elapsed, latencies)."""
     latencies: list[float] = []
-    remaining = iter(range(requests))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = {"query": PAGE, "operationName": "Catalog"}
 
-    async def client(http: httpx.AsyncClient) -> None:
-        for _ in remaining:
+    async def client(http: httpx.AsyncClient, deadline: float) -> None:
+        while time.perf_counter() < deadline:
             started = time.perf_counter()
-            response = await http.post(url, json={"query": PAGE, "operationName": "Catalog"})
+            response = await http.post(url, json=body, headers=headers)
             latencies.append(time.perf_counter() - started)
             response.raise_for_status()
             assert "errors" not in response.json(), response.text
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
         started = time.perf_counter()
-        await asyncio.gather(*(client(http) for _ in range(clients)))
+        await asyncio.gather(*(client(http, started + seconds) for _ in range(clients)))
         return time.perf_counter() - started, latencies
 
 
-def run_api(processes: int, env: dict[str, str], work: Path, args: argparse.Namespace) -> dict[str, Any]:
+def _summary(elapsed: float, latencies: list[float]) -> dict[str, float]:
+    latencies = sorted(latencies)
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
+    }
+
+
+def customer_token(database_url: str) -> str:
+    """A signed-in customer's access token: its requests skip the response cache."""
+    from audiocity.auth.tokens import create_access_token
+
+    async def make() -> uuid.UUID:
+        from audiocity.db import make_engine, make_sessionmaker, session_scope
+        from audiocity.models import Role, User
+
+        engine = make_engine(database_url, pool_size=1)
+        try:
+            async with session_scope(make_sessionmaker(engine)) as s:
+                user = User(email=f"scale-{uuid.uuid4().hex[:8]}@example.com", display_name="Scale", role=Role.CUSTOMER)
+                s.add(user)
+                await s.flush()
+                return user.id
+        finally:
+            await engine.dispose()
+
+    return create_access_token(SECRET, asyncio.run(make()), "CUSTOMER", 3600)
+
+
+def run_api(processes: int, env: dict[str, str], work: Path, args: argparse.Namespace, token: str) -> dict[str, Any]:
     port = free_port()
     metrics_dir = Path(tempfile.mkdtemp(prefix="prom-", dir=work))
     log_path = work / f"api-{processes}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "audiocity.asgi:app", "--factory", f"--workers={processes}",
-             "--host=127.0.0.1", f"--port={port}", "--no-access-log", "--timeout-worker-healthcheck=120"],
-            cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "audiocity.cli", "serve", f"--workers={processes}"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "HOST": "127.0.0.1", "PORT": str(port)},
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
     try:
-        deadline = time.monotonic() + 600  # minutes on a loaded shared machine
+        deadline = started + 600  # minutes on a loaded shared machine
         ready = 0
         while ready < 3:  # several answers in a row: every process has started
             try:
@@ -123,8 +164,11 @@ def run_api(processes: int, env: dict[str, str], work: Path, args: argparse.Name
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"API did not start:\n{log_path.read_text(errors='replace')}")
             time.sleep(0.5)
-        asyncio.run(load(f"{base}/graphql", min(50, args.requests), args.clients))  # warm-up
-        elapsed, latencies = asyncio.run(load(f"{base}/graphql", args.requests, args.clients))
+        startup = time.monotonic() - started
+        _, warm = asyncio.run(load(f"{base}/graphql", 2, args.clients, token))  # every process, both paths
+        _, warm_cached = asyncio.run(load(f"{base}/graphql", 1, args.clients))
+        cached = _summary(*asyncio.run(load(f"{base}/graphql", args.seconds, args.clients)))
+        executed = _summary(*asyncio.run(load(f"{base}/graphql", args.seconds, args.clients, token)))
         text = httpx.get(f"{base}/metrics", timeout=10).text
         counted = sum(
             float(line.rsplit(" ", 1)[1])
@@ -137,14 +181,14 @@ def run_api(processes: int, env: dict[str, str], work: Path, args: argparse.Name
             process.wait(60)
         except subprocess.TimeoutExpired:
             process.kill()
-    latencies.sort()
     return {
         "processes": processes,
-        "rps": args.requests / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "startup": startup,
+        "cached": cached,
+        "executed": executed,
         "counted": counted,
-        "sent": args.requests + min(50, args.requests),
+        "sent": len(warm) + len(warm_cached) + cached["requests"] + executed["requests"],
+        "uncached": len(warm) + executed["requests"],  # cache hits execute nothing, so count nothing
     }
 
 
@@ -161,6 +205,7 @@ def run_workers(
         "OPENAI_TRANSCRIPTION_MODEL": "whisper-1",
         "WORKER_THREADS": "1",
         "TRANSCRIPTION_CONCURRENCY": "2",
+        "TRANSCRIPTION_CHUNK_SECONDS": str(args.chunk_seconds),
         "WORKER_METRICS_PORT": "0",
         "LOG_LEVEL": "INFO",
     }
@@ -203,11 +248,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ints = lambda text: [int(x) for x in text.split(",") if x]  # noqa: E731
     parser.add_argument("--api", type=ints, default=[1, 2, 4])
     parser.add_argument("--workers", type=ints, default=[1, 2, 4])
-    parser.add_argument("--requests", type=int, default=600)
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=8, help="load per phase and process count")
+    parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--books", type=int, default=200)
-    parser.add_argument("--jobs", type=int, default=8)
-    parser.add_argument("--minutes", type=float, default=12)
+    parser.add_argument("--jobs", type=int, default=6)
+    parser.add_argument("--minutes", type=float, default=4)
+    parser.add_argument("--chunk-seconds", type=int, default=120)
     parser.add_argument("--latency", type=float, default=2.0)
     return parser.parse_args(argv)
 
@@ -236,11 +282,17 @@ def main(argv: list[str]) -> None:
             env = base_env(database_url, redis_url, work / "data")
             if args.api:
                 asyncio.run(seed_catalog(database_url, args.books))
+                token = customer_token(database_url)
             for n in args.api:
-                r = run_api(n, env, work, args)
+                r = run_api(n, env, work, args, token)
+                phases = "; ".join(
+                    f"{name} {p['rps']:.1f} req/s (p50 {p['p50']:.0f} ms, p99 {p['p99']:.0f} ms)"
+                    for name, p in (("cached", r["cached"]), ("executed", r["executed"]))
+                )
                 print(
-                    f"api processes={r['processes']}: {r['rps']:.1f} req/s, p50 {r['p50']:.0f} ms, "
-                    f"p99 {r['p99']:.0f} ms; operations counted {r['counted']:.0f} of {r['sent']} sent",
+                    f"api processes={r['processes']} (ready in {r['startup']:.0f} s): {phases}; "
+                    f"{r['sent']} requests sent, {r['uncached']} of them signed in; "
+                    f"operations executed by the metrics {r['counted']:.0f} (the signed-in + cache misses)",
                     flush=True,
                 )
             if args.workers:

@@ -30,6 +30,7 @@ from audiocity.auth.tokens import InvalidToken
 from audiocity.config import Settings, get_settings
 from audiocity.config_checks import check_settings
 from audiocity.graphql.context import Context
+from audiocity.graphql.errors import with_request_id
 from audiocity.graphql.front import GraphQLFront
 from audiocity.graphql.schema import build_schema
 from audiocity.graphql.sockets import (
@@ -118,10 +119,7 @@ class GraphQLApp(GraphQL[Context, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Errors carry the request id, so a client's report leads to the server's log lines."""
         response = await super().process_result(request, result)
-        request_id = getattr(request.state, "request_id", None)
-        for error in response.get("errors") or []:
-            if isinstance(error, dict):
-                error.setdefault("extensions", {})["request_id"] = request_id
+        with_request_id(response.get("errors"), getattr(request.state, "request_id", None))
         return response
 
     async def on_ws_connect(self, context: Context) -> Any:

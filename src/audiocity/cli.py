@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from audiocity.config import Settings, get_settings
+from audiocity.http.websocket_protocol import ClosingWebSocketProtocol
 
 
 def _logging(settings: Settings) -> None:
@@ -82,6 +83,7 @@ def serve(settings: Settings, workers: int | None = None) -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         log_config=None,  # our handler (JSON or text, scrubbed) for uvicorn's lines too
+        ws=ClosingWebSocketProtocol,  # 1012 with a reason, once requests in flight are answered
         ws_ping_interval=20,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
@@ -118,6 +120,7 @@ def _serve_processes(settings: Settings, processes: int) -> None:
         timeout_worker_healthcheck=60,  # a busy machine can take longer than 5 s to start a child
         log_level=settings.log_level.lower(),
         log_config=None,  # our handler (JSON or text, scrubbed) for uvicorn's lines too
+        ws=ClosingWebSocketProtocol,  # 1012 with a reason, once requests in flight are answered
         ws_ping_interval=20,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from tests.outbox_helpers import empty_outbox
+from tests.processes import spawn_worker, worker_env
 
 # Every test server shares one Redis and calls from 127.0.0.1: the suite would trip the production
 # rate limits of other test modules. Tests of the limits themselves pass stricter values.
@@ -151,15 +152,8 @@ class Worker:
 
 def start_worker(data_dir: Path, env: dict[str, str]) -> Worker:
     """Spawn `audiocity worker` with a server's environment (same database, Redis, storage, secret)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "audiocity.cli", "worker"],
-            env={"WORKER_METRICS_PORT": "0", **env, "AUDIOCITY_DATA_DIR": str(data_dir)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = spawn_worker(worker_env(env, AUDIOCITY_DATA_DIR=str(data_dir)), log_path)
     return Worker(process, log_path)
 
 

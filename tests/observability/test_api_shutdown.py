@@ -1,11 +1,12 @@
-"""SIGTERM to the API in the middle of an upload chunk: it stops accepting, finishes the chunk, exits.
+"""SIGTERM to the API: it stops accepting, finishes what is in flight, closes sockets with a reason, exits.
 
-The upload then resumes on the next server from exactly where the stopped one left it.
+An upload cut by the stop resumes on the next server from exactly where the stopped one left it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from audiocity.db import session_scope
-from audiocity.graphql.relay import from_global_id
-from audiocity.models import Role, User
-from tests.e2e.client import GraphQLClient
+from audiocity.graphql.relay import from_global_id, to_global_id
+from audiocity.http.websocket_protocol import RESTART_REASON, SERVICE_RESTART
+from audiocity.models import Order, PaymentProvider, Role, User
+from tests.e2e.client import GraphQLClient, GraphQLSocket
 from tests.e2e.server import run_server
 from tests.fixtures.audio import tone_file
 from tests.uploads import resumable
@@ -105,3 +107,65 @@ async def test_sigterm_during_an_upload_loses_nothing(
             completed = (await admin(COMPLETE, id=upload["id"]))["completeUpload"]
             assert completed["errors"] == [], completed
             assert completed["audioFile"]["sizeBytes"] == total
+
+
+ORDER_UPDATES = "subscription($orderId: ID!) { orderUpdates(orderId: $orderId) { id status } }"
+
+
+async def test_sigterm_answers_requests_in_flight_then_closes_sockets_with_a_reason(
+    tmp_path: Path, database_url: str, redis_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    env = {"IN_PROCESS_WORKER": "0", "SHUTDOWN_GRACE_SECONDS": "30"}
+    async with httpx.AsyncClient(timeout=60) as http:
+        with run_server(tmp_path / "app", database_url, with_db(redis_url, 14), ready_within=STARTUP, **env) as api:
+            anon = GraphQLClient(http, api.graphql_url)
+            email = f"follower-{uuid.uuid4().hex[:10]}@example.com"
+            created = (await anon(REGISTER, input={"email": email, "password": "correct horse battery"}))["register"]
+            assert created["errors"] == [], created
+            account = (await anon(LOGIN, email=email, password="correct horse battery"))["login"]
+            async with session_scope(sessions) as session:
+                order = Order(
+                    user_id=from_global_id(account["user"]["id"])[1],
+                    provider=PaymentProvider.TEST,
+                    idempotency_key=uuid.uuid4().hex,
+                    total_cents=500,
+                    currency="USD",
+                )
+                session.add(order)
+            order_id = str(to_global_id("Order", order.id))
+
+            async with GraphQLSocket.open(api.graphql_url) as sock:
+                assert (await sock.init(account["accessToken"]))["type"] == "connection_ack"
+                stream = sock.payloads(await sock.subscribe(ORDER_UPDATES, orderId=order_id))
+                assert (await anext(stream))["data"]["orderUpdates"] == {"id": order_id, "status": "PENDING"}
+
+                # A request in flight: half its body, SIGTERM, then (after the checks below) the rest.
+                query = json.dumps({"query": "{ __typename }"}).encode()
+                rest = asyncio.Event()
+
+                async def body() -> AsyncIterator[bytes]:
+                    yield query[:5]
+                    await rest.wait()
+                    yield query[5:]
+
+                headers = {"Content-Type": "application/json", "Content-Length": str(len(query))}
+                in_flight = asyncio.create_task(http.post(api.graphql_url, content=body(), headers=headers))
+                await asyncio.sleep(0.5)  # the request is being read when the signal comes
+                api.process.terminate()  # SIGTERM
+                while True:  # until the server stops accepting
+                    try:
+                        await http.get(f"{api.base_url}/healthz", headers={"Connection": "close"})
+                    except httpx.ConnectError:
+                        break
+                    await asyncio.sleep(0.1)
+
+                # Stopping, with a request in flight: the socket is still open and answers.
+                await sock.ws.send(json.dumps({"type": "ping"}))
+                assert (await sock.receive())["type"] == "pong"
+                rest.set()
+                answered = await in_flight
+                assert answered.status_code == 200 and answered.json()["data"] == {"__typename": "Query"}
+
+                closed = await sock.closed()
+                assert (closed.code, closed.reason) == (SERVICE_RESTART, RESTART_REASON)
+            assert await asyncio.to_thread(api.process.wait, 60) == 0, api.log()

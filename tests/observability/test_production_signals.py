@@ -163,7 +163,7 @@ async def test_one_request_that_queues_a_job_is_visible_in_logs_metrics_and_one_
         # Errors carry the request id in their extensions (here: a query that does not validate).
         bad = await http.post(server.graphql_url, json={"query": "query Broken { noSuchField }"})
         error = bad.json()["errors"][0]
-        assert error["extensions"]["request_id"] == bad.headers["x-request-id"]
+        assert error["extensions"]["requestId"] == bad.headers["x-request-id"]
 
         # API metrics, by operation name and type.
         api = (await http.get(f"{server.base_url}/metrics")).text

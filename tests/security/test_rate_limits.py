@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -9,9 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audiocity.auth.tokens import create_access_token
+from audiocity.db import session_scope
 from audiocity.graphql.relay import to_global_id
+from audiocity.models import Role
+from tests.e2e.client import GraphQLSocket
 from tests.e2e.server import Server, run_server
+from tests.services.factories import make_user
 
 PASSWORD = "correct horse battery staple"
 LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
@@ -24,8 +31,9 @@ def pair(
 ) -> Iterator[tuple[Server, Server]]:
     strict = {
         "IN_PROCESS_WORKER": "0",
+        "TRUST_FORWARDED_FOR": "1",  # a test that needs its own budget speaks from its own address
         "RATE_LIMIT_LOGIN_PER_ACCOUNT": "3/30s",
-        "RATE_LIMIT_OPERATIONS_PER_CLIENT": "20/1m",
+        "RATE_LIMIT_OPERATIONS_PER_CLIENT": "20/1h",  # no token comes back while a test runs
     }
     with (
         run_server(tmp_path_factory.mktemp("limits-a"), database_url, redis_url, **strict) as a,
@@ -66,6 +74,62 @@ def test_operations_per_client_are_throttled_with_retry_after(pair: tuple[Server
     assert int(refused[0].headers["retry-after"]) >= 1
     assert refused[0].json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert {r.status_code for r in answers} == {200, 429}
+
+
+CATALOG = "query { audiobooks(first: 1) { totalCount } }"  # anonymous and public: the front caches it
+PRIVATE = "query { me { id } }"  # never cached: Strawberry runs it (anonymous: UNAUTHENTICATED)
+
+
+async def test_every_operation_takes_one_token_cached_or_not_over_http_or_a_socket(
+    pair: tuple[Server, Server], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    a, b = pair
+    async with session_scope(sessions) as s:
+        admin = await make_user(s, Role.ADMIN)  # multipart (uploads) is for admins only
+    admin_token = create_access_token(b.env["SECRET_KEY"], admin.id, "ADMIN", 600)
+    here = {"X-Forwarded-For": origin()}  # a budget of its own: 20 operations
+    async with httpx.AsyncClient(headers=here, timeout=30) as http:
+        answers = [
+            await http.post((a if i % 2 else b).graphql_url, json={"query": CATALOG if i % 3 else PRIVATE})
+            for i in range(12)
+        ]
+        assert [r.status_code for r in answers] == [200] * 12, [r.text for r in answers]
+        assert {r.headers.get("x-cache") for r in answers} >= {"MISS", "HIT", None}  # cached, kept, executed
+
+        async with GraphQLSocket.open(a.graphql_url, additional_headers=here) as sock:
+            assert (await sock.init())["type"] == "connection_ack"
+            for _ in range(8):  # the same budget: 8 more operations, one token each
+                op = await sock.subscribe("{ __typename }")
+                assert (await sock.message(op))["payload"]["data"] == {"__typename": "Query"}
+                assert (await sock.message(op))["type"] == "complete"
+            refused_op = await sock.subscribe("{ __typename }")
+            [error] = errors_of(await sock.message(refused_op))
+            assert error["extensions"]["code"] == "RATE_LIMITED" and error["extensions"]["retryAfter"] >= 1
+
+        # Spent: a cache hit, an executed query and a multipart request are all refused, 429 and Retry-After.
+        multipart = {"operations": json.dumps({"query": "{ __typename }", "variables": {}}), "map": "{}"}
+        for refused in (
+            await http.post(b.graphql_url, json={"query": CATALOG}),
+            await http.post(a.graphql_url, json={"query": PRIVATE}),
+            await http.post(
+                b.graphql_url,
+                data=multipart,
+                files={"0": ("a.txt", b"x", "text/plain")},
+                headers={"Authorization": f"Bearer {admin_token}"},
+            ),
+        ):
+            assert refused.status_code == 429, refused.text
+            assert int(refused.headers["retry-after"]) >= 1
+            [error] = refused.json()["errors"]
+            assert error["extensions"]["code"] == "RATE_LIMITED"
+            assert error["extensions"]["requestId"] == refused.headers["x-request-id"]
+        other = await http.post(a.graphql_url, json={"query": CATALOG}, headers={"X-Forwarded-For": origin()})
+        assert other.status_code == 200, "the budget is per client address"
+
+
+def errors_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    assert message["type"] == "error", message
+    return message["payload"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -14,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from audiocity.graphql.relay import from_global_id
+from tests import processes
 from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server
 from tests.fakes.openai_server import FakeOpenAI, default_transcript
 from tests.fixtures.audio import tone_file
-from tests.outbox_helpers import empty_outbox
 
 REGISTER = """mutation($input: RegisterInput!) { register(input: $input) {
   accessToken user { id role } errors { code message } } }"""
@@ -87,43 +86,31 @@ def gated_openai() -> Iterator[tuple[FakeOpenAI, Gate]]:
 
 def worker_env(server: Server, fake: FakeOpenAI, **extra: str) -> dict[str, str]:
     """The API's environment (same database, Redis, storage) plus the real pipeline on the fake."""
-    return {
-        **server.env,
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_BASE_URL": fake.base_url,
-        "TRANSCRIPTION_CHUNK_SECONDS": "2",
-        "TRANSCRIPTION_CONCURRENCY": "1",
-        "WORKER_THREADS": "1",
-        "JOB_MAX_RETRIES": "0",
-        "WORKER_METRICS_PORT": "0",  # no fixed port: other processes on the machine may hold 9191
-        "AI_REQUEST_MIN_BACKOFF_MS": "50",
-        "AI_REQUEST_MAX_BACKOFF_MS": "500",
-        "AI_RATE_LIMIT_COOLDOWN_SECONDS": "1",
+    return processes.worker_env(
+        server.env,
+        OPENAI_API_KEY="test-key",
+        OPENAI_BASE_URL=fake.base_url,
+        TRANSCRIPTION_CHUNK_SECONDS="2",
+        TRANSCRIPTION_CONCURRENCY="1",
+        WORKER_THREADS="1",
+        JOB_MAX_RETRIES="0",
+        AI_REQUEST_MIN_BACKOFF_MS="50",
+        AI_REQUEST_MAX_BACKOFF_MS="500",
+        AI_RATE_LIMIT_COOLDOWN_SECONDS="1",
         **extra,
-    }
+    )
 
 
 @contextmanager
 def run_worker(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`audiocity worker` as its own process, as deployed."""
-    empty_outbox(env.get("DATABASE_URL"))
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "audiocity.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
+    """`audiocity worker` as its own process, as deployed, once it says it is running."""
+    with processes.worker_process(env, log_path) as process:
         deadline = time.monotonic() + 60
         while "worker running" not in log_path.read_text(errors="replace"):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker did not start:\n{log_path.read_text(errors='replace')}")
             time.sleep(0.1)
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def db_id(global_id: str) -> uuid.UUID:

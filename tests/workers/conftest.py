@@ -37,6 +37,7 @@ from audiocity.storage import Storage, get_storage
 from audiocity.tasks import TaskSender
 from tests.fakes.openai_server import FakeOpenAI, default_transcript
 from tests.fixtures.audio import tone, write_audio
+from tests.processes import worker_env
 
 CHUNK_SECONDS = 4
 SECRET = "worker-tests-secret-key-0123456789abcdef"
@@ -240,3 +241,22 @@ async def harness(
     yield made
     await made.close()
     await client.aclose()
+
+
+def pipeline_worker_env(
+    harness: Harness, fake: FakeOpenAI, database_url: str, queue_url: str, **extra: str
+) -> dict[str, str]:
+    """An `audiocity worker` process's environment: the harness's database, storage and secret, the
+    given queue, and the real pipeline on the fake OpenAI."""
+    return worker_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=queue_url,
+        AUDIOCITY_DATA_DIR=str(harness.data_dir),  # the same local storage as the test's
+        SECRET_KEY=SECRET,
+        OPENAI_API_KEY="test",
+        OPENAI_BASE_URL=fake.base_url,
+        OPENAI_TRANSCRIPTION_MODEL="whisper-1",
+        TRANSCRIPTION_CHUNK_SECONDS=str(CHUNK_SECONDS),
+        WORKER_THREADS="1",
+        **extra,
+    )

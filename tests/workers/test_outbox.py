@@ -8,7 +8,6 @@ unsent rows and whose actors then finish the jobs on the fake OpenAI server.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import uuid
@@ -28,24 +27,9 @@ from audiocity.services import audio_files as file_service
 from audiocity.services import outbox
 from audiocity.tasks import QUEUE, TRANSCRIBE_AUDIOBOOK
 from tests.fakes.openai_server import FakeOpenAI
-from tests.workers.conftest import CHUNK_SECONDS, SECRET, TEN_SECONDS, Harness, tone_wav, with_db
-from tests.workers.test_worker_process import wait_until, worker_process
-
-
-def worker_env(harness: Harness, fake: FakeOpenAI, database_url: str, queue_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    return env | {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": queue_url,
-        "AUDIOCITY_DATA_DIR": str(harness.data_dir),
-        "SECRET_KEY": SECRET,
-        "OPENAI_API_KEY": "test",
-        "OPENAI_BASE_URL": fake.base_url,
-        "OPENAI_TRANSCRIPTION_MODEL": "whisper-1",
-        "TRANSCRIPTION_CHUNK_SECONDS": str(CHUNK_SECONDS),
-        "WORKER_THREADS": "1",
-        "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
-    }
+from tests.processes import worker_process
+from tests.workers.conftest import TEN_SECONDS, Harness, pipeline_worker_env, tone_wav, with_db
+from tests.workers.test_worker_process import wait_until
 
 
 async def unsent(harness: Harness, job_id: uuid.UUID | str) -> list[OutboxMessage]:
@@ -64,7 +48,8 @@ async def finish_with_worker(
     async def finished() -> bool:
         return (await harness.job(job_id)).status.terminal
 
-    with worker_process(worker_env(harness, fake, database_url, queue_url), log_path, clean_outbox=False):
+    env = pipeline_worker_env(harness, fake, database_url, queue_url, OUTBOX_RELAY_INTERVAL_SECONDS="0.2")
+    with worker_process(env, log_path, clean_outbox=False):
         await wait_until(finished, "the worker to finish the job", log_path)
     return await harness.job(job_id)
 

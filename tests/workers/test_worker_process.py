@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from workers.transcription import run_transcription
@@ -22,41 +18,11 @@ from audiocity.models import JobStatus
 from audiocity.services import audio_files as file_service
 from audiocity.services import transcripts
 from tests.fakes.openai_server import FakeOpenAI
-from tests.outbox_helpers import empty_outbox
-from tests.workers.conftest import (
-    CHUNK_SECONDS,
-    SECRET,
-    TEN_SECONDS,
-    Harness,
-    expected_chunks,
-    tone_wav,
-    with_db,
-)
+from tests.processes import worker_process
+from tests.workers.conftest import TEN_SECONDS, Harness, expected_chunks, pipeline_worker_env, tone_wav, with_db
 
 CONCURRENCY = 2
 DEADLINE_SECONDS = 90
-
-
-@contextmanager
-def worker_process(
-    env: dict[str, str], log_path: Path, *, clean_outbox: bool = True
-) -> Iterator[subprocess.Popen[bytes]]:
-    if clean_outbox:
-        empty_outbox(env.get("DATABASE_URL"))
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "audiocity.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 async def wait_until(
@@ -98,24 +64,18 @@ async def test_a_killed_worker_loses_nothing_and_repeats_nothing(
     broker = make_broker(queue_url)
     broker.declare_queue(QUEUE)
     broker.flush_all()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env |= {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": queue_url,
-        "AUDIOCITY_DATA_DIR": str(harness.data_dir),  # the same local storage as the test's
-        "SECRET_KEY": SECRET,
-        "OPENAI_API_KEY": "test",
-        "OPENAI_BASE_URL": fake.base_url,
-        "OPENAI_TRANSCRIPTION_MODEL": "whisper-1",
-        "TRANSCRIPTION_CHUNK_SECONDS": str(CHUNK_SECONDS),
-        "TRANSCRIPTION_CONCURRENCY": str(CONCURRENCY),
-        "WORKER_THREADS": "1",
-        "JOB_MAX_RETRIES": "0",
+    env = pipeline_worker_env(
+        harness,
+        fake,
+        database_url,
+        queue_url,
+        TRANSCRIPTION_CONCURRENCY=str(CONCURRENCY),
+        JOB_MAX_RETRIES="0",
         # A killed worker's message goes back to the queue once its heartbeat is 1 s old, and every
         # broker call looks for such workers (production: 60 s and 1%).
-        "DRAMATIQ_HEARTBEAT_TIMEOUT_MS": "1000",
-        "DRAMATIQ_MAINTENANCE_CHANCE": "1000000",
-    }
+        DRAMATIQ_HEARTBEAT_TIMEOUT_MS="1000",
+        DRAMATIQ_MAINTENANCE_CHANCE="1000000",
+    )
     log_path = tmp_path / "worker.log"
     book_id = await harness.book(sources, title="Killed mid-job")
     async with session_scope(harness.sessions) as session:

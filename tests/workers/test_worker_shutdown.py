@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections import Counter
 from pathlib import Path
@@ -14,8 +13,9 @@ from audiocity.events import Publisher
 from audiocity.models import JobStatus
 from audiocity.services import audio_files as file_service
 from tests.fakes.openai_server import FakeOpenAI
-from tests.workers.conftest import CHUNK_SECONDS, SECRET, TEN_SECONDS, Harness, expected_chunks, tone_wav, with_db
-from tests.workers.test_worker_process import stored_chunks, wait_until, worker_process
+from tests.processes import worker_process
+from tests.workers.conftest import TEN_SECONDS, Harness, expected_chunks, pipeline_worker_env, tone_wav, with_db
+from tests.workers.test_worker_process import stored_chunks, wait_until
 
 # Process start-up takes seconds, or minutes on a loaded shared machine.
 STARTUP = 300
@@ -34,22 +34,15 @@ async def test_sigterm_lets_the_job_in_flight_finish(
     broker = make_broker(queue_url)
     broker.declare_queue(QUEUE)
     broker.flush_all()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env |= {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": queue_url,
-        "AUDIOCITY_DATA_DIR": str(harness.data_dir),
-        "SECRET_KEY": SECRET,
-        "OPENAI_API_KEY": "test",
-        "OPENAI_BASE_URL": fake.base_url,
-        "OPENAI_TRANSCRIPTION_MODEL": "whisper-1",
-        "TRANSCRIPTION_CHUNK_SECONDS": str(CHUNK_SECONDS),
-        "TRANSCRIPTION_CONCURRENCY": "1",
-        "WORKER_THREADS": "1",
-        "JOB_MAX_RETRIES": "0",
-        "WORKER_METRICS_PORT": "0",
-        "SHUTDOWN_GRACE_SECONDS": "60",
-    }
+    env = pipeline_worker_env(
+        harness,
+        fake,
+        database_url,
+        queue_url,
+        TRANSCRIPTION_CONCURRENCY="1",
+        JOB_MAX_RETRIES="0",
+        SHUTDOWN_GRACE_SECONDS="60",
+    )
     log_path = tmp_path / "worker.log"
     book_id = await harness.book(sources, title="Stopped mid-job")
     async with session_scope(harness.sessions) as session:

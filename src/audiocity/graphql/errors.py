@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
 
@@ -83,6 +86,23 @@ class UserError:
 
 def user_error(exc: ServiceError) -> UserError:
     return UserError(code=exc.code, field=exc.field, message=exc.message)
+
+
+REQUEST_ID = "requestId"
+
+
+def with_request_id(errors: Iterable[Any] | None, request_id: str | None) -> None:
+    """Put the request id (the `X-Request-ID` header's value) into each formatted error's `extensions`.
+
+    The one place that writes the key: a client's report quoting it leads to the request's log lines.
+    Strawberry's HTTP answers (`app.py`), the front's own answers and socket messages all call it.
+    """
+    if not request_id:
+        return
+    for error in errors or ():
+        if isinstance(error, dict):
+            extensions = error.get("extensions")
+            error["extensions"] = {**(extensions if isinstance(extensions, dict) else {}), REQUEST_ID: request_id}
 
 
 def unauthenticated(message: str = "Sign in to do this.") -> GraphQLError:

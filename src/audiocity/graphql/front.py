@@ -1,8 +1,11 @@
 """GraphQL over HTTP, in front of Strawberry: persisted queries, GET caching headers, the public cache.
 
-For each `GET`/`POST` (JSON) to /graphql it resolves an APQ hash to its document, answers anonymous
-public catalog queries from the response cache when their catalog version matches, and otherwise
-hands the request (with the resolved document) to Strawberry, keeping a cacheable answer. GET
+For each `GET`/`POST` (JSON) to /graphql it resolves an APQ hash to its document, takes the client's
+operations-per-minute token (`RATE_LIMIT_OPERATIONS_PER_CLIENT`; this is the one place it is taken
+for HTTP, whether the answer then comes from the cache or from Strawberry, multipart uploads
+included; sockets take it per operation in `graphql/sockets.py`), answers anonymous public catalog
+queries from the response cache when their catalog version matches, and otherwise hands the request
+(with the resolved document) to Strawberry, keeping a cacheable answer. GET
 answers carry an `ETag` (the cache key, so it changes exactly when the catalog does) and
 `Cache-Control`, and a matching `If-None-Match` gets `304` without running anything. Cacheable
 answers say `X-Cache: HIT` or `MISS`; answers that were not eligible carry no `X-Cache`.
@@ -20,18 +23,26 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audiocity.graphql.apq import PersistedQueries, sha256_hex
-from audiocity.graphql.errors import rate_limited
+from audiocity.graphql.errors import with_request_id
+from audiocity.graphql.operations_limit import operations_refused
 from audiocity.graphql.response_cache import ResponseCache, cache_key
 from audiocity.http_client import client_address
-from audiocity.ratelimit import RateLimited, Rule
 from audiocity.resources import AppResources
 from audiocity.services import catalog, covers
 
-NOT_FOUND = {"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}
+
+def _errors(scope: Scope, errors: list[dict[str, Any]], status: int = 200, **headers: str) -> Response:
+    """The front's own answers (no operation ran), with the request id like Strawberry's."""
+    with_request_id(errors, scope.get("state", {}).get("request_id"))
+    return JSONResponse({"errors": errors}, status_code=status, headers=headers or None)
 
 
-def _bad_request(message: str) -> Response:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}, status_code=400)
+def _not_found(scope: Scope) -> Response:
+    return _errors(scope, [{"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}])
+
+
+def _bad_request(scope: Scope, message: str) -> Response:
+    return _errors(scope, [{"message": message, "extensions": {"code": "BAD_REQUEST"}}], 400)
 
 
 def _json_param(value: Any) -> Any:
@@ -64,7 +75,12 @@ class GraphQLFront:
         method = scope.get("method")
         headers = Headers(scope=scope)
         is_json_post = method == "POST" and headers.get("content-type", "").startswith("application/json")
-        if scope["type"] != "http" or res is None or not (method == "GET" or is_json_post):
+        if scope["type"] != "http" or res is None or method not in ("GET", "POST"):
+            await self.app(scope, receive, send)
+            return
+        if not (method == "GET" or is_json_post):  # multipart uploads (and anything else Strawberry refuses)
+            if not await self._admitted(res, scope, receive, send):
+                return
             await self.app(scope, receive, send)
             return
         body = b""
@@ -83,7 +99,8 @@ class GraphQLFront:
         else:
             params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if not isinstance(params, dict):  # batches and malformed bodies: Strawberry answers those
-            await self.app(scope, _replay(body, receive), send)
+            if await self._admitted(res, scope, receive, send):
+                await self.app(scope, _replay(body, receive), send)
             return
         await self._handle(res, scope, receive, send, headers, params, body)
 
@@ -98,21 +115,26 @@ class GraphQLFront:
         if isinstance(pq, dict):
             digest = pq.get("sha256Hash")
             if pq.get("version") != 1 or not isinstance(digest, str):
-                await _bad_request("Unsupported persisted query.")(scope, receive, send)
+                await _bad_request(scope, "Unsupported persisted query.")(scope, receive, send)
                 return
             if isinstance(document, str):
                 if sha256_hex(document) != digest:
-                    await _bad_request("provided sha does not match query")(scope, receive, send)
+                    await _bad_request(scope, "provided sha does not match query")(scope, receive, send)
                     return
                 await persisted.register(digest, document)
             else:
                 document = await persisted.lookup(digest)
-                if document is None:
-                    await JSONResponse({"errors": [NOT_FOUND]})(scope, receive, send)
+                if document is None:  # not an operation yet: the client sends the document next
+                    await _not_found(scope)(scope, receive, send)
                     return
                 scope, body = _with_document(scope, params, document, body)
-        if not isinstance(document, str):
-            await self.app(scope, _replay(body, receive), send)
+        is_get = scope["method"] == "GET"
+        if not isinstance(document, str):  # a GET with no query is the IDE's page, not an operation
+            if is_get or await self._admitted(res, scope, receive, send):
+                await self.app(scope, _replay(body, receive), send)
+            return
+        # Every operation takes its token here, before the cache: a cached page is cheap, not free.
+        if not await self._admitted(res, scope, receive, send):
             return
 
         operation_name = params.get("operationName") if isinstance(params.get("operationName"), str) else None
@@ -127,14 +149,7 @@ class GraphQLFront:
                 version = await catalog.catalog_version(s)
             window = covers.link_window(res.settings.cover_url_ttl_seconds)
             key = cache_key(version, document_hash, operation_name, _json_param(params.get("variables")), window)
-        is_get = scope["method"] == "GET"
         if key is not None:
-            # Answers from the cache count against the client's operations too (the executor's guard
-            # counts the misses): a cached page is cheap, not free.
-            refused = await _over_operations_limit(res, scope)
-            if refused is not None:
-                await refused(scope, receive, send)
-                return
             etag = f'"{key[:40]}"'
             cache_headers = {"ETag": etag}
             if is_get:
@@ -151,6 +166,16 @@ class GraphQLFront:
             await self._run_and_keep(scope, _replay(body, receive), send, cache, key, cache_headers)
             return
         await self.app(scope, _replay(body, receive), _private(send) if is_get else send)
+
+    async def _admitted(self, res: AppResources, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Take the client's operations token; when it has none left, answer 429 with `Retry-After`."""
+        client = client_address(HTTPConnection(scope), res.settings.trust_forwarded_for)
+        refused = await operations_refused(res, client)
+        if refused is None:
+            return True
+        retry_after = refused.extensions["retryAfter"] if refused.extensions else 1
+        await _errors(scope, [dict(refused.formatted)], 429, **{"Retry-After": str(retry_after)})(scope, receive, send)
+        return False
 
     async def _run_and_keep(
         self, scope: Scope, receive: Receive, send: Send, cache: ResponseCache, key: str, extra: dict[str, str]
@@ -215,19 +240,3 @@ def _private(send: Send) -> Send:
         await send(message)
 
     return wrapped
-
-
-async def _over_operations_limit(res: AppResources, scope: Scope) -> Response | None:
-    """A 429 with `Retry-After` when this client has used up its operations, else None."""
-    rule = Rule.parse(res.settings.rate_limit_operations_per_client)
-    if res.limiter is None or not rule.enabled:
-        return None
-    client = client_address(HTTPConnection(scope), res.settings.trust_forwarded_for)
-    try:
-        await res.limiter.check("operations", (rule, f"client:{client}"))
-    except RateLimited as exc:
-        error = rate_limited(exc.retry_after)
-        return JSONResponse(
-            {"errors": [error.formatted]}, status_code=429, headers={"Retry-After": str(exc.retry_after)}
-        )
-    return None

@@ -1,10 +1,11 @@
 """The schema extension that bounds every operation before any resolver runs.
 
-In order: the client's operations-per-minute bucket; parsing with a token cap (Strawberry's parser
+In order: parsing with a token cap (Strawberry's parser
 cache, in a worker thread for big documents so other clients keep being answered); depth, aliases,
 root fields and credential fields; validation (Strawberry's validation cache, also off the loop);
 NUL characters; then the query cost against the per-query limit and the client's cost budget.
-The cost is reported to the client in `extensions.cost`.
+The cost is reported to the client in `extensions.cost`. (The operations-per-minute budget is taken
+where operations enter, before this: `graphql/operations_limit.py`.)
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ class GuardConfig:
     limits: Limits
     parse_in_thread_chars: int = 2_000
     cache_size: int = 512
-    operations_rule: Rule = field(default_factory=lambda: Rule(0, 60))  # 0: off
     cost_rule: Rule = field(default_factory=lambda: Rule(0, 60))
 
 
@@ -66,10 +66,6 @@ class RequestGuard(SchemaExtension):
                 ctx.refuse_with_retry_after(exc.retry_after)
             raise rate_limited(exc.retry_after) from None
         return decision.remaining
-
-    async def on_operation(self) -> AsyncIterator[None]:
-        await self._take("operations", self.config.operations_rule, 1)
-        yield
 
     async def on_parse(self) -> AsyncIterator[None]:
         ec = self.execution_context

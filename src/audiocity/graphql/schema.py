@@ -108,7 +108,11 @@ def _request_id(execution_context: ExecutionContext | None) -> str:
 
 
 class MaskWithRequestId(MaskErrors):
-    """Masked errors carry the request id, so a user can quote it and we can find the log line."""
+    """Masked errors name the request id, so a user can quote it and we can find the log line.
+
+    The message names it; `extensions.requestId` is added to every error of an answer by the
+    transports (`errors.with_request_id`).
+    """
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = _request_id(self.execution_context)
@@ -118,7 +122,7 @@ class MaskWithRequestId(MaskErrors):
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+            extensions={"code": "INTERNAL_SERVER_ERROR"},
         )
 
 
@@ -133,7 +137,6 @@ def guard_config(settings: Settings) -> GuardConfig:
         ),
         parse_in_thread_chars=settings.parse_in_thread_chars,
         cache_size=settings.document_cache_size,
-        operations_rule=Rule.parse(settings.rate_limit_operations_per_client),
         cost_rule=Rule.parse(settings.rate_limit_cost_per_client),
     )
 

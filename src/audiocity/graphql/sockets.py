@@ -9,6 +9,9 @@ closes with 1011, as its reference server does when it rejects a connection.
 A subscriber that falls too far behind is closed with 1013 Try Again Later: reconnecting clients
 resubscribe and get a fresh snapshot, which is all a client that far behind can use.
 
+Each operation a socket starts takes a token of the client's operations budget
+(`graphql/operations_limit.py`); with none left it gets a `RATE_LIMITED` error for its id.
+
 Limits (settings `WS_*`): a client address holds at most so many sockets per process (more are
 closed with 4429 at once); an anonymous socket that runs no operation for a while is closed with
 4408; an operation beyond the per-socket cap gets a `TOO_MANY_SUBSCRIPTIONS` error for its id. A
@@ -44,6 +47,8 @@ from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage, Op
 from audiocity.auth.tokens import InvalidToken
 from audiocity.events import Subscription as EventSubscription
 from audiocity.graphql.context import Context
+from audiocity.graphql.errors import with_request_id
+from audiocity.graphql.operations_limit import operations_refused
 from audiocity.metrics import SUBSCRIPTIONS, operation_label
 
 log = logging.getLogger(__name__)
@@ -126,6 +131,19 @@ def _token_expiry(context: Context) -> datetime | None:
         return context.resources.tokens.decode(token).expires_at
     except InvalidToken:
         return None  # on_ws_connect has already refused it
+
+
+def _tag_errors(message: Any, request_id: str | None) -> None:
+    """Errors sent on a socket carry the id of the request that opened it, like HTTP answers."""
+    payload = message.get("payload") if isinstance(message, dict) else None
+    if message.get("type") == "error":  # a list (graphql-transport-ws) or one error (legacy)
+        with_request_id(payload if isinstance(payload, list) else [payload], request_id)
+    elif isinstance(payload, dict):
+        with_request_id(payload.get("errors"), request_id)
+
+
+def _request_id(context: Context) -> str | None:
+    return getattr(context.request.state, "request_id", None)
 
 
 _OPERATION_NAME = re.compile(r"\s*(?:#[^\n]*\n\s*)*(?:subscription|query|mutation)\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -298,6 +316,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             error = too_many_subscriptions(limit)
             await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
             return
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            refused = await operations_refused(self.context.resources, self.context.client_address())
+            if refused is not None:
+                await self.send_message({"id": message["id"], "type": "error", "payload": [refused.formatted]})
+                return
         await super().handle_subscribe(message)
 
     async def _expired(self) -> None:
@@ -318,6 +341,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def send_message(self, message: Message) -> None:
         if self.session is not None and self.session.closing:
             return
+        _tag_errors(message, _request_id(self.context))
         with contextlib.suppress(WebSocketDisconnected):
             await super().send_message(message)
 
@@ -353,6 +377,11 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             error = ErrorMessage(type="error", id=message["id"], payload=too_many_subscriptions(limit).formatted)
             await self.send_message(error)
             return
+        if self.connection_acknowledged and message["id"] not in self.tasks:
+            refused = await operations_refused(self.context.resources, self.context.client_address())
+            if refused is not None:
+                await self.send_message(ErrorMessage(type="error", id=message["id"], payload=refused.formatted))
+                return
         await super().handle_start(message)
 
     async def _expired(self) -> None:
@@ -374,6 +403,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def send_message(self, message: OperationMessage) -> None:
         if self.session is not None and self.session.closing:
             return
+        _tag_errors(message, _request_id(self.context))
         with contextlib.suppress(WebSocketDisconnected):
             await super().send_message(message)
 

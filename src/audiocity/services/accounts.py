@@ -68,7 +68,7 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID, *, for_update: boo
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    result = await session.execute(select(User).where(User.email == email.strip().lower()))
+    result = await session.execute(select(User).where(col(User.email) == email.strip().lower()))
     return result.scalar_one_or_none()
 
 
@@ -231,7 +231,7 @@ async def refresh(session: AsyncSession, refresh_token: str, config: TokenConfig
 async def logout(session: AsyncSession, refresh_token: str) -> None:
     """End the sign-in the token belongs to: its whole family (unknown tokens are ignored)."""
     family_id = await session.scalar(
-        select(RefreshToken.family_id).where(col(RefreshToken.token_hash) == hash_opaque_token(refresh_token))
+        select(col(RefreshToken.family_id)).where(col(RefreshToken.token_hash) == hash_opaque_token(refresh_token))
     )
     if family_id is not None:
         await revoke_family(session, family_id)
@@ -406,7 +406,7 @@ async def set_role(
 async def _keep_an_admin(session: AsyncSession, leaving: uuid.UUID) -> None:
     """Refuse if `leaving` is the only admin; admins are locked so two demotions cannot race past it."""
     others = await session.execute(
-        select(User.id).where(User.role == Role.ADMIN, User.id != leaving).limit(1).with_for_update()
+        select(col(User.id)).where(col(User.role) == Role.ADMIN, col(User.id) != leaving).limit(1).with_for_update()
     )
     if others.first() is None:
         raise ServiceError(ErrorCode.LAST_ADMIN, "The store needs at least one admin.", "userId")

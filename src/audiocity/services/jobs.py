@@ -81,7 +81,7 @@ async def advance(session: AsyncSession, job_id: uuid.UUID, **changes: Any) -> J
 async def add_retry(session: AsyncSession, job_id: uuid.UUID, entry: dict[str, Any], **changes: Any) -> Job:
     """Append one retried failure (what, error, at, waited_seconds, attempt) to the job's history and
     apply `changes`, bumping `sequence` so subscribers see it. The newest MAX_RETRY_HISTORY are kept."""
-    retries = await session.scalar(select(Job.retries).where(Job.id == job_id).with_for_update())
+    retries = await session.scalar(select(col(Job.retries)).where(col(Job.id) == job_id).with_for_update())
     history = [*(retries or []), entry][-MAX_RETRY_HISTORY:]
     return await advance(session, job_id, retries=history, **changes)
 

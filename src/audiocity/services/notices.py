@@ -140,7 +140,11 @@ async def _job_failed(session: AsyncSession, job_id: uuid.UUID, config: NoticeCo
         recipients = [config.admin_alert_email]
     else:
         recipients = list(
-            (await session.execute(select(User.email).where(col(User.role) == Role.ADMIN).order_by(col(User.email))))
+            (
+                await session.execute(
+                    select(col(User.email)).where(col(User.role) == Role.ADMIN).order_by(col(User.email))
+                )
+            )
             .scalars()
             .all()
         )

@@ -18,6 +18,7 @@ from typing import Any
 import dramatiq.broker
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity import tasks
 from audiocity.db import after_commit
@@ -54,7 +55,7 @@ async def add(session: AsyncSession, actor_name: str, *args: Any, not_before: da
         except Exception as exc:
             log.warning("could not send %s now (%s); the outbox relay will send it", actor_name, exc)
             return
-        await session.execute(delete(OutboxMessage).where(OutboxMessage.id == row_id))  # type: ignore[arg-type]
+        await session.execute(delete(OutboxMessage).where(col(OutboxMessage.id) == row_id))
         await session.commit()
 
     after_commit(session, send_now)
@@ -74,8 +75,8 @@ async def relay(
         (
             await session.execute(
                 select(OutboxMessage)
-                .where(OutboxMessage.created_at <= now - RELAY_GRACE)  # type: ignore[operator]
-                .order_by(OutboxMessage.created_at)  # type: ignore[arg-type]
+                .where(col(OutboxMessage.created_at) <= now - RELAY_GRACE)
+                .order_by(col(OutboxMessage.created_at))
                 .limit(batch)
                 .with_for_update(skip_locked=True)
             )
@@ -88,19 +89,21 @@ async def relay(
         except Exception as exc:
             log.warning("outbox relay could not send %s: %s", row.actor_name, exc)
             await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row.id).values(attempts=OutboxMessage.attempts + 1)  # type: ignore[arg-type]
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == row.id)
+                .values(attempts=col(OutboxMessage.attempts) + 1)
             )
             break
         sent.append(row.id)
     if sent:
-        await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(sent)))  # type: ignore[attr-defined]
+        await session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_(sent)))
         log.info("outbox relay sent %d message(s)", len(sent))
     return len(sent)
 
 
 async def pending(session: AsyncSession, actor_name: str | None = None) -> list[OutboxMessage]:
     """Rows not sent yet (oldest first)."""
-    query = select(OutboxMessage).order_by(OutboxMessage.created_at)  # type: ignore[arg-type]
+    query = select(OutboxMessage).order_by(col(OutboxMessage.created_at))
     if actor_name is not None:
-        query = query.where(OutboxMessage.actor_name == actor_name)
+        query = query.where(col(OutboxMessage.actor_name) == actor_name)
     return list((await session.execute(query)).scalars())
