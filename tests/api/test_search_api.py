@@ -145,3 +145,14 @@ async def test_no_search_no_matches_and_relevance_falls_back(
     result = await run(sessions, tmp_path, {"category": shelf["category"], "sort": "RELEVANCE"})
     assert result.errors is None, result.errors
     assert [e["matches"] for e in result.data["audiobooks"]["edges"]] == [[]]
+
+
+async def test_a_typo_is_forgiven_on_the_requests_autocommit_reads(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path, shelf: dict[str, Any]
+) -> None:
+    """The trigram threshold must hold for the page's statement, which runs outside any transaction."""
+    word = shelf["word"]
+    # word_similarity 0.45: found with the service's threshold (0.4), not with pg_trgm's default (0.6)
+    result = await run(sessions, tmp_path, {"search": "Qiet Rivrs", "category": shelf["category"]})
+    assert result.errors is None, result.errors
+    assert [e["node"]["title"] for e in result.data["audiobooks"]["edges"]] == [f"Quiet Rivers {word}"]

@@ -138,9 +138,13 @@ def tsquery(search: str) -> ColumnElement[Any]:
 
 
 async def use_similarity_threshold(session: AsyncSession) -> None:
-    """Set the trigram threshold the `%>` operator (and its index) uses, for this transaction only."""
+    """Set the trigram threshold the `%>` operator (and its index) uses.
+
+    For the connection's session, not the transaction: catalog reads run in autocommit, where a
+    transaction-local setting would be gone by the next statement. Every search wants this value, so it
+    staying on a pooled connection is harmless."""
     await session.execute(
-        select(func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY_THRESHOLD), True))
+        select(func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY_THRESHOLD), False))
     )
 
 
