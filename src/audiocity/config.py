@@ -182,7 +182,8 @@ class Settings(BaseSettings):
     preview_seconds: float = Field(
         60.0,
         alias="PREVIEW_SECONDS",
-        description="Length of a book's public sample clip when an admin has not chosen a range (`setPreview`).",
+        description="Length of a book's public sample clip when an admin has not chosen a range (`setPreview`); "
+        "never more than a quarter of the book.",
     )
     preview_bit_rate: int = Field(
         48_000, alias="PREVIEW_BIT_RATE", description="Bits per second of the sample clip (mono AAC)."

@@ -90,3 +90,10 @@ async def test_chapters_are_a_download_and_a_bundle_member_once_the_book_has_the
     assert names[-1] == f"{book.title}/{book.title} - chapters.vtt"
     target = await downloads.resolve_key(session, f"audiobooks/{book.id}/transcript.chapters.vtt")
     assert target is not None and target.kind is DownloadKind.CHAPTERS_VTT
+
+
+def test_a_heading_keeps_a_short_name_but_not_the_sentence_run_into_it() -> None:
+    assert chapters.heading_title("Part 2, the storm.") == "Part 2, the storm"
+    assert chapters.heading_title("chapter three: The Long Night") == "Chapter Three: The Long Night"
+    run_on = "Chapter 3, children read stories about dragons and ships after school."
+    assert chapters.heading_title(run_on) == "Chapter 3"

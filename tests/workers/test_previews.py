@@ -26,6 +26,7 @@ from audiocity.http.previews import preview_routes
 from audiocity.models import Audiobook, AudiobookPreview, OutboxMessage, Role
 from audiocity.resources import AppResources
 from audiocity.services import accounts, catalog, chapters
+from audiocity.services.previews import clip_range
 from audiocity.tasks import CUT_PREVIEW, TaskSender
 from tests.workers.conftest import SECRET, Harness, tone_wav
 
@@ -200,3 +201,11 @@ async def test_update_chapters_validates_persists_and_shows_on_the_book(
     )
     assert anonymous.errors and anonymous.errors[0].extensions
     assert anonymous.errors[0].extensions["code"] == "UNAUTHENTICATED"
+
+
+def test_an_unchosen_clip_is_never_more_than_a_quarter_of_the_book() -> None:
+    assert clip_range(None, 3600.0, 60.0) == (0.0, 60.0)
+    assert clip_range(None, 40.0, 60.0) == (0.0, 10.0)  # a short book: a quarter of it, not all of it
+    chosen = AudiobookPreview(audiobook_id=uuid.uuid4(), chosen_start_seconds=5.0, chosen_duration_seconds=30.0)
+    assert clip_range(chosen, 40.0, 60.0) == (5.0, 30.0)  # an admin's range is theirs to choose
+    assert clip_range(chosen, 20.0, 60.0) == (5.0, 15.0)  # but stays inside the audio

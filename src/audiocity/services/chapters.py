@@ -38,6 +38,7 @@ SNAP_BEFORE_SECONDS = 3.0  # a pause ending this long before a heading's estimat
 SNAP_AFTER_SECONDS = (
     3.5  # ... or this long after it (Whisper merges across pauses: times inside a segment are estimates)
 )
+MAX_SUBTITLE_WORDS = 6  # words after the heading kept as the chapter's name
 MIN_CHAPTER_SECONDS = 10.0  # pause-only chapters are at least this long
 LEAD_SECONDS = 0.2  # a chapter starts this much before the heading's first sound, within the pause
 
@@ -102,7 +103,10 @@ def heading_title(sentence: str) -> str:
     match = HEADING.match(title)
     if match:
         head = " ".join(w[:1].upper() + w[1:] for w in re.split(r"\s+", match.group(0)))
-        title = head + title[match.end() :]
+        rest = title[match.end() :]
+        # "Part 2, the storm" keeps its name; a long run-on is the first sentence, which the
+        # transcriber joined to the heading ("Chapter 3, children read stories about ..."), not a name
+        title = head if len(rest.split()) > MAX_SUBTITLE_WORDS else head + rest
     return title[:MAX_TITLE]
 
 

@@ -26,6 +26,7 @@ from audiocity.services.audio_files import files_of_book
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 
 MAX_PREVIEW_SECONDS = 600.0
+DEFAULT_MAX_SHARE = 0.25  # of the book, for a clip no admin chose
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,15 @@ class CutPlan:
 
 
 def clip_range(preview: AudiobookPreview | None, total_seconds: float, default_seconds: float) -> tuple[float, float]:
-    """(start, duration) of the clip on the book's timeline, kept inside the audio."""
+    """(start, duration) of the clip on the book's timeline, kept inside the audio.
+
+    Without an admin's choice the clip is the first `default_seconds`, but never more than
+    DEFAULT_MAX_SHARE of the book: a free sample must not be the whole of a short book."""
     start = preview.chosen_start_seconds if preview and preview.chosen_start_seconds is not None else 0.0
-    duration = (
-        preview.chosen_duration_seconds if preview and preview.chosen_duration_seconds is not None else default_seconds
-    )
+    if preview and preview.chosen_duration_seconds is not None:
+        duration = preview.chosen_duration_seconds
+    else:
+        duration = min(default_seconds, total_seconds * DEFAULT_MAX_SHARE)
     if start >= total_seconds:
         start = 0.0
     return start, max(0.0, min(duration, total_seconds - start))
