@@ -8,6 +8,7 @@ from audiocity.config import get_settings
 from audiocity.tasks import TRANSCRIBE_AUDIOBOOK
 from workers import resources
 from workers.commerce import expire_pending_orders  # noqa: F401  (declares the order sweeper)
+from workers.embedding import refresh_embeddings  # noqa: F401  (declares the re-embedder)
 from workers.notices import send_email, send_notice  # noqa: F401  (declares the email actors)
 from workers.previews import cut_preview  # noqa: F401  (declares the preview cutter)
 from workers.transcription import run_transcription, should_retry

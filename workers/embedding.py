@@ -19,11 +19,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import dramatiq
+
 from audiocity.ai.base import Embeddings, PermanentAIError
 from audiocity.db import session_scope
 from audiocity.models import JobStage
 from audiocity.services import embeddings
 from audiocity.services import jobs as job_service
+from audiocity.tasks import REFRESH_EMBEDDINGS
+from workers import resources
+from workers.request_retry import RetryPolicy, call_with_retry
 from workers.resources import Resources
 
 log = logging.getLogger(__name__)
@@ -74,3 +79,34 @@ async def embed_book(res: Resources, job_id: uuid.UUID, book_id: uuid.UUID, *, a
         await embeddings.drop_other_models(session, book_id, embedder.name, embedder.model)
     log.info("embedded %d of %d texts with %s/%s", len(pending), total, embedder.name, embedder.model)
     return "Meaning search is ready."
+
+
+async def refresh_book(res: Resources, audiobook_id: str) -> int:
+    """Embed what an edit left missing or stale (no job: an edit is not a transcription); returns how
+    many texts were sent. Passages whose text did not change keep their vectors."""
+    embedder = res.embedder
+    book_id = uuid.UUID(audiobook_id)
+    if embedder is None:
+        return 0
+    async with session_scope(res.sessions) as session:
+        if not await embeddings.vectors_available(session):
+            return 0
+        pending, _total = await embeddings.pending_items(session, book_id, embedder.name, embedder.model)
+    if not pending:
+        return 0
+    policy = RetryPolicy.from_settings(res.settings)
+    limiter = res.limiters.get(embedder.name) if res.limiters else None
+    size = max(1, res.settings.embedding_batch_size)
+    for start in range(0, len(pending), size):
+        batch = pending[start : start + size]
+        call = functools.partial(embedder.embed, [item.content for item in batch])
+        result = await call_with_retry(f"re-embedding {audiobook_id}", call, policy, limiter=limiter)
+        async with session_scope(res.sessions) as session:
+            await embeddings.save_vectors(session, book_id, embedder.name, embedder.model, batch, result.vectors)
+    log.info("re-embedded %d texts of %s after an edit", len(pending), audiobook_id)
+    return len(pending)
+
+
+@dramatiq.actor(actor_name=REFRESH_EMBEDDINGS, max_retries=3)
+async def refresh_embeddings(audiobook_id: str) -> None:
+    await refresh_book(resources.current(), audiobook_id)

@@ -20,6 +20,7 @@ EXPIRE_UPLOADS = "expire_uploads"  # workers/uploads.py
 SEND_NOTICE = "send_notice"  # workers/notices.py: builds an email from the database
 SEND_EMAIL = "send_email"  # workers/notices.py: delivers it, retrying transient SMTP errors
 CUT_PREVIEW = "cut_preview"  # workers/previews.py: cuts a published book's sample clip
+REFRESH_EMBEDDINGS = "refresh_embeddings"  # workers/embedding.py: re-embeds the texts an edit changed
 
 MAX_DELAY_MS = 7 * 24 * 3600 * 1000 - 1  # Dramatiq refuses delays of a week or more
 

@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
+from workers.embedding import refresh_book
 from workers.transcription import run_transcription
 
 from audiocity.ai import get_embedder
 from audiocity.ai.local_embeddings import load_model
 from audiocity.ai.query_embeddings import QueryEmbedder
 from audiocity.db import session_scope
-from audiocity.models import Embedding, JobStatus
+from audiocity.models import Embedding, JobStatus, OutboxMessage
 from audiocity.services import catalog, embeddings, semantic
+from audiocity.tasks import REFRESH_EMBEDDINGS
 from tests.fakes.openai_server import FakeOpenAI
 from tests.services.factories import make_published_book, unique
 from tests.workers.conftest import Harness
@@ -146,3 +149,42 @@ async def test_meaning_search_through_an_openai_compatible_server(harness: Harne
         count = await s.scalar(select(func.count()).select_from(Embedding).where(Embedding.model == MODEL))  # type: ignore[arg-type]
     assert page.items[0].title == "The Last Voyage"
     assert page.total_count == 3 and local.total_count == 0 and count is not None and count >= 3
+
+
+async def test_an_edit_re_embeds_only_the_book_text(harness: Harness, fake: FakeOpenAI, sources: list[Path]) -> None:
+    res = harness.resources()
+    res.embedder = get_embedder(res.settings)
+    fake.embeddings_for = local_vectors
+    book_id = await harness.book(sources)
+    await run_transcription(res, await harness.queue(book_id))
+    before = {(e.kind, e.position): e.content_sha1 for e in await stored(harness, book_id)}
+    assert len(before) == 3
+
+    async with session_scope(harness.sessions) as s:
+        await catalog.update_audiobook(s, book_id, catalog.AudiobookInput(price_cents=700))
+        unchanged = (
+            await s.execute(select(OutboxMessage).where(col(OutboxMessage.actor_name) == REFRESH_EMBEDDINGS))
+        ).all()
+        await catalog.update_audiobook(s, book_id, catalog.AudiobookInput(title="A New Title"))
+        queued = (
+            (
+                await s.execute(
+                    select(col(OutboxMessage.args)).where(col(OutboxMessage.actor_name) == REFRESH_EMBEDDINGS)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert unchanged == []  # a price change does not touch what meaning search reads
+    assert [str(book_id)] in [list(a) for a in queued]
+
+    sent = len(inputs(fake))
+    assert await refresh_book(res, str(book_id)) == 1
+    new_inputs = inputs(fake)[sent:]
+    assert len(new_inputs) == 1 and new_inputs[0].startswith("A New Title")
+    after = {(e.kind, e.position): e.content_sha1 for e in await stored(harness, book_id)}
+    assert after[("book", 0)] != before[("book", 0)]
+    assert {k: v for k, v in after.items() if k[0] == "passage"} == {
+        k: v for k, v in before.items() if k[0] == "passage"
+    }
+    assert await refresh_book(res, str(book_id)) == 0  # nothing stale any more

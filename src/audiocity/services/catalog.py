@@ -40,7 +40,7 @@ from audiocity.models import (
     OrderLine,
     utcnow,
 )
-from audiocity.services import credits, previews, storage_keys
+from audiocity.services import credits, embeddings, previews, storage_keys
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.isbn import normalize_isbn
 from audiocity.services.pagination import Page, cursor_time, decode_cursor, encode_cursor, page_size
@@ -263,6 +263,7 @@ async def get_category(session: AsyncSession, category_id: uuid.UUID) -> Categor
 async def update_audiobook(session: AsyncSession, book_id: uuid.UUID, data: AudiobookInput) -> Audiobook:
     _validate(data, creating=False)
     book = await get_audiobook(session, book_id, include_drafts=True)
+    before = (book.title, book.description)
     if data.title is not None:
         book.title = data.title.strip()
     if data.subtitle is not None:
@@ -289,6 +290,8 @@ async def update_audiobook(session: AsyncSession, book_id: uuid.UUID, data: Audi
     if data.categories is not None:
         await _set_categories(session, book.id, data.categories)
     await refresh_search_vector(session, book.id)
+    if (book.title, book.description) != before:  # meaning search reads both
+        await embeddings.queue_refresh(session, book.id)
     return book
 
 

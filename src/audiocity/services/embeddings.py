@@ -18,7 +18,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from audiocity import tasks
 from audiocity.models import Audiobook, Embedding, EmbeddingKind, TranscriptPassage
+from audiocity.services import outbox
 
 BOOK_TEXT_CHARS = 2_000  # the model reads ~256 word pieces anyway; more only costs tokens
 
@@ -37,6 +39,12 @@ class Item:
     @property
     def sha1(self) -> str:
         return hashlib.sha1(self.content.encode()).hexdigest()
+
+
+async def queue_refresh(session: AsyncSession, book_id: uuid.UUID) -> None:
+    """Re-embed what an edit changed (the book's title or description), after this transaction commits;
+    the worker embeds only texts whose vectors are missing or stale, so this is cheap when nothing is."""
+    await outbox.add(session, tasks.REFRESH_EMBEDDINGS, str(book_id))
 
 
 async def vectors_available(session: AsyncSession) -> bool:
