@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import math
 import re
 import uuid
 from collections.abc import Sequence
@@ -12,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    ColumnElement,
     and_,
     any_,
     delete,
@@ -22,10 +20,9 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -43,7 +40,18 @@ from audiocity.models import (
 from audiocity.services import credits, previews, storage_keys
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.isbn import normalize_isbn
-from audiocity.services.pagination import Page, cursor_time, decode_cursor, encode_cursor, page_size
+from audiocity.services.pagination import (
+    Key,
+    Page,
+    id_key,
+    int_key,
+    keyset_cursor,
+    keyset_query,
+    page_size,
+    score_key,
+    text_key,
+    time_key,
+)
 from audiocity.services.search import TextSearch, library_condition, normalized, use_similarity_threshold
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -368,29 +376,23 @@ async def visible_audiobook(
     return await get_audiobook(session, book_id, include_drafts=include_drafts)
 
 
-def _sort_columns(sort: Sort, found: TextSearch | None) -> tuple[ColumnElement[Any], bool]:
+MAX_TITLE_CURSOR = 500  # characters: longer than any title, so a title cursor is bounded input
+
+
+def _sort_keys(sort: Sort, found: TextSearch | None) -> tuple[list[Key[Any]], bool]:
+    """The keyset for a sort, ending with the id, and whether it runs descending. Items are rows (or
+    `_Scored` books) read by attribute; under relevance the key is the score expression."""
+    book_id: Key[Any] = id_key(col(Audiobook.id), lambda b: b.id)
     if sort is Sort.RELEVANCE:
         assert found is not None, "relevance needs a search (see effective_sort)"
-        return found.score(), True
-    column: Any = {
-        Sort.NEWEST: Audiobook.created_at,
-        Sort.OLDEST: Audiobook.created_at,
-        Sort.TITLE: Audiobook.title,
-        Sort.PRICE_LOW: Audiobook.price_cents,
-        Sort.PRICE_HIGH: Audiobook.price_cents,
-    }[sort]
-    descending = sort in (Sort.NEWEST, Sort.PRICE_HIGH)
-    return column, descending
-
-
-def _cursor_value(book: Any, sort: Sort) -> Any:
-    if sort is Sort.RELEVANCE:
-        return float(book.score)
+        return [score_key(found.score(), lambda b: b.score), book_id], True
     if sort in (Sort.NEWEST, Sort.OLDEST):
-        return book.created_at.isoformat()
-    if sort is Sort.TITLE:
-        return book.title
-    return book.price_cents
+        first: Key[Any] = time_key(col(Audiobook.created_at), lambda b: b.created_at)
+    elif sort is Sort.TITLE:
+        first = text_key(col(Audiobook.title), lambda b: b.title, max_chars=MAX_TITLE_CURSOR)
+    else:
+        first = int_key(col(Audiobook.price_cents), lambda b: b.price_cents, low=0)
+    return [first, book_id], sort in (Sort.NEWEST, Sort.PRICE_HIGH)
 
 
 def search_text(search: str | None) -> str | None:
@@ -451,20 +453,6 @@ def _filters(found: TextSearch | None, flt: CatalogFilter | None, include_drafts
     return conditions
 
 
-def _keyset(query: Any, sort: Sort, after: str | None, limit: int, found: TextSearch | None = None) -> Any:
-    """Order by (sort column, id) and start after the cursor: keyset pagination, never OFFSET.
-
-    Under relevance the sort column is the score expression; the cursor carries the score exactly.
-    """
-    column, descending = _sort_columns(sort, found)
-    if after:
-        value, last_id = _decode_after(after, sort)
-        key = tuple_(column, Audiobook.id)
-        query = query.where(key < tuple_(value, last_id) if descending else key > tuple_(value, last_id))
-    order = [column.desc(), Audiobook.id.desc()] if descending else [column.asc(), Audiobook.id.asc()]  # type: ignore[attr-defined]
-    return query.order_by(*order).limit(limit + 1)
-
-
 async def list_audiobooks(
     session: AsyncSession,
     *,
@@ -486,18 +474,14 @@ async def list_audiobooks(
     base = select(Audiobook).where(and_(True, *conditions))
     if found is not None:
         base = found.join(base.add_columns(found.score().label("score")))
-    result = (await session.execute(_keyset(base, sort, after, limit, found))).all()
-    rows = [r[0] for r in result]
+    keys, descending = _sort_keys(sort, found)
+    result = (await session.execute(keyset_query(base, keys, after=after, limit=limit, descending=descending))).all()
     total = await session.scalar(select(func.count()).select_from(Audiobook).where(and_(True, *conditions)))
-    items = rows[:limit]
-    scores = [r.score if found is not None else None for r in result[:limit]]
+    scored = [_Scored(r[0], r.score if found is not None else None) for r in result[:limit]]
     return Page(
-        items=items,
-        cursors=[
-            encode_cursor([_cursor_value(_Scored(b, score), sort), str(b.id)])
-            for b, score in zip(items, scores, strict=True)
-        ],
-        has_next_page=len(rows) > limit,
+        items=[s.book for s in scored],
+        cursors=[keyset_cursor(keys, s) for s in scored],
+        has_next_page=len(result) > limit,
         total_count=int(total or 0),
     )
 
@@ -575,7 +559,10 @@ async def list_audiobook_rows(
     query = select(*columns).where(where)
     if found is not None:
         query = found.join(query.add_columns(found.score().label("score")))
-    rows = list((await session.execute(_keyset(query, sort, after, limit, found))).all())
+    keys, descending = _sort_keys(sort, found)
+    rows = list(
+        (await session.execute(keyset_query(query, keys, after=after, limit=limit, descending=descending))).all()
+    )
     if rows:
         count = int(rows[0].total)
     else:  # an empty page (past the end, or first: 0) still reports the total
@@ -583,7 +570,7 @@ async def list_audiobook_rows(
     items = rows[:limit]
     return Page(
         items=items,
-        cursors=[encode_cursor([_cursor_value(b, sort), str(b.id)]) for b in items],
+        cursors=[keyset_cursor(keys, b) for b in items],
         has_next_page=len(rows) > limit,
         total_count=count,
     )
@@ -606,32 +593,13 @@ async def file_rows_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUI
 
 @dataclass(frozen=True)
 class _Scored:
-    """An ORM book with its relevance score, read like a row by `_cursor_value`."""
+    """An ORM book with its relevance score, read like a row by the sort keys."""
 
     book: Audiobook
     score: float | None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.book, name)
-
-
-def _decode_after(after: str, sort: Sort) -> tuple[Any, uuid.UUID]:
-    values = decode_cursor(after)
-    try:
-        raw, last_id = values
-        value: Any = cursor_time(raw) if sort in (Sort.NEWEST, Sort.OLDEST) else raw
-        if sort is Sort.RELEVANCE:
-            if type(value) not in (int, float) or not math.isfinite(value):
-                raise TypeError("a relevance cursor holds a score")
-            value = literal(float(value), DOUBLE_PRECISION)
-        # the value is compared with the sort column in SQL, so it must have that column's type and range
-        if sort is Sort.TITLE and not (isinstance(value, str) and len(value) <= 500):
-            raise TypeError("a title cursor holds a title")
-        if sort in (Sort.PRICE_LOW, Sort.PRICE_HIGH) and not (type(value) is int and 0 <= value < 2**31):
-            raise TypeError("a price cursor holds a price")
-        return value, uuid.UUID(last_id)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after") from exc
 
 
 async def files_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AudioFile]]:
