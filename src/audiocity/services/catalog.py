@@ -20,6 +20,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -181,13 +182,15 @@ def slugify(name: str) -> str:
 
 
 async def _set_categories(session: AsyncSession, book_id: uuid.UUID, names: list[str]) -> None:
-    await session.execute(delete(AudiobookCategory).where(AudiobookCategory.audiobook_id == book_id))  # type: ignore[arg-type]
+    await session.execute(delete(AudiobookCategory).where(col(AudiobookCategory.audiobook_id) == book_id))
     by_slug = {slugify(name): name for name in reversed(_clean_names(names, "categories"))}  # "Sci Fi" = "sci-fi"
     for slug, name in reversed(by_slug.items()):
         # a renamed category keeps answering to its name, whatever slug it has
         category = (
             await session.execute(
-                select(Category).where(or_(Category.slug == slug, func.lower(Category.name) == name.lower())).limit(1)
+                select(Category)
+                .where(or_(col(Category.slug) == slug, func.lower(col(Category.name)) == name.lower()))
+                .limit(1)
             )
         ).scalar_one_or_none()
         if category is None:
@@ -304,7 +307,7 @@ async def publish_audiobook(session: AsyncSession, book_id: uuid.UUID, published
     book = await get_audiobook(session, book_id, include_drafts=True)
     if published:
         count = await session.scalar(
-            select(func.count()).select_from(AudioFile).where(AudioFile.audiobook_id == book_id)  # type: ignore[arg-type]
+            select(func.count()).select_from(AudioFile).where(col(AudioFile.audiobook_id) == book_id)
         )
         if not count:
             raise ServiceError(
@@ -429,15 +432,15 @@ def _filters(found: TextSearch | None, flt: CatalogFilter | None, include_drafts
     conditions: list[Any] = [] if found is None else [found.condition()]
     conditions.append(col(Audiobook.deleted_at).is_(None))  # deleted books stay only in their owners' libraries
     if not include_drafts:
-        conditions.append(Audiobook.published.is_(True))  # type: ignore[attr-defined]
+        conditions.append(col(Audiobook.published).is_(True))
     if flt is None:
         return conditions
     if flt.category:
         conditions.append(
-            Audiobook.id.in_(  # type: ignore[attr-defined]
-                select(AudiobookCategory.audiobook_id)
-                .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]
-                .where(or_(Category.slug == flt.category, Category.name == flt.category))
+            col(Audiobook.id).in_(
+                select(col(AudiobookCategory.audiobook_id))
+                .join(Category, col(Category.id) == col(AudiobookCategory.category_id))
+                .where(or_(col(Category.slug) == flt.category, col(Category.name) == flt.category))
             )
         )
     if flt.author:
@@ -447,9 +450,9 @@ def _filters(found: TextSearch | None, flt: CatalogFilter | None, include_drafts
     if flt.series:
         conditions.append(col(Audiobook.id).in_(credits.series_book_ids(flt.series)))
     if flt.tag:
-        conditions.append(literal(flt.tag.lower()) == any_(Audiobook.tags))
+        conditions.append(literal(flt.tag.lower()) == any_(col(Audiobook.tags)))
     if flt.language:
-        conditions.append(Audiobook.language == flt.language)
+        conditions.append(col(Audiobook.language) == flt.language)
     return conditions
 
 
@@ -503,13 +506,13 @@ FILE_COLUMNS: tuple[Any, ...] = (
 
 def _categories_column() -> Any:
     """The book's categories as one JSON array of [id, name, slug], by name: no second query for them."""
-    item = func.json_build_array(Category.id, Category.name, Category.slug)
-    agg = func.coalesce(func.json_agg(aggregate_order_by(item, Category.name)), literal_column("'[]'::json"))
+    item = func.json_build_array(col(Category.id), col(Category.name), col(Category.slug))
+    agg = func.coalesce(func.json_agg(aggregate_order_by(item, col(Category.name))), literal_column("'[]'::json"))
     return (
         select(type_coerce(agg, JSON))
         .select_from(AudiobookCategory)
-        .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]
-        .where(AudiobookCategory.audiobook_id == Audiobook.id)  # type: ignore[arg-type]
+        .join(Category, col(Category.id) == col(AudiobookCategory.category_id))
+        .where(col(AudiobookCategory.audiobook_id) == col(Audiobook.id))
         .scalar_subquery()
     )
 
@@ -547,11 +550,11 @@ async def list_audiobook_rows(
         columns.append(_categories_column().label("categories"))
     if owned_by is not None:
         owned = (
-            select(Entitlement.id)
+            select(col(Entitlement.id))
             .where(
-                Entitlement.user_id == owned_by,
-                Entitlement.audiobook_id == Audiobook.id,
-                Entitlement.revoked_at.is_(None),  # type: ignore[union-attr]
+                col(Entitlement.user_id) == owned_by,
+                col(Entitlement.audiobook_id) == col(Audiobook.id),
+                col(Entitlement.revoked_at).is_(None),
             )
             .exists()
         )
@@ -583,8 +586,8 @@ async def file_rows_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUI
         return out
     rows = await session.execute(
         select(*FILE_COLUMNS)
-        .where(AudioFile.audiobook_id.in_(book_ids))  # type: ignore[attr-defined]
-        .order_by(AudioFile.audiobook_id, AudioFile.position)  # type: ignore[arg-type]
+        .where(col(AudioFile.audiobook_id).in_(book_ids))
+        .order_by(col(AudioFile.audiobook_id), col(AudioFile.position))
     )
     for f in rows.all():
         out[f.audiobook_id].append(f)
@@ -605,8 +608,8 @@ class _Scored:
 async def files_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AudioFile]]:
     rows = await session.execute(
         select(AudioFile)
-        .where(AudioFile.audiobook_id.in_(book_ids))  # type: ignore[attr-defined]
-        .order_by(AudioFile.audiobook_id, AudioFile.position)  # type: ignore[arg-type]
+        .where(col(AudioFile.audiobook_id).in_(book_ids))
+        .order_by(col(AudioFile.audiobook_id), col(AudioFile.position))
     )
     out: dict[uuid.UUID, list[AudioFile]] = {i: [] for i in book_ids}
     for f in rows.scalars():
@@ -616,10 +619,10 @@ async def files_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) 
 
 async def categories_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Category]]:
     rows = await session.execute(
-        select(AudiobookCategory.audiobook_id, Category)
-        .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]
-        .where(AudiobookCategory.audiobook_id.in_(book_ids))  # type: ignore[attr-defined]
-        .order_by(Category.name)
+        select(col(AudiobookCategory.audiobook_id), Category)
+        .join(Category, col(Category.id) == col(AudiobookCategory.category_id))
+        .where(col(AudiobookCategory.audiobook_id).in_(book_ids))
+        .order_by(col(Category.name))
     )
     out: dict[uuid.UUID, list[Category]] = {i: [] for i in book_ids}
     for book_id, category in rows.all():
@@ -628,20 +631,20 @@ async def categories_for_books(session: AsyncSession, book_ids: Sequence[uuid.UU
 
 
 async def categories_with_counts(session: AsyncSession, *, include_drafts: bool) -> list[tuple[Category, int]]:
-    count = func.count(Audiobook.id)  # type: ignore[arg-type]
+    count = func.count(col(Audiobook.id))
     query = (
         select(Category, count)
-        .outerjoin(AudiobookCategory, AudiobookCategory.category_id == Category.id)  # type: ignore[arg-type]
+        .outerjoin(AudiobookCategory, col(AudiobookCategory.category_id) == col(Category.id))
         .outerjoin(
             Audiobook,
             and_(
-                Audiobook.id == AudiobookCategory.audiobook_id,  # type: ignore[arg-type]
+                col(Audiobook.id) == col(AudiobookCategory.audiobook_id),
                 col(Audiobook.deleted_at).is_(None),
-                True if include_drafts else Audiobook.published.is_(True),  # type: ignore[attr-defined]
+                true() if include_drafts else col(Audiobook.published).is_(True),
             ),
         )
-        .group_by(Category.id)  # type: ignore[arg-type]
-        .order_by(Category.name)
+        .group_by(col(Category.id))
+        .order_by(col(Category.name))
     )
     rows = [(c, int(n)) for c, n in (await session.execute(query)).all()]
     # A category whose books are all drafts would tell customers what is coming: list only used ones.
@@ -650,4 +653,4 @@ async def categories_with_counts(session: AsyncSession, *, include_drafts: bool)
 
 async def catalog_version(session: AsyncSession) -> int:
     """The catalog's version: triggers bump it in the same transaction as any write to the catalog."""
-    return int(await session.scalar(select(CatalogVersion.version).where(CatalogVersion.id == 1)) or 0)
+    return int(await session.scalar(select(col(CatalogVersion.version)).where(col(CatalogVersion.id) == 1)) or 0)

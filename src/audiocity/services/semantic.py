@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, func, literal, select, text, type_coerce
+from sqlalchemy import Float, and_, func, inspect, literal, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -122,7 +122,7 @@ async def semantic_page(
     if found is not None:
         await use_similarity_threshold(session)
     conditions = catalog._filters(found, flt, include_drafts)
-    vectors: Any = Embedding.__table__.c.embedding  # type: ignore[attr-defined]  # pgvector's comparator
+    vectors: Any = _embeddings().c.embedding  # pgvector's comparator
     distance = vectors.cosine_distance(vector)
     hits = (
         select(
@@ -200,6 +200,11 @@ def _with_matches(row: Any) -> Any:
     return _Row(row, _matches(row.matches))
 
 
+def _embeddings() -> Any:
+    """The embeddings table, typed loosely: pgvector's distance operators are not in SQLAlchemy's stubs."""
+    return inspect(Embedding).local_table
+
+
 async def similar_books(
     session: AsyncSession,
     book_ids: list[uuid.UUID],
@@ -231,7 +236,7 @@ async def similar_books(
         )
         .subquery("source")
     )
-    other = Embedding.__table__.alias("other")  # type: ignore[attr-defined]
+    other = _embeddings().alias("other")
     distance = other.c.embedding.cosine_distance(source.c.vector)
     visible = [] if include_drafts else [col(Audiobook.published).is_(True)]
     near = (
