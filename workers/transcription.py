@@ -28,6 +28,9 @@ sent. Files never prompt each other, so reordering them invalidates nothing. The
 while the first files are cut: a lane cannot start before its first chunk exists (measured in
 docs/benchmarks.md: +12% over the ideal on a 10-hour book with 10 s requests, +4% with no prompts).
 
+What each step changes (job rows and their events, the transcript's rows and objects, chapters, the
+summary) is services/transcription.py; this module decides what runs when and who retries.
+
 Failures: the SDK does not retry (`max_retries=0`); each request does, on its own budget
 (workers/request_retry.py): a 429, 5xx, timeout or dropped connection waits (backoff with jitter,
 at least Retry-After) and tries that chunk again while the other chunks go on, and a 429 lowers the
