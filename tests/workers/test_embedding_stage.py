@@ -17,8 +17,8 @@ from audiocity.ai.query_embeddings import QueryEmbedder
 from audiocity.db import session_scope
 from audiocity.models import Embedding, JobStatus
 from audiocity.services import catalog, embeddings, semantic
+from tests.factories import make_published_book, unique
 from tests.fakes.openai_server import FakeOpenAI
-from tests.services.factories import make_published_book, unique
 from tests.workers.conftest import Harness
 
 MODEL = "text-embedding-3-small"

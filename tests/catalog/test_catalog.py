@@ -15,7 +15,7 @@ from audiocity.services import catalog, passages, transcripts
 from audiocity.services.catalog import AudiobookInput, CatalogFilter, Sort
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.pagination import Page, encode_cursor
-from tests.services.factories import (
+from tests.factories import (
     attach_file,
     make_book,
     make_published_book,
