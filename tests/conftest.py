@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import dramatiq
+import httpx
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -123,3 +124,10 @@ def broker(session_broker: RedisBroker) -> Iterator[RedisBroker]:
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client for tests that talk to a running `audiocity serve`."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        yield client

@@ -28,6 +28,9 @@ sent. Files never prompt each other, so reordering them invalidates nothing. The
 while the first files are cut: a lane cannot start before its first chunk exists (measured in
 docs/benchmarks.md: +12% over the ideal on a 10-hour book with 10 s requests, +4% with no prompts).
 
+What each step changes (job rows and their events, the transcript's rows and objects, chapters, the
+summary) is services/transcription.py; this module decides what runs when and who retries.
+
 Failures: the SDK does not retry (`max_retries=0`); each request does, on its own budget
 (workers/request_retry.py): a 429, 5xx, timeout or dropped connection waits (backoff with jitter,
 at least Retry-After) and tries that chunk again while the other chunks go on, and a 429 lowers the
@@ -42,7 +45,6 @@ or Redis, which stops new requests, lets the ones in flight finish and raises `d
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import logging
 import math
@@ -50,8 +52,7 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -60,24 +61,21 @@ import dramatiq
 import redis.exceptions
 from dramatiq.common import compute_backoff
 from dramatiq.middleware import CurrentMessage
-from sqlalchemy.exc import IntegrityError, InterfaceError, NoResultFound, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from audiocity import logs
 from audiocity.ai.base import PermanentAIError, Transcription, TransientAIError
 from audiocity.audio import AudioChunk, NotAudioError, iter_chunks
 from audiocity.config import Settings, get_settings
 from audiocity.db import session_scope
-from audiocity.events import audiobook_jobs_channel, job_channel
-from audiocity.models import AudioFile, Job, JobStatus, TranscriptChunk, TranscriptStatus
+from audiocity.models import AudioFile, JobStatus, TranscriptChunk
 from audiocity.services import audio_files as file_service
-from audiocity.services import jobs as job_service
-from audiocity.services import notices, passages, transcripts
-from audiocity.services.storage_keys import transcript_key
+from audiocity.services import transcription as domain
+from audiocity.services import transcripts
+from audiocity.services.transcription import JobGone
 from audiocity.storage.base import ObjectNotFound
 from workers import embedding
 from workers import metrics as worker_metrics
-from workers.chapters import detect_chapters
 from workers.locks import book_lock
 from workers.request_retry import GaveUp, RetryPolicy, RetryRecord, call_with_retry
 from workers.resources import Resources
@@ -85,7 +83,6 @@ from workers.resources import Resources
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-TRANSCRIBE_SHARE = 0.9  # progress reaches 0.9 when every chunk is done; stitching and the summary take the rest
 MAX_CHUNK_SECONDS = 600  # OpenAI: 25 MB per upload, and gpt-4o-transcribe refuses much more than 20 minutes
 BOUNDS_TOLERANCE = 0.001  # seconds: a stored chunk is the same chunk if its times match this closely
 LANES_PER_SLOT = 2  # see lane_length
@@ -94,9 +91,7 @@ COMPLETE_TOLERANCE = 0.05  # seconds: stored chunks reaching this close to a fil
 # Infrastructure failures worth a retry: the database or Redis went away for a moment.
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, redis.exceptions.ConnectionError, ConnectionError)
 
-
-class JobGone(Exception):
-    """The job's row disappeared (its audiobook was deleted): stop quietly."""
+__all__ = ["JobGone", "lane_length", "retry_delay_ms", "run_transcription", "should_retry"]
 
 
 # -- retry policy ------------------------------------------------------------------------------
@@ -188,33 +183,6 @@ def _where(audio_file: AudioFile, chunk: AudioChunk) -> str:
     )
 
 
-# -- job rows and events -----------------------------------------------------------------------
-
-
-async def _advance_in(session: AsyncSession, job_id: uuid.UUID, **changes: Any) -> Job:
-    try:
-        return await job_service.advance(session, job_id, **changes)
-    except NoResultFound as exc:
-        raise JobGone(str(job_id)) from exc
-
-
-async def _publish(res: Resources, job: Job) -> None:
-    """Events are hints (the row is the truth), so a lost publish must not fail the job."""
-    try:
-        await res.events.publish(
-            [job_channel(job.id), audiobook_jobs_channel(job.audiobook_id)], job_service.job_payload(job)
-        )
-    except (redis.exceptions.RedisError, OSError):
-        log.warning("could not publish an event for job %s", job.id, exc_info=True)
-
-
-async def _advance(res: Resources, job_id: uuid.UUID, **changes: Any) -> Job:
-    async with session_scope(res.sessions) as session:
-        job = await _advance_in(session, job_id, **changes)
-    await _publish(res, job)
-    return job
-
-
 # -- the run -----------------------------------------------------------------------------------
 
 
@@ -223,26 +191,21 @@ async def run_transcription(res: Resources, job_id: str) -> None:
     jid = uuid.UUID(job_id)
     logs.bind(job_id=job_id)
     async with session_scope(res.sessions) as session:
-        job = await session.get(Job, jid)
-        book_id = job.audiobook_id if job is not None and not job.status.terminal else None
+        book_id = await domain.runnable_book(session, jid)
     logs.bind(audiobook_id=book_id)
     if book_id is None:
         log.info("job %s is gone or finished; nothing to do", job_id)
         return
     async with book_lock(res.engine, book_id):
         async with session_scope(res.sessions) as session:
-            job = await session.get(Job, jid)
-            if job is None or job.status.terminal:  # finished by the run we waited for
-                log.info("job %s finished while waiting for the audiobook's lock", job_id)
-                return
-            await transcripts.set_transcript_status(session, book_id, TranscriptStatus.RUNNING)
+            claimed = await domain.claim(session, jid, book_id)
+        if not claimed:  # finished by the run we waited for
+            log.info("job %s finished while waiting for the audiobook's lock", job_id)
+            return
         run = _Run(res, jid, book_id)
         log.info("transcription started")
         try:
-            await _advance(
-                res, jid, status=JobStatus.RUNNING, stage="preparing", message="Preparing the audio.",
-                attempts=Job.attempts + 1, error=None,
-            )  # fmt: skip
+            await run.jobs.start()
             await run.transcribe_book()
             await run.finish()
         except JobGone:
@@ -273,8 +236,7 @@ class _Run:
         self.slots = asyncio.Semaphore(self.concurrency)
         self.stop = asyncio.Event()
         self.record_lock = asyncio.Lock()  # chunk results are stored and published one at a time
-        self.chunk_counts: dict[uuid.UUID, int] = {}
-        self.total_seconds = 0.0
+        self.jobs = domain.JobTracker(self.res.sessions, self.res.events, self.job_id, self.book_id)
         self.policy = RetryPolicy.from_settings(self.res.settings)
 
     async def _ask(self, kind: str, provider: str, model: str, what: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -296,10 +258,10 @@ class _Run:
             files = await file_service.files_of_book(session, self.book_id)
             stored = await transcripts.chunks_of_files(session, [f.id for f in files])
         lane = lane_length([f.duration_seconds for f in files], self.max_seconds, self.concurrency)
-        self.total_seconds = sum(f.duration_seconds for f in files)
+        self.jobs.total_seconds = sum(f.duration_seconds for f in files)
         for f in files:
             complete = covers_file(stored[f.id], f.duration_seconds)
-            self.chunk_counts[f.id] = (
+            self.jobs.chunk_counts[f.id] = (
                 len(stored[f.id]) if complete else estimated_chunks(f.duration_seconds, self.max_seconds)
             )
         await self._record_progress(
@@ -338,7 +300,8 @@ class _Run:
         loop = asyncio.get_running_loop()
         previous: asyncio.Future[str | None] | None = None
         count = 0
-        async with self._local_copy(audio_file, tmp) as source:
+        name = f"{audio_file.id}-{audio_file.file_name}"[-200:]
+        async with file_service.probe_copy(self.res.storage, audio_file.storage_key, name) as source:
             chunks = iter_chunks(
                 source,
                 tmp / str(audio_file.id),
@@ -366,29 +329,12 @@ class _Run:
             finally:
                 await asyncio.to_thread(chunks.close)
         self._time("prepare_seconds", time.monotonic() - started)
-        if not self.stop.is_set() and count != self.chunk_counts.get(audio_file.id):
-            self.chunk_counts[audio_file.id] = count
+        if not self.stop.is_set() and count != self.jobs.chunk_counts.get(audio_file.id):
+            self.jobs.chunk_counts[audio_file.id] = count
             await self._record_progress()
 
-    @asynccontextmanager
-    async def _local_copy(self, audio_file: AudioFile, tmp: Path) -> AsyncIterator[Path]:
-        """The file on local disk: in place on local storage, else downloaded for the duration of the cut."""
-        local_path = getattr(self.res.storage, "local_path", None)
-        path = local_path(audio_file.storage_key) if callable(local_path) else None
-        if isinstance(path, Path) and path.is_file():
-            yield path
-            return
-        target = tmp / f"{audio_file.id}.source"
-        try:
-            await self.res.storage.download_to(audio_file.storage_key, target)
-            yield target
-        finally:
-            target.unlink(missing_ok=True)
-
     async def _forget_chunks(self, audio_file: AudioFile, done: dict[int, TranscriptChunk], first: int) -> None:
-        log.info("%s was cut differently before: redoing it from chunk %d", audio_file.file_name, first + 1)
-        async with session_scope(self.res.sessions) as session:
-            await transcripts.delete_chunks(session, audio_file.id, from_index=first)
+        await self.jobs.forget_chunks(audio_file, first)
         for index in [i for i in done if i >= first]:
             del done[index]
 
@@ -443,110 +389,46 @@ class _Run:
     # -- recording -----------------------------------------------------------------------------
 
     async def _record_chunk(self, audio_file: AudioFile, chunk: AudioChunk, result: Transcription) -> None:
-        """Store the chunk, add its usage and advance the job, in one transaction; then publish."""
-        async with self.record_lock:
-            async with session_scope(self.res.sessions) as session:
-                try:
-                    async with session.begin_nested():
-                        await transcripts.save_chunk(
-                            session,
-                            audio_file_id=audio_file.id,
-                            chunk_index=chunk.index,
-                            start_seconds=chunk.start_seconds,
-                            end_seconds=chunk.end_seconds,
-                            text=result.text,
-                            segments=result.segments,
-                            provider=result.provider,
-                            model=result.model,
-                        )
-                except IntegrityError:  # the file was deleted meanwhile; the job queued by that re-stitches
-                    log.info("%s was deleted while being transcribed", audio_file.file_name)
-                worker_metrics.observe_request(
-                    result.provider, "transcription", "ok", audio_seconds=result.audio_seconds
-                )
-                worker_metrics.observe_tokens(
-                    result.provider, result.model, input=result.input_tokens, output=result.output_tokens
-                )
-                amounts = {"requests": 1.0, "audio_seconds": result.audio_seconds}
-                if result.input_tokens or result.output_tokens:
-                    amounts |= {"input_tokens": result.input_tokens, "output_tokens": result.output_tokens}
-                await job_service.add_usage(
-                    session, self.job_id, "transcription", result.provider, result.model, **amounts
-                )
-                job = await self._progress_in(session)
-            await _publish(self.res, job)
-
-    async def _record_retry(self, kind: str, provider: str, model: str, record: RetryRecord) -> None:
-        """Count the failed try and add it to the job's history of retries, in one transaction; publish."""
-        worker_metrics.observe_request(provider, kind, "rate_limited" if record.rate_limited else "error")
-        entry = {
-            "what": record.what,
-            "error": record.error,
-            "at": record.at.isoformat(),
-            "waited_seconds": record.waited_seconds,
-            "attempt": record.attempt,
-            "rate_limited": record.rate_limited,
-        }
-        message = (
-            f"{record.what}: {record.error}. Trying again in {record.waited_seconds:.1f} s "
-            f"(try {record.attempt + 1} of {self.policy.max_attempts})."
+        worker_metrics.observe_request(result.provider, "transcription", "ok", audio_seconds=result.audio_seconds)
+        worker_metrics.observe_tokens(
+            result.provider, result.model, input=result.input_tokens, output=result.output_tokens
         )
         async with self.record_lock:
-            async with session_scope(self.res.sessions) as session:
-                await job_service.add_usage(session, self.job_id, kind, provider, model, failed_requests=1)
-                job = await job_service.add_retry(session, self.job_id, entry, message=message)
-            await _publish(self.res, job)
+            await self.jobs.record_chunk(audio_file, chunk, result)
+
+    async def _record_retry(self, kind: str, provider: str, model: str, record: RetryRecord) -> None:
+        worker_metrics.observe_request(provider, kind, "rate_limited" if record.rate_limited else "error")
+        async with self.record_lock:
+            await self.jobs.record_retry(
+                kind, provider, model, what=record.what, error=record.error, at=record.at,
+                waited_seconds=record.waited_seconds, attempt=record.attempt, rate_limited=record.rate_limited,
+                max_attempts=self.policy.max_attempts,
+            )  # fmt: skip
 
     async def _record_failed_request(self) -> None:
         transcriber = self.res.transcriber
-        model = _model_of(transcriber)
         worker_metrics.observe_request(transcriber.name, "transcription", "error")
-        try:
-            async with session_scope(self.res.sessions) as session:
-                await job_service.add_usage(
-                    session, self.job_id, "transcription", transcriber.name, str(model), failed_requests=1
-                )
-        except Exception:
-            log.warning("could not count a failed request of job %s", self.job_id, exc_info=True)
-
-    async def _progress_in(self, session: AsyncSession, **changes: Any) -> Job:
-        done, seconds = await transcripts.book_progress(session, self.book_id)
-        total = sum(self.chunk_counts.values())
-        share = min(1.0, seconds / self.total_seconds) if self.total_seconds else 0.0
-        changes.setdefault("message", f"Transcribed {min(done, total)} of {total} chunks.")
-        return await _advance_in(
-            session, self.job_id, chunks_done=min(done, total), chunks_total=total,
-            progress=round(TRANSCRIBE_SHARE * share, 4), **changes,
-        )  # fmt: skip
+        await self.jobs.count_failed_request("transcription", transcriber.name, _model_of(transcriber))
 
     async def _record_progress(self, **changes: Any) -> None:
         async with self.record_lock:
-            async with session_scope(self.res.sessions) as session:
-                job = await self._progress_in(session, **changes)
-            await _publish(self.res, job)
+            await self.jobs.progress(**changes)
 
     # -- the end -------------------------------------------------------------------------------
 
     async def finish(self) -> None:
-        """Stitch, write the transcript files, summarise, and mark the job SUCCEEDED."""
-        res, book_id = self.res, self.book_id
-        await _advance(res, self.job_id, stage="stitching", message="Stitching the transcript.")
+        """Publish the transcript, summarise, embed, and mark the job SUCCEEDED."""
+        res, jobs = self.res, self.jobs
+        await jobs.advance(stage="stitching", message="Stitching the transcript.")
         started = time.monotonic()
-        async with session_scope(res.sessions) as session:
-            stitched = await transcripts.stitch(session, book_id)
-            await transcripts.save_transcript(session, book_id, stitched)
-            await passages.save_passages(session, book_id, stitched.segments)
-        await detect_chapters(res, book_id, stitched.segments)
-        for fmt, body, content_type in (
-            ("txt", stitched.text, "text/plain; charset=utf-8"),
-            ("vtt", stitched.vtt, "text/vtt; charset=utf-8"),
-        ):
-            await res.storage.write(transcript_key(book_id, fmt), _once(body.encode()), content_type)
+        stitched = await jobs.publish_transcript(
+            res.storage, chapter_min_silence=res.settings.chapter_min_silence_seconds
+        )
         self._time("stitch_seconds", time.monotonic() - started)
 
-        await _advance(res, self.job_id, stage="summarizing", progress=0.95, message="Writing the summary and tags.")
+        await jobs.advance(stage="summarizing", progress=0.95, message="Writing the summary and tags.")
         started = time.monotonic()
-        if stitched.text.strip():
+        if domain.has_speech(stitched):
             summarizer = res.summarizer
             summary = await self._ask(
                 "summary",
@@ -559,43 +441,27 @@ class _Run:
             worker_metrics.observe_tokens(
                 summary.provider, summary.model, prompt=summary.prompt_tokens, completion=summary.completion_tokens
             )
-            async with session_scope(res.sessions) as session:
-                await transcripts.save_summary(session, book_id, summary.summary, summary.tags)
-                await job_service.add_usage(
-                    session, self.job_id, "summary", summary.provider, summary.model,
-                    requests=summary.requests, prompt_tokens=summary.prompt_tokens,
-                    completion_tokens=summary.completion_tokens,
-                )  # fmt: skip
-            message = "Transcript, summary and tags ready."
-        else:  # nothing was said: keep whatever summary and tags the book has
-            async with session_scope(res.sessions) as session:
-                await transcripts.set_transcript_status(session, book_id, TranscriptStatus.READY)
-            message = "No speech found: the transcript is empty and the summary was left as it was."
+            message = await jobs.save_summary(summary)
+        else:
+            message = await jobs.keep_summary()
         self._time("summarize_seconds", time.monotonic() - started)
         started = time.monotonic()
-        advance = functools.partial(_advance, res, self.job_id)
-        message += " " + await embedding.embed_book(res, self.job_id, book_id, ask=self._ask, advance=advance)
+        message += " " + await embedding.embed_book(res, self.job_id, self.book_id, ask=self._ask, advance=jobs.advance)
         self._time("embed_seconds", time.monotonic() - started)
         await self._end(status=JobStatus.SUCCEEDED, stage="done", progress=1.0, message=message)
 
     async def _end(self, **changes: Any) -> None:
-        """The last change of this attempt, with its timings, in one transaction."""
+        """The last change of this attempt, with its timings."""
         self._time("run_seconds", time.monotonic() - self.started)
         stage = str(changes.get("stage", "unknown"))
         worker_metrics.observe_job("succeeded" if stage == "done" else stage, self.timings)
         log.info("transcription attempt ended: %s after %.1f s", stage, self.timings["run_seconds"])
-        async with session_scope(self.res.sessions) as session:
-            await job_service.add_timings(session, self.job_id, **self.timings)
-            job = await _advance_in(session, self.job_id, **changes)
-            if changes.get("status") is JobStatus.FAILED:  # failed for good: tell the admins
-                await notices.queue_notice(session, notices.NoticeKind.JOB_FAILED, str(self.job_id))
-        await _publish(self.res, job)
+        await self.jobs.end(self.timings, **changes)
 
     async def fail(self, error: str) -> None:
         log.warning("job %s failed: %s", self.job_id, error)
         try:
-            async with session_scope(self.res.sessions) as session:
-                await transcripts.set_transcript_status(session, self.book_id, TranscriptStatus.FAILED)
+            await self.jobs.mark_transcript_failed()
             await self._end(status=JobStatus.FAILED, stage="failed", error=error, message=error)
         except JobGone:
             pass
@@ -630,10 +496,6 @@ def _model_of(client: object) -> str:
 
 def _next_or_none(chunks: Generator[AudioChunk, None, None]) -> AudioChunk | None:
     return next(chunks, None)
-
-
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
 
 
 def _unusable(audio_file: AudioFile, exc: Exception) -> str:

@@ -10,7 +10,7 @@ import asyncio
 import email
 import email.policy
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,6 @@ def app_server(
     }
     with run_server(tmp_path_factory.mktemp("accounts-app"), database_url, redis_url, **env) as running:
         yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=60) as client:
-        yield client
 
 
 def outbox(server: Server) -> Path:

@@ -12,8 +12,8 @@ import httpx
 from tests.accounts.conftest import AUTH_FIELDS, register
 from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server
+from tests.factories import unique_email
 from tests.fakes.oidc_provider import FakeOidcProvider, new_key
-from tests.services.factories import unique_email
 
 SIGN_IN = f"""mutation($t: String!, $n: String) {{ signInWithGoogle(idToken: $t, nonce: $n) {{ {AUTH_FIELDS} }} }}"""
 EXCHANGE = f"""mutation($c: String!) {{ exchangeSignInCode(code: $c) {{ {AUTH_FIELDS} }} }}"""

@@ -26,8 +26,8 @@ from tests.accounts.conftest import (
 )
 from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server
+from tests.factories import unique_email
 from tests.fakes.oidc_provider import FakeOidcProvider
-from tests.services.factories import unique_email
 
 REQUEST = """mutation($e: String!) { requestPasswordReset(email: $e) { ok message errors { code field message } } }"""
 RESET = f"""mutation($t: String!, $p: String!) {{ resetPassword(token: $t, newPassword: $p) {{ {AUTH_FIELDS} }} }}"""

@@ -12,7 +12,7 @@ from audiocity.db import session_scope
 from audiocity.models import Role
 from tests.accounts.conftest import client_for
 from tests.e2e.server import Server
-from tests.services.factories import make_user
+from tests.factories import make_user
 
 ANYONE = {
     "requestPasswordReset": ('mutation { requestPasswordReset(email: "nobody@example.com") { ok } }', None),

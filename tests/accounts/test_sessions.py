@@ -12,7 +12,7 @@ from audiocity.models import RefreshToken
 from tests.accounts.conftest import login, refresh, register
 from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server
-from tests.services.factories import unique_email
+from tests.factories import unique_email
 
 PASSWORD = "a long enough password"
 LOGOUT = """mutation($t: String!) { logout(refreshToken: $t) { ok errors { code } } }"""

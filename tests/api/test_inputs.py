@@ -18,7 +18,7 @@ from audiocity.services import accounts, catalog
 from audiocity.services.catalog import AudiobookInput
 from audiocity.storage.local import LocalStorage
 from audiocity.tasks import TaskSender
-from tests.api.test_viewer import SECRET, request_with
+from tests.accounts.test_viewer import SECRET, request_with
 
 
 async def test_malformed_ids_in_mutations_are_user_errors(

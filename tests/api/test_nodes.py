@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,7 +20,7 @@ from audiocity.services import catalog, jobs
 from audiocity.services.catalog import AudiobookInput
 from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server, run_server
-from tests.services.factories import attach_file, make_user
+from tests.factories import attach_file, make_user
 
 NODES = """query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"""
 NODE = """query($id: ID!) { node(id: $id) { __typename id } }"""
@@ -35,12 +35,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_ur
     data_dir = tmp_path_factory.mktemp("nodes-app")
     with run_server(data_dir, database_url, redis_url, TEST_PAYMENTS_ENABLED="1") as running:
         yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=60) as client:
-        yield client
 
 
 def client_for(server: Server, http: httpx.AsyncClient, user: User | None) -> GraphQLClient:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,7 +15,7 @@ from tests.commerce.stripe_events import API_KEY, WEBHOOK_SECRET
 from tests.commerce.stripe_stub import StripeStub
 from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server, run_server
-from tests.services.factories import make_published_book, make_user
+from tests.factories import make_published_book, make_user
 
 
 @pytest.fixture(scope="package")
@@ -36,12 +36,6 @@ def shop(
     }
     with run_server(tmp_path_factory.mktemp("commerce-app"), database_url, redis_url, **env) as running:
         yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=60) as client:
-        yield client
 
 
 async def new_user(sessions: async_sessionmaker[AsyncSession], role: Role = Role.CUSTOMER) -> User:

@@ -20,7 +20,7 @@ from audiocity.services.cart import hash_guest_token
 from audiocity.services.catalog import AudiobookInput
 from tests.commerce.conftest import client_for, new_books, new_user
 from tests.e2e.server import Server
-from tests.services.factories import unique_email
+from tests.factories import unique_email
 
 CART_FIELDS = """cart { id isGuest totalQuantity subtotal { amountCents currency }
   lines { audiobook { id } price { amountCents } priceWhenAdded { amountCents } priceChanged available } }"""

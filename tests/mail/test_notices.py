@@ -14,7 +14,7 @@ from sqlmodel import col
 from audiocity.mail import OutboxMailer
 from audiocity.models import Job, JobStatus, Role, User
 from audiocity.services.notices import NoticeConfig, NoticeKind, build_notice
-from tests.services.factories import make_book, make_user
+from tests.factories import make_book, make_user
 
 CONFIG = NoticeConfig(
     password_reset_url="https://shop.example/reset?token={token}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -20,9 +20,9 @@ from audiocity.models import Role
 from tests.accounts.conftest import body, client_for
 from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server, free_port, run_server
+from tests.factories import make_published_book, make_user, unique
 from tests.mail.smtp_server import SmtpServer
 from tests.mail.tls import make_certificates
-from tests.services.factories import make_published_book, make_user, unique
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 
@@ -50,12 +50,6 @@ def shop(
     }
     with run_server(tmp_path_factory.mktemp("mail-app"), database_url, redis_url, **env) as running:
         yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=60) as client:
-        yield client
 
 
 async def received(smtp: SmtpServer, address: str, subject_part: str, wait_seconds: float = 60) -> EmailMessage:

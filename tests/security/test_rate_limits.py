@@ -18,7 +18,7 @@ from audiocity.graphql.relay import to_global_id
 from audiocity.models import Role
 from tests.e2e.client import GraphQLSocket
 from tests.e2e.server import Server, run_server
-from tests.services.factories import make_user
+from tests.factories import make_user
 
 PASSWORD = "correct horse battery staple"
 LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {

@@ -7,7 +7,7 @@ real pipeline against a fake OpenAI whose transcriptions wait for the test's go-
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
@@ -70,12 +70,6 @@ def enter_together(exits: ExitStack, *managers: AbstractContextManager[Server]) 
     if failure is not None:
         raise failure
     return servers
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=60) as client:
-        yield client
 
 
 @pytest.fixture(scope="package")

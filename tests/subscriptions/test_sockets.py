@@ -23,7 +23,7 @@ from audiocity.models import Job, JobStatus, Order, OrderStatus, PaymentProvider
 from audiocity.services.jobs import job_payload
 from audiocity.services.orders import order_payload
 from tests.e2e.client import LEGACY_WS, GraphQLClient, GraphQLSocket, SocketClosed
-from tests.services.factories import make_book
+from tests.factories import make_book
 from tests.subscriptions.conftest import Stack
 from tests.subscriptions.helpers import JOB_BY_ID, ORDER_UPDATES, db_id, register
 

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from audiocity.db import session_scope
 from audiocity.models import Audiobook, Role, User
 from audiocity.storage.local import LocalStorage
+from tests.factories import make_book, make_user
 from tests.fakes.recording import RecordingPublisher
-from tests.services.factories import make_book, make_user
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from audiocity.db import session_scope
 from audiocity.models import Embedding, JobStatus, OutboxMessage
 from audiocity.services import catalog, embeddings, semantic
 from audiocity.tasks import REFRESH_EMBEDDINGS
+from tests.factories import make_published_book, unique
 from tests.fakes.openai_server import FakeOpenAI
-from tests.services.factories import make_published_book, unique
 from tests.workers.conftest import Harness
 
 MODEL = "text-embedding-3-small"

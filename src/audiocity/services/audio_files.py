@@ -24,7 +24,7 @@ from audiocity import tasks
 from audiocity.audio import AudioInfo, NotAudioError, probe
 from audiocity.config import Settings
 from audiocity.db import after_commit, on_rollback
-from audiocity.events import Publishes, audiobook_jobs_channel, job_channel
+from audiocity.events import Publishes
 from audiocity.models import Audiobook, AudioFile, Job, JobStatus, TranscriptChunk
 from audiocity.services import jobs as job_service
 from audiocity.services import outbox, storage_keys
@@ -133,12 +133,7 @@ async def queue_transcription(
     if is_new or resend:
         await outbox.add(session, tasks.TRANSCRIBE_AUDIOBOOK, str(job.id))
     if is_new:
-        payload = job_service.job_payload(job)
-
-        async def announce() -> None:
-            await events.publish([job_channel(job.id), audiobook_jobs_channel(audiobook_id)], payload)
-
-        after_commit(session, announce)
+        job_service.announce_after_commit(session, events, job)
     return job
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import math
 import re
 import uuid
 from collections.abc import Sequence
@@ -12,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    ColumnElement,
     and_,
     any_,
     delete,
@@ -22,10 +20,10 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
+    true,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -43,7 +41,18 @@ from audiocity.models import (
 from audiocity.services import credits, embeddings, previews, storage_keys
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.isbn import normalize_isbn
-from audiocity.services.pagination import Page, cursor_time, decode_cursor, encode_cursor, page_size
+from audiocity.services.pagination import (
+    Key,
+    Page,
+    id_key,
+    int_key,
+    keyset_cursor,
+    keyset_query,
+    page_size,
+    score_key,
+    text_key,
+    time_key,
+)
 from audiocity.services.search import TextSearch, library_condition, normalized, use_similarity_threshold
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -173,13 +182,15 @@ def slugify(name: str) -> str:
 
 
 async def _set_categories(session: AsyncSession, book_id: uuid.UUID, names: list[str]) -> None:
-    await session.execute(delete(AudiobookCategory).where(AudiobookCategory.audiobook_id == book_id))  # type: ignore[arg-type]
+    await session.execute(delete(AudiobookCategory).where(col(AudiobookCategory.audiobook_id) == book_id))
     by_slug = {slugify(name): name for name in reversed(_clean_names(names, "categories"))}  # "Sci Fi" = "sci-fi"
     for slug, name in reversed(by_slug.items()):
         # a renamed category keeps answering to its name, whatever slug it has
         category = (
             await session.execute(
-                select(Category).where(or_(Category.slug == slug, func.lower(Category.name) == name.lower())).limit(1)
+                select(Category)
+                .where(or_(col(Category.slug) == slug, func.lower(col(Category.name)) == name.lower()))
+                .limit(1)
             )
         ).scalar_one_or_none()
         if category is None:
@@ -299,7 +310,7 @@ async def publish_audiobook(session: AsyncSession, book_id: uuid.UUID, published
     book = await get_audiobook(session, book_id, include_drafts=True)
     if published:
         count = await session.scalar(
-            select(func.count()).select_from(AudioFile).where(AudioFile.audiobook_id == book_id)  # type: ignore[arg-type]
+            select(func.count()).select_from(AudioFile).where(col(AudioFile.audiobook_id) == book_id)
         )
         if not count:
             raise ServiceError(
@@ -371,29 +382,23 @@ async def visible_audiobook(
     return await get_audiobook(session, book_id, include_drafts=include_drafts)
 
 
-def _sort_columns(sort: Sort, found: TextSearch | None) -> tuple[ColumnElement[Any], bool]:
+MAX_TITLE_CURSOR = 500  # characters: longer than any title, so a title cursor is bounded input
+
+
+def _sort_keys(sort: Sort, found: TextSearch | None) -> tuple[list[Key[Any]], bool]:
+    """The keyset for a sort, ending with the id, and whether it runs descending. Items are rows (or
+    `_Scored` books) read by attribute; under relevance the key is the score expression."""
+    book_id: Key[Any] = id_key(col(Audiobook.id), lambda b: b.id)
     if sort is Sort.RELEVANCE:
         assert found is not None, "relevance needs a search (see effective_sort)"
-        return found.score(), True
-    column: Any = {
-        Sort.NEWEST: Audiobook.created_at,
-        Sort.OLDEST: Audiobook.created_at,
-        Sort.TITLE: Audiobook.title,
-        Sort.PRICE_LOW: Audiobook.price_cents,
-        Sort.PRICE_HIGH: Audiobook.price_cents,
-    }[sort]
-    descending = sort in (Sort.NEWEST, Sort.PRICE_HIGH)
-    return column, descending
-
-
-def _cursor_value(book: Any, sort: Sort) -> Any:
-    if sort is Sort.RELEVANCE:
-        return float(book.score)
+        return [score_key(found.score(), lambda b: b.score), book_id], True
     if sort in (Sort.NEWEST, Sort.OLDEST):
-        return book.created_at.isoformat()
-    if sort is Sort.TITLE:
-        return book.title
-    return book.price_cents
+        first: Key[Any] = time_key(col(Audiobook.created_at), lambda b: b.created_at)
+    elif sort is Sort.TITLE:
+        first = text_key(col(Audiobook.title), lambda b: b.title, max_chars=MAX_TITLE_CURSOR)
+    else:
+        first = int_key(col(Audiobook.price_cents), lambda b: b.price_cents, low=0)
+    return [first, book_id], sort in (Sort.NEWEST, Sort.PRICE_HIGH)
 
 
 def search_text(search: str | None) -> str | None:
@@ -430,15 +435,15 @@ def _filters(found: TextSearch | None, flt: CatalogFilter | None, include_drafts
     conditions: list[Any] = [] if found is None else [found.condition()]
     conditions.append(col(Audiobook.deleted_at).is_(None))  # deleted books stay only in their owners' libraries
     if not include_drafts:
-        conditions.append(Audiobook.published.is_(True))  # type: ignore[attr-defined]
+        conditions.append(col(Audiobook.published).is_(True))
     if flt is None:
         return conditions
     if flt.category:
         conditions.append(
-            Audiobook.id.in_(  # type: ignore[attr-defined]
-                select(AudiobookCategory.audiobook_id)
-                .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]
-                .where(or_(Category.slug == flt.category, Category.name == flt.category))
+            col(Audiobook.id).in_(
+                select(col(AudiobookCategory.audiobook_id))
+                .join(Category, col(Category.id) == col(AudiobookCategory.category_id))
+                .where(or_(col(Category.slug) == flt.category, col(Category.name) == flt.category))
             )
         )
     if flt.author:
@@ -448,24 +453,10 @@ def _filters(found: TextSearch | None, flt: CatalogFilter | None, include_drafts
     if flt.series:
         conditions.append(col(Audiobook.id).in_(credits.series_book_ids(flt.series)))
     if flt.tag:
-        conditions.append(literal(flt.tag.lower()) == any_(Audiobook.tags))
+        conditions.append(literal(flt.tag.lower()) == any_(col(Audiobook.tags)))
     if flt.language:
-        conditions.append(Audiobook.language == flt.language)
+        conditions.append(col(Audiobook.language) == flt.language)
     return conditions
-
-
-def _keyset(query: Any, sort: Sort, after: str | None, limit: int, found: TextSearch | None = None) -> Any:
-    """Order by (sort column, id) and start after the cursor: keyset pagination, never OFFSET.
-
-    Under relevance the sort column is the score expression; the cursor carries the score exactly.
-    """
-    column, descending = _sort_columns(sort, found)
-    if after:
-        value, last_id = _decode_after(after, sort)
-        key = tuple_(column, Audiobook.id)
-        query = query.where(key < tuple_(value, last_id) if descending else key > tuple_(value, last_id))
-    order = [column.desc(), Audiobook.id.desc()] if descending else [column.asc(), Audiobook.id.asc()]  # type: ignore[attr-defined]
-    return query.order_by(*order).limit(limit + 1)
 
 
 async def list_audiobooks(
@@ -489,18 +480,14 @@ async def list_audiobooks(
     base = select(Audiobook).where(and_(True, *conditions))
     if found is not None:
         base = found.join(base.add_columns(found.score().label("score")))
-    result = (await session.execute(_keyset(base, sort, after, limit, found))).all()
-    rows = [r[0] for r in result]
+    keys, descending = _sort_keys(sort, found)
+    result = (await session.execute(keyset_query(base, keys, after=after, limit=limit, descending=descending))).all()
     total = await session.scalar(select(func.count()).select_from(Audiobook).where(and_(True, *conditions)))
-    items = rows[:limit]
-    scores = [r.score if found is not None else None for r in result[:limit]]
+    scored = [_Scored(r[0], r.score if found is not None else None) for r in result[:limit]]
     return Page(
-        items=items,
-        cursors=[
-            encode_cursor([_cursor_value(_Scored(b, score), sort), str(b.id)])
-            for b, score in zip(items, scores, strict=True)
-        ],
-        has_next_page=len(rows) > limit,
+        items=[s.book for s in scored],
+        cursors=[keyset_cursor(keys, s) for s in scored],
+        has_next_page=len(result) > limit,
         total_count=int(total or 0),
     )
 
@@ -522,13 +509,13 @@ FILE_COLUMNS: tuple[Any, ...] = (
 
 def _categories_column() -> Any:
     """The book's categories as one JSON array of [id, name, slug], by name: no second query for them."""
-    item = func.json_build_array(Category.id, Category.name, Category.slug)
-    agg = func.coalesce(func.json_agg(aggregate_order_by(item, Category.name)), literal_column("'[]'::json"))
+    item = func.json_build_array(col(Category.id), col(Category.name), col(Category.slug))
+    agg = func.coalesce(func.json_agg(aggregate_order_by(item, col(Category.name))), literal_column("'[]'::json"))
     return (
         select(type_coerce(agg, JSON))
         .select_from(AudiobookCategory)
-        .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]
-        .where(AudiobookCategory.audiobook_id == Audiobook.id)  # type: ignore[arg-type]
+        .join(Category, col(Category.id) == col(AudiobookCategory.category_id))
+        .where(col(AudiobookCategory.audiobook_id) == col(Audiobook.id))
         .scalar_subquery()
     )
 
@@ -566,11 +553,11 @@ async def list_audiobook_rows(
         columns.append(_categories_column().label("categories"))
     if owned_by is not None:
         owned = (
-            select(Entitlement.id)
+            select(col(Entitlement.id))
             .where(
-                Entitlement.user_id == owned_by,
-                Entitlement.audiobook_id == Audiobook.id,
-                Entitlement.revoked_at.is_(None),  # type: ignore[union-attr]
+                col(Entitlement.user_id) == owned_by,
+                col(Entitlement.audiobook_id) == col(Audiobook.id),
+                col(Entitlement.revoked_at).is_(None),
             )
             .exists()
         )
@@ -578,7 +565,10 @@ async def list_audiobook_rows(
     query = select(*columns).where(where)
     if found is not None:
         query = found.join(query.add_columns(found.score().label("score")))
-    rows = list((await session.execute(_keyset(query, sort, after, limit, found))).all())
+    keys, descending = _sort_keys(sort, found)
+    rows = list(
+        (await session.execute(keyset_query(query, keys, after=after, limit=limit, descending=descending))).all()
+    )
     if rows:
         count = int(rows[0].total)
     else:  # an empty page (past the end, or first: 0) still reports the total
@@ -586,7 +576,7 @@ async def list_audiobook_rows(
     items = rows[:limit]
     return Page(
         items=items,
-        cursors=[encode_cursor([_cursor_value(b, sort), str(b.id)]) for b in items],
+        cursors=[keyset_cursor(keys, b) for b in items],
         has_next_page=len(rows) > limit,
         total_count=count,
     )
@@ -599,8 +589,8 @@ async def file_rows_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUI
         return out
     rows = await session.execute(
         select(*FILE_COLUMNS)
-        .where(AudioFile.audiobook_id.in_(book_ids))  # type: ignore[attr-defined]
-        .order_by(AudioFile.audiobook_id, AudioFile.position)  # type: ignore[arg-type]
+        .where(col(AudioFile.audiobook_id).in_(book_ids))
+        .order_by(col(AudioFile.audiobook_id), col(AudioFile.position))
     )
     for f in rows.all():
         out[f.audiobook_id].append(f)
@@ -609,7 +599,7 @@ async def file_rows_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUI
 
 @dataclass(frozen=True)
 class _Scored:
-    """An ORM book with its relevance score, read like a row by `_cursor_value`."""
+    """An ORM book with its relevance score, read like a row by the sort keys."""
 
     book: Audiobook
     score: float | None
@@ -618,30 +608,11 @@ class _Scored:
         return getattr(self.book, name)
 
 
-def _decode_after(after: str, sort: Sort) -> tuple[Any, uuid.UUID]:
-    values = decode_cursor(after)
-    try:
-        raw, last_id = values
-        value: Any = cursor_time(raw) if sort in (Sort.NEWEST, Sort.OLDEST) else raw
-        if sort is Sort.RELEVANCE:
-            if type(value) not in (int, float) or not math.isfinite(value):
-                raise TypeError("a relevance cursor holds a score")
-            value = literal(float(value), DOUBLE_PRECISION)
-        # the value is compared with the sort column in SQL, so it must have that column's type and range
-        if sort is Sort.TITLE and not (isinstance(value, str) and len(value) <= 500):
-            raise TypeError("a title cursor holds a title")
-        if sort in (Sort.PRICE_LOW, Sort.PRICE_HIGH) and not (type(value) is int and 0 <= value < 2**31):
-            raise TypeError("a price cursor holds a price")
-        return value, uuid.UUID(last_id)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after") from exc
-
-
 async def files_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AudioFile]]:
     rows = await session.execute(
         select(AudioFile)
-        .where(AudioFile.audiobook_id.in_(book_ids))  # type: ignore[attr-defined]
-        .order_by(AudioFile.audiobook_id, AudioFile.position)  # type: ignore[arg-type]
+        .where(col(AudioFile.audiobook_id).in_(book_ids))
+        .order_by(col(AudioFile.audiobook_id), col(AudioFile.position))
     )
     out: dict[uuid.UUID, list[AudioFile]] = {i: [] for i in book_ids}
     for f in rows.scalars():
@@ -651,10 +622,10 @@ async def files_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) 
 
 async def categories_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Category]]:
     rows = await session.execute(
-        select(AudiobookCategory.audiobook_id, Category)
-        .join(Category, Category.id == AudiobookCategory.category_id)  # type: ignore[arg-type]
-        .where(AudiobookCategory.audiobook_id.in_(book_ids))  # type: ignore[attr-defined]
-        .order_by(Category.name)
+        select(col(AudiobookCategory.audiobook_id), Category)
+        .join(Category, col(Category.id) == col(AudiobookCategory.category_id))
+        .where(col(AudiobookCategory.audiobook_id).in_(book_ids))
+        .order_by(col(Category.name))
     )
     out: dict[uuid.UUID, list[Category]] = {i: [] for i in book_ids}
     for book_id, category in rows.all():
@@ -663,20 +634,20 @@ async def categories_for_books(session: AsyncSession, book_ids: Sequence[uuid.UU
 
 
 async def categories_with_counts(session: AsyncSession, *, include_drafts: bool) -> list[tuple[Category, int]]:
-    count = func.count(Audiobook.id)  # type: ignore[arg-type]
+    count = func.count(col(Audiobook.id))
     query = (
         select(Category, count)
-        .outerjoin(AudiobookCategory, AudiobookCategory.category_id == Category.id)  # type: ignore[arg-type]
+        .outerjoin(AudiobookCategory, col(AudiobookCategory.category_id) == col(Category.id))
         .outerjoin(
             Audiobook,
             and_(
-                Audiobook.id == AudiobookCategory.audiobook_id,  # type: ignore[arg-type]
+                col(Audiobook.id) == col(AudiobookCategory.audiobook_id),
                 col(Audiobook.deleted_at).is_(None),
-                True if include_drafts else Audiobook.published.is_(True),  # type: ignore[attr-defined]
+                true() if include_drafts else col(Audiobook.published).is_(True),
             ),
         )
-        .group_by(Category.id)  # type: ignore[arg-type]
-        .order_by(Category.name)
+        .group_by(col(Category.id))
+        .order_by(col(Category.name))
     )
     rows = [(c, int(n)) for c, n in (await session.execute(query)).all()]
     # A category whose books are all drafts would tell customers what is coming: list only used ones.
@@ -685,4 +656,4 @@ async def categories_with_counts(session: AsyncSession, *, include_drafts: bool)
 
 async def catalog_version(session: AsyncSession) -> int:
     """The catalog's version: triggers bump it in the same transaction as any write to the catalog."""
-    return int(await session.scalar(select(CatalogVersion.version).where(CatalogVersion.id == 1)) or 0)
+    return int(await session.scalar(select(col(CatalogVersion.version)).where(col(CatalogVersion.id) == 1)) or 0)

@@ -29,6 +29,8 @@ from sqlmodel import col
 from audiocity.ai.base import Segment
 from audiocity.models import Audiobook, AudioFile, Chapter, ChapterSource, Transcript
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
+from audiocity.services.storage_keys import CHAPTERS_FORMAT, transcript_key
+from audiocity.storage.base import Storage, write_bytes
 
 MAX_CHAPTERS = 500
 MAX_TITLE = 300
@@ -252,6 +254,15 @@ async def refresh_vtt(session: AsyncSession, audiobook_id: uuid.UUID) -> str | N
         update(Transcript).where(col(Transcript.audiobook_id) == audiobook_id).values(chapters_vtt=vtt)
     )
     return vtt if getattr(result, "rowcount", 0) else None
+
+
+async def store_vtt(storage: Storage, audiobook_id: uuid.UUID, vtt: str | None) -> None:
+    """Make the chapters WebVTT object follow the committed row: written, or deleted when there is none."""
+    key = transcript_key(audiobook_id, CHAPTERS_FORMAT)
+    if vtt is None:
+        await storage.delete(key)
+    else:
+        await write_bytes(storage, key, vtt.encode(), "text/vtt; charset=utf-8")
 
 
 async def save_detected(

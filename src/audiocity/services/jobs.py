@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
+import redis.exceptions
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from audiocity.db import after_commit
+from audiocity.events import Publishes, audiobook_jobs_channel, job_channel
 from audiocity.models import Audiobook, Job, JobStatus, TranscriptStatus, utcnow
 from audiocity.services.errors import NotFound
 from audiocity.services.pagination import Key, Page, id_key, keyset_page, time_key
+
+log = logging.getLogger(__name__)
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 MAX_RETRY_HISTORY = 100  # the newest retried failures kept per job
@@ -20,6 +26,33 @@ MAX_RETRY_HISTORY = 100  # the newest retried failures kept per job
 def job_payload(job: Job) -> dict[str, Any]:
     """The event published on every change: the whole row, so a subscriber needs no extra query."""
     return job.model_dump(mode="json")
+
+
+def job_channels(job: Job) -> list[str]:
+    """Where a job's changes are announced: its own channel and its audiobook's."""
+    return [job_channel(job.id), audiobook_jobs_channel(job.audiobook_id)]
+
+
+async def announce(events: Publishes, job: Job) -> None:
+    """Publish the job's row; a lost event is logged, never raised (events are hints, the row is the truth)."""
+    await _publish(events, job.id, job_channels(job), job_payload(job))
+
+
+def announce_after_commit(session: AsyncSession, events: Publishes, job: Job) -> None:
+    """Announce the job as it is now (read before the commit expires it), once the unit of work commits."""
+    job_id, channels, payload = job.id, job_channels(job), job_payload(job)
+
+    async def hook() -> None:
+        await _publish(events, job_id, channels, payload)
+
+    after_commit(session, hook)
+
+
+async def _publish(events: Publishes, job_id: uuid.UUID, channels: list[str], payload: dict[str, Any]) -> None:
+    try:
+        await events.publish(channels, payload)
+    except (redis.exceptions.RedisError, OSError):
+        log.warning("could not publish an event for job %s", job_id, exc_info=True)
 
 
 async def queue_transcription(session: AsyncSession, audiobook_id: uuid.UUID) -> tuple[Job, bool]:

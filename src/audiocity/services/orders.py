@@ -273,7 +273,7 @@ async def abandon_order(session: AsyncSession, order_id: uuid.UUID) -> None:
             )
             .on_conflict_do_nothing()
         )
-    await session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))  # type: ignore[arg-type]
+    await session.execute(delete(OrderLine).where(col(OrderLine.order_id) == order.id))
     await session.delete(order)
     await session.flush()
 

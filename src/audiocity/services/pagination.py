@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, literal, tuple_
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.services.errors import ErrorCode, ServiceError
@@ -56,16 +58,6 @@ def cursor_time(raw: Any) -> datetime:
     return value
 
 
-def decode_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """A `(created_at, id)` cursor; anything else is bad input (`INVALID`), never an internal error."""
-    values = decode_cursor(cursor)
-    try:
-        created, last_id = values
-        return cursor_time(created), uuid.UUID(last_id)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after") from exc
-
-
 def page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_PAGE_SIZE
@@ -75,10 +67,16 @@ def page_size(first: int | None) -> int:
 
 
 # --- one keyset pager ----------------------------------------------------------------------------------
+#
+# A page is a query ordered by a list of keys (the last one unique, so the order is total) and started
+# after the cursor with a row-value comparison; its cursor is the JSON list of the last item's key values.
+# `keyset_page` runs the whole thing; callers that assemble their own page (one statement that also
+# counts, rows carrying extra columns) use `keyset_query` and `keyset_cursor`, so the rule and the cursor
+# format live here only.
 
 
 def as_datetime(value: Any) -> datetime:
-    return datetime.fromisoformat(value)
+    return cursor_time(value)
 
 
 def as_uuid(value: Any) -> uuid.UUID:
@@ -119,6 +117,40 @@ def id_key(column: Any, read: Callable[[T], uuid.UUID]) -> Key[T]:
     return Key(column, lambda item: str(read(item)), as_uuid)
 
 
+def text_key(column: Any, read: Callable[[T], str], *, max_chars: int) -> Key[T]:
+    def parse(value: Any) -> str:
+        text = as_str(value)
+        if len(text) > max_chars:
+            raise ValueError("a text cursor longer than the column")
+        return text
+
+    return Key(column, read, parse)
+
+
+def int_key(column: Any, read: Callable[[T], int], *, low: int = -(2**31), high: int = 2**31) -> Key[T]:
+    """An integer column (`low <= value < high`: the column's range, so PostgreSQL never overflows)."""
+
+    def parse(value: Any) -> int:
+        number = as_int(value)
+        if not low <= number < high:
+            raise ValueError("an integer cursor out of the column's range")
+        return number
+
+    return Key(column, read, parse)
+
+
+def score_key(column: Any, read: Callable[[T], float]) -> Key[T]:
+    """A float expression such as a relevance score. The cursor carries the score exactly (JSON keeps a
+    double's every bit) and it is bound as double precision, so the row it came from compares equal."""
+
+    def parse(value: Any) -> Any:
+        if type(value) not in (int, float) or not math.isfinite(value):
+            raise TypeError("a score cursor holds a finite number")
+        return literal(float(value), DOUBLE_PRECISION)
+
+    return Key(column, lambda item: float(read(item)), parse)
+
+
 def decode_keys(after: str, keys: Sequence[Key[T]]) -> list[Any]:
     values = decode_cursor(after)
     try:
@@ -127,6 +159,22 @@ def decode_keys(after: str, keys: Sequence[Key[T]]) -> list[Any]:
         return [key.parse(value) for key, value in zip(keys, values, strict=True)]
     except (ValueError, TypeError, AttributeError) as exc:
         raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after") from exc
+
+
+def keyset_query(
+    query: Select[*tuple[Any, ...]], keys: Sequence[Key[T]], *, after: str | None, limit: int, descending: bool
+) -> Select[*tuple[Any, ...]]:
+    """`query` ordered by `keys`, starting after the cursor, with one row more than `limit` (is there a next page?)."""
+    columns = [key.column for key in keys]
+    if after:
+        bound = tuple_(*decode_keys(after, keys))
+        query = query.where(tuple_(*columns) < bound if descending else tuple_(*columns) > bound)
+    order = [c.desc() if descending else c.asc() for c in columns]
+    return query.order_by(*order).limit(limit + 1)
+
+
+def keyset_cursor(keys: Sequence[Key[T]], item: T) -> str:
+    return encode_cursor([key.value(item) for key in keys])
 
 
 def _first_column(row: Sequence[Any]) -> Any:
@@ -149,16 +197,12 @@ async def keyset_page(
     `item` turns a result row into a page item (by default its first column); `count` gives `total_count`.
     """
     limit = page_size(first)
-    columns = [key.column for key in keys]
-    if after:
-        bound = tuple_(*decode_keys(after, keys))
-        query = query.where(tuple_(*columns) < bound if descending else tuple_(*columns) > bound)
-    order = [c.desc() if descending else c.asc() for c in columns]
-    rows = (await session.execute(query.order_by(*order).limit(limit + 1))).all()
+    statement = keyset_query(query, keys, after=after, limit=limit, descending=descending)
+    rows = (await session.execute(statement)).all()
     items = [item(row) for row in rows[:limit]]
     return Page(
         items=items,
-        cursors=[encode_cursor([key.value(i) for key in keys]) for i in items],
+        cursors=[keyset_cursor(keys, i) for i in items],
         has_next_page=len(rows) > limit,
         total_count=int(await session.scalar(count) or 0),
     )

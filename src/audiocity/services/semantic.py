@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, func, literal, select, text, tuple_, type_coerce
+from sqlalchemy import Float, and_, func, inspect, literal, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -31,7 +31,7 @@ from audiocity.services import catalog
 from audiocity.services.catalog import CatalogFilter
 from audiocity.services.embeddings import vectors_available
 from audiocity.services.errors import ErrorCode, ServiceError
-from audiocity.services.pagination import Page, decode_cursor, encode_cursor, page_size
+from audiocity.services.pagination import Key, Page, id_key, keyset_cursor, keyset_query, page_size, score_key
 from audiocity.services.search import use_similarity_threshold
 
 CANDIDATES = 400  # nearest vectors read per query, before grouping them by book (hnsw.ef_search allows 1000)
@@ -122,7 +122,7 @@ async def semantic_page(
     if found is not None:
         await use_similarity_threshold(session)
     conditions = catalog._filters(found, flt, include_drafts)
-    vectors: Any = Embedding.__table__.c.embedding  # type: ignore[attr-defined]  # pgvector's comparator
+    vectors: Any = _embeddings().c.embedding  # pgvector's comparator
     distance = vectors.cosine_distance(vector)
     hits = (
         select(
@@ -171,17 +171,15 @@ async def semantic_page(
         )
         columns.append(owned.label("owned"))
     statement = select(*columns).select_from(best).join(Audiobook, col(Audiobook.id) == best.c.book_id)
-    if after:
-        last_score, last_id = _decode_after(after)
-        statement = statement.where(tuple_(score, col(Audiobook.id)) < tuple_(literal(last_score), literal(last_id)))
-    statement = statement.order_by(score.desc(), col(Audiobook.id).desc()).limit(limit + 1)
+    keys: list[Key[Any]] = [score_key(score, lambda r: r.score), id_key(col(Audiobook.id), lambda r: r.id)]
+    statement = keyset_query(statement, keys, after=after, limit=limit, descending=True)
     rows = list((await session.execute(statement)).all())
     # an empty page (past the end, or first: 0) still reports the total
     count = int(rows[0].total) if rows else int(await session.scalar(select(func.count()).select_from(best)) or 0)
     items = [_with_matches(row) for row in rows[:limit]]
     return Page(
         items=items,
-        cursors=[encode_cursor([row.score, str(row.id)]) for row in items],
+        cursors=[keyset_cursor(keys, row) for row in items],
         has_next_page=len(rows) > limit,
         total_count=count,
     )
@@ -202,15 +200,9 @@ def _with_matches(row: Any) -> Any:
     return _Row(row, _matches(row.matches))
 
 
-def _decode_after(after: str) -> tuple[float, uuid.UUID]:
-    values = decode_cursor(after)
-    try:
-        raw_score, raw_id = values
-        if isinstance(raw_score, bool) or not isinstance(raw_score, (int, float)):
-            raise TypeError("a meaning cursor holds a score")
-        return float(raw_score), uuid.UUID(raw_id)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise ServiceError(ErrorCode.INVALID, "Malformed cursor.", "after") from exc
+def _embeddings() -> Any:
+    """The embeddings table, typed loosely: pgvector's distance operators are not in SQLAlchemy's stubs."""
+    return inspect(Embedding).local_table
 
 
 async def similar_books(
@@ -244,7 +236,7 @@ async def similar_books(
         )
         .subquery("source")
     )
-    other = Embedding.__table__.alias("other")  # type: ignore[attr-defined]
+    other = _embeddings().alias("other")
     distance = other.c.embedding.cosine_distance(source.c.vector)
     visible = [] if include_drafts else [col(Audiobook.published).is_(True)]
     near = (

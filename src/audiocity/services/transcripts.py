@@ -90,7 +90,7 @@ async def delete_chunks(session: AsyncSession, audio_file_id: uuid.UUID, *, from
             col(TranscriptChunk.chunk_index) >= from_index,
         )
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def book_progress(session: AsyncSession, audiobook_id: uuid.UUID) -> tuple[int, float]:

@@ -109,6 +109,15 @@ class Storage(Protocol):
         ...
 
 
+async def write_bytes(storage: Storage, key: str, data: bytes, content_type: str | None = None) -> ObjectInfo:
+    """Store a small object already held in memory (a transcript, a WebVTT file)."""
+
+    async def once() -> AsyncIterator[bytes]:
+        yield data
+
+    return await storage.write(key, once(), content_type)
+
+
 MAX_KEY_BYTES = 1024  # the GCS limit, so a key valid on local storage is valid on GCS too
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 import strawberry
@@ -19,7 +18,6 @@ from audiocity.graphql.relay import input_id
 from audiocity.graphql.types.audiobook import Audiobook
 from audiocity.services import catalog, previews
 from audiocity.services import chapters as chapter_service
-from audiocity.services.storage_keys import CHAPTERS_FORMAT, transcript_key
 
 
 @strawberry.input(description="One chapter of the list `updateChapters` sets.")
@@ -60,13 +58,9 @@ class ChapterMutations:
         async def work(s: AsyncSession) -> UpdateChaptersPayload:
             book_id = input_id(audiobook_id, "Audiobook", "audiobookId")
             vtt = await chapter_service.replace_chapters(s, book_id, wanted)
-            key = transcript_key(book_id, CHAPTERS_FORMAT)
 
             async def write_vtt() -> None:  # the object follows the committed row
-                if vtt is None:
-                    await storage.delete(key)
-                else:
-                    await storage.write(key, _once(vtt.encode()), "text/vtt; charset=utf-8")
+                await chapter_service.store_vtt(storage, book_id, vtt)
 
             after_commit(s, write_vtt)
             book = await catalog.get_audiobook(s, book_id, include_drafts=True)
@@ -98,7 +92,3 @@ class ChapterMutations:
             return AudiobookPayload(audiobook=Audiobook.from_model(book))
 
         return await run(info.context, AudiobookPayload, work)
-
-
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audiocity.ai.base import Segment
 from audiocity.models import Embedding
 from audiocity.services import embeddings, passages
-from tests.services.factories import make_book
+from tests.factories import make_book
 
 LONG = " It went on for a while, with more words than a passage holds, so that this sentence ends one." * 4
 

@@ -21,7 +21,7 @@ from audiocity.resources import AppResources
 from audiocity.services import entitlements
 from audiocity.storage.local import LocalStorage
 from audiocity.tasks import TaskSender
-from tests.services.factories import attach_file, make_published_book, make_user
+from tests.factories import attach_file, make_published_book, make_user
 
 SECRET = "statement-count-secret-0123456789-abcdef"
 PAGE = """query($first: Int!) { audiobooks(first: $first) { totalCount pageInfo { hasNextPage endCursor }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 
 import pytest
@@ -13,7 +15,7 @@ from audiocity.services import catalog, passages, transcripts
 from audiocity.services.catalog import AudiobookInput, CatalogFilter, Sort
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.pagination import Page, encode_cursor
-from tests.services.factories import (
+from tests.factories import (
     attach_file,
     make_book,
     make_published_book,
@@ -251,6 +253,32 @@ async def test_page_size_limits(session: AsyncSession) -> None:
         assert exc.value.code is ErrorCode.INVALID and exc.value.field == "first"
 
 
+async def test_cursors_written_by_hand_in_the_published_format_still_page(session: AsyncSession) -> None:
+    """A cursor is base64url of the JSON list [sort value, id]: cursors handed out before keep working."""
+    author = unique("Kept")
+    books = [
+        await make_published_book(session, title=f"{author} {n}", price_cents=100 * n, authors=[author])
+        for n in range(3)
+    ]
+    flt = CatalogFilter(author=author)
+    middle = books[1]
+
+    def cursor(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps([value, str(middle.id)]).encode()).decode()
+
+    for sort, value, expected in (
+        (Sort.TITLE, middle.title, [books[2]]),
+        (Sort.PRICE_LOW, middle.price_cents, [books[2]]),
+        (Sort.PRICE_HIGH, middle.price_cents, [books[0]]),
+        (Sort.OLDEST, middle.created_at.isoformat(), [books[2]]),
+        (Sort.NEWEST, middle.created_at.isoformat(), [books[0]]),
+    ):
+        page = await catalog.list_audiobooks(session, first=5, after=cursor(value), flt=flt, sort=sort)
+        assert [b.id for b in page.items] == [b.id for b in expected], sort
+        rows = await catalog.list_audiobook_rows(session, first=5, after=cursor(value), flt=flt, sort=sort)
+        assert [r.id for r in rows.items] == [b.id for b in expected], sort
+
+
 SOME_ID = str(uuid.uuid4())
 MALFORMED_CURSORS = [
     (Sort.NEWEST, "not base64 !!"),
@@ -265,6 +293,10 @@ MALFORMED_CURSORS = [
     (Sort.PRICE_LOW, encode_cursor([100, 7])),
     (Sort.TITLE, encode_cursor([5, SOME_ID])),
     (Sort.TITLE, encode_cursor([{"a": 1}, SOME_ID])),
+    (Sort.TITLE, encode_cursor(["t" * 501, SOME_ID])),
+    (Sort.PRICE_LOW, encode_cursor([-1, SOME_ID])),
+    (Sort.PRICE_LOW, encode_cursor([2**31, SOME_ID])),
+    (Sort.NEWEST, encode_cursor(["2026-01-01T00:00:00", SOME_ID])),  # no time zone
 ]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audiocity.services import catalog
-from tests.services.factories import unique
+from tests.factories import unique
 
 BOOKS = 10_000
 WORDS = ("harbor", "meridian", "lantern", "garden", "river", "orchard", "compass", "thistle")

@@ -23,8 +23,8 @@ from audiocity.services import catalog, passages
 from audiocity.services.catalog import AudiobookInput
 from audiocity.storage.local import LocalStorage
 from audiocity.tasks import TaskSender
-from tests.api.test_catalog_statements import request
-from tests.services.factories import attach_file, make_user, random_word
+from tests.catalog.test_catalog_statements import request
+from tests.factories import attach_file, make_user, random_word
 
 SECRET = "search-api-secret-0123456789-abcdef"
 SEARCH = """query($search: String, $category: String!, $sort: AudiobookSort, $after: String, $first: Int) {

@@ -14,7 +14,7 @@ from audiocity.models import RefreshToken, Role
 from audiocity.services import accounts
 from audiocity.services.accounts import TokenConfig
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
-from tests.services.factories import unique_email
+from tests.factories import unique_email
 
 CONFIG = TokenConfig(secret="test-secret-" + "x" * 32, access_ttl_seconds=900, refresh_ttl_seconds=3600)
 PASSWORD = "correct horse battery"

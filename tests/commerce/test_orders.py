@@ -39,8 +39,8 @@ from audiocity.services import cart, catalog, entitlements, orders
 from audiocity.services.catalog import AudiobookInput
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.pagination import encode_cursor
+from tests.factories import make_book, make_published_book, make_user
 from tests.fakes.recording import RecordingPublisher
-from tests.services.factories import make_book, make_published_book, make_user
 
 TEST_ONLY = {PaymentProvider.TEST: TestGateway()}  # what a store without Stripe enables
 

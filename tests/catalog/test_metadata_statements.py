@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from audiocity.db import session_scope
 from audiocity.services import catalog
 from audiocity.services.catalog import AudiobookInput
-from tests.api.test_catalog_statements import Recorder, pooled, run  # noqa: F401  (the fixture)
-from tests.services.factories import attach_file, unique
+from tests.catalog.test_catalog_statements import Recorder, pooled, run  # noqa: F401  (the fixture)
+from tests.factories import attach_file, unique
 
 PAGE = """query($first: Int!) { audiobooks(first: $first) { totalCount edges { node { id coverUrl
   cover { url width height thumbnails { url width } } series { name } seriesPosition publishedYear publisher isbn

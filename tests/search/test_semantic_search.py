@@ -31,7 +31,7 @@ from audiocity.resources import AppResources
 from audiocity.services import catalog, embeddings, passages, semantic
 from audiocity.storage.local import LocalStorage
 from audiocity.tasks import TaskSender
-from tests.services.factories import make_book, make_published_book, make_user, unique
+from tests.factories import make_book, make_published_book, make_user, unique
 
 SECRET = "semantic-search-secret-0123456789-abcdef"
 

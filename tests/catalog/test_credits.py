@@ -10,7 +10,7 @@ from sqlmodel import col
 from audiocity.models import AudiobookContributor, Contributor, ContributorRole
 from audiocity.services import catalog, credits
 from audiocity.services.catalog import AudiobookInput
-from tests.services.factories import make_book, make_published_book, unique
+from tests.factories import make_book, make_published_book, unique
 
 
 async def test_books_by_author_is_an_indexed_lookup(session: AsyncSession) -> None:

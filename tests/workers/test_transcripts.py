@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audiocity.ai.base import Segment
 from audiocity.models import AudioFile, TranscriptStatus
 from audiocity.services import transcripts
-from tests.services.factories import attach_file, make_book
+from tests.factories import attach_file, make_book
 
 
 async def save(

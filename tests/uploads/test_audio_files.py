@@ -26,8 +26,8 @@ from audiocity.services import audio_files, catalog
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.storage.local import LocalStorage
 from tests.conftest import FIXTURES
+from tests.factories import make_book
 from tests.fakes.recording import RecordingPublisher, queued_messages
-from tests.services.factories import make_book
 
 SPEECH = FIXTURES / "speech"
 RIVER, LIGHTHOUSE, LIBRARY = SPEECH / "river.mp3", SPEECH / "lighthouse.mp3", SPEECH / "library.mp3"

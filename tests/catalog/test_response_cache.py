@@ -26,7 +26,7 @@ from audiocity.models import Audiobook, Category, Role
 from audiocity.services import catalog, entitlements
 from audiocity.services.catalog import AudiobookInput
 from tests.e2e.server import Server, run_server
-from tests.services.factories import attach_file, make_book, make_published_book, make_user
+from tests.factories import attach_file, make_book, make_published_book, make_user
 
 READ = """query($search: String) { audiobooks(first: 100, search: $search) { totalCount edges { node {
   id title price { amountCents } tags published files { fileName } categories { slug } } } } }"""

@@ -12,7 +12,7 @@ from audiocity.models import Audiobook, Job, JobStatus, TranscriptStatus
 from audiocity.services import jobs
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.pagination import encode_cursor
-from tests.services.factories import make_book
+from tests.factories import make_book
 
 
 async def test_queue_transcription_reuses_the_queued_job(session: AsyncSession) -> None:

@@ -15,7 +15,7 @@ from audiocity.services import catalog, passages, search, transcripts
 from audiocity.services.catalog import AudiobookInput, CatalogFilter, Sort
 from audiocity.services.pagination import decode_cursor
 from audiocity.services.search import SearchField
-from tests.services.factories import attach_file, make_book, make_published_book, unique
+from tests.factories import attach_file, make_book, make_published_book, unique
 
 
 @dataclass
@@ -285,7 +285,7 @@ async def test_blank_search_is_no_search(session: AsyncSession, shelf: Shelf) ->
 
 async def test_library_search_matches_words_prefixes_and_passages(session: AsyncSession) -> None:
     from audiocity.services import entitlements, library
-    from tests.services.factories import make_user
+    from tests.factories import make_user
 
     user = await make_user(session)
     book = await make_published_book(session, title=f"Meridian Voyage {unique('x')}")

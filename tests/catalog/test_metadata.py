@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from audiocity.services import catalog, entitlements
 from audiocity.services.catalog import AudiobookInput
 from tests.e2e.client import GraphQLClient
 from tests.e2e.server import Server, run_server
-from tests.services.factories import make_user, unique
+from tests.factories import make_user, unique
 
 MAX_COVER_BYTES = 300_000
 MAX_COVER_PIXELS = 4_000_000
@@ -64,12 +64,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_ur
         MAX_COVER_BYTES=str(MAX_COVER_BYTES), MAX_COVER_PIXELS=str(MAX_COVER_PIXELS),
     ) as running:  # fmt: skip
         yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=60) as client:
-        yield client
 
 
 @pytest.fixture
