@@ -103,8 +103,11 @@ async def test_title_match_and_admin_sees_drafts(
 ) -> None:
     word = shelf["word"]
     customer = await run(sessions, tmp_path, {"search": f"secret draft {word}", "category": shelf["category"]})
-    assert customer.errors is None and customer.data["audiobooks"]["edges"] == []
-    assert customer.data["audiobooks"]["totalCount"] == 0
+    assert customer.errors is None, customer.errors
+    # the shelf's published book shares the random word, so typo tolerance may bring it; never the draft
+    titles = [e["node"]["title"] for e in customer.data["audiobooks"]["edges"]]
+    assert titles in ([], [f"Quiet Rivers {word}"])
+    assert customer.data["audiobooks"]["totalCount"] == len(titles)
 
     admin = await run(sessions, tmp_path, {"search": f"Secret Draft {word}", "category": shelf["category"]},
                       shelf["admin"])  # fmt: skip
