@@ -201,6 +201,37 @@ def create_admin(settings: Settings, email: str, password: str) -> int:
     return 0
 
 
+def reindex(settings: Settings) -> int:
+    """Rebuild every transcribed book's passages, one transaction per book, and queue their embedding
+    (sent by the next `serve` or `worker`): after an upgrade from a version without passages."""
+    from audiocity import migrate as migrations
+    from audiocity.db import make_engine, make_sessionmaker, session_scope
+    from audiocity.runtime import database_url
+    from audiocity.services import transcripts
+
+    url = database_url(settings)
+    migrations.upgrade(url)
+
+    async def run() -> tuple[int, int]:
+        engine = make_engine(url, pool_size=1)
+        sessions = make_sessionmaker(engine)
+        books = passages = 0
+        try:
+            async with session_scope(sessions) as s:
+                ids = await transcripts.transcribed_books(s)
+            for book_id in ids:
+                async with session_scope(sessions) as s:
+                    passages += await transcripts.rebuild_passages(s, book_id)
+                books += 1
+        finally:
+            await engine.dispose()
+        return books, passages
+
+    books, passages = asyncio.run(run())
+    print(f"reindexed {books} transcribed books: {passages} passages; their embeddings are queued")
+    return 0
+
+
 def export_schema() -> None:
     from audiocity.graphql.schema import build_schema
 
@@ -252,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    commands.add_parser("reindex", help="rebuild transcript passages for search and queue their embeddings")
     seed_cmd = commands.add_parser("seed-demo", help="create a few dozen published demo audiobooks with speech")
     seed_cmd.add_argument("--count", type=int, default=30, help="how many books (default 30)")
     seed_cmd.add_argument("--tones", action="store_true", help="tones instead of espeak-ng speech")
@@ -284,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings)
     elif args.command == "create-admin":
         return create_admin(settings, args.email, args.password)
+    elif args.command == "reindex":
+        return reindex(settings)
     elif args.command == "operations":
         return register_operations(settings, args.files)
     elif args.command == "seed-demo":

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audiocity.ai.base import Segment
-from audiocity.models import AudioFile, TranscriptStatus
-from audiocity.services import transcripts
+from audiocity.models import AudioFile, OutboxMessage, TranscriptStatus
+from audiocity.services import passages, transcripts
+from audiocity.tasks import REFRESH_EMBEDDINGS
 from tests.factories import attach_file, make_book
 
 
@@ -178,3 +182,35 @@ async def test_set_transcript_status(session: AsyncSession, status: TranscriptSt
     await transcripts.set_transcript_status(session, book.id, status)
     await session.refresh(book)
     assert book.transcript_status is status
+
+
+async def test_passages_are_rebuilt_from_the_stored_chunks_and_their_embedding_queued(session: AsyncSession) -> None:
+    """`audiocity reindex`: a transcript stitched before passages existed becomes searchable."""
+    book = await make_book(session)
+    audio = await attach_file(session, book, duration=30.0)
+    spoken = [Segment(0.0, 4.0, "The keeper climbs the stairs."), Segment(5.0, 9.0, "The lamp is lit.")]
+    await save(session, audio, 0, 0.0, 30.0, spoken)
+    await transcripts.save_transcript(session, book.id, await transcripts.stitch(session, book.id))
+    assert await passages.passages_of(session, book.id) == []  # as an older version left it
+
+    assert book.id in await transcripts.transcribed_books(session)
+    assert await transcripts.rebuild_passages(session, book.id) == 1
+    [passage] = await passages.passages_of(session, book.id)
+    assert (passage.start_seconds, passage.end_seconds) == (0.0, 9.0)
+    assert passage.text == "The keeper climbs the stairs. The lamp is lit."
+    queued = await session.execute(
+        select(col(OutboxMessage.args)).where(col(OutboxMessage.actor_name) == REFRESH_EMBEDDINGS)
+    )
+    assert [str(book.id)] in [list(a) for a in queued.scalars()]
+
+
+def test_the_reindex_command_reports_what_it_rebuilt(
+    database_url: str, redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from audiocity import cli
+    from audiocity.config import Settings
+
+    settings = Settings(DATABASE_URL=database_url, REDIS_URL=redis_url, AUDIOCITY_DATA_DIR=tmp_path)
+    assert cli.reindex(settings) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("reindexed ") and "passages; their embeddings are queued" in out

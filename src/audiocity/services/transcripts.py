@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from audiocity.ai.base import Segment
 from audiocity.models import Audiobook, AudioFile, Transcript, TranscriptChunk, TranscriptStatus, utcnow
+from audiocity.services import embeddings, passages
 from audiocity.services.catalog import refresh_search_vector
 
 
@@ -209,3 +210,17 @@ async def set_transcript_status(session: AsyncSession, audiobook_id: uuid.UUID, 
 
 async def get_transcript(session: AsyncSession, audiobook_id: uuid.UUID) -> Transcript | None:
     return await session.get(Transcript, audiobook_id)
+
+
+async def transcribed_books(session: AsyncSession) -> list[uuid.UUID]:
+    rows = await session.execute(select(col(Transcript.audiobook_id)).order_by(col(Transcript.audiobook_id)))
+    return list(rows.scalars())
+
+
+async def rebuild_passages(session: AsyncSession, audiobook_id: uuid.UUID) -> int:
+    """Cut the stored chunks into passages again and queue their embedding: for transcripts stitched
+    before passages existed (`audiocity reindex`), which transcript search and meaning search read."""
+    stitched = await stitch(session, audiobook_id)
+    count = await passages.save_passages(session, audiobook_id, stitched.segments)
+    await embeddings.queue_refresh(session, audiobook_id)
+    return count
