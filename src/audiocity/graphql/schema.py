@@ -16,6 +16,7 @@ from audiocity.config import Settings
 from audiocity.graphql.allow_list import AllowList
 from audiocity.graphql.context import Context
 from audiocity.graphql.errors import PUBLIC_CODES
+from audiocity.graphql.document_cache import DocumentCache
 from audiocity.graphql.guard import GuardConfig, RequestGuard
 from audiocity.graphql.limits import Limits
 from audiocity.graphql.mutations.accounts import AccountMutations
@@ -136,7 +137,7 @@ def guard_config(settings: Settings) -> GuardConfig:
             cost=settings.max_query_cost,
         ),
         parse_in_thread_chars=settings.parse_in_thread_chars,
-        cache_size=settings.document_cache_size,
+        documents=DocumentCache(settings.document_cache_size),
         cost_rule=Rule.parse(settings.rate_limit_cost_per_client),
     )
 
