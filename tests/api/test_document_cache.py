@@ -96,7 +96,7 @@ async def test_refusals_repeat_every_time(counted: tuple[Counted, Counted], tmp_
         for _ in range(3):
             result = await run(query)
             assert result.data is None and codes(result) == [code], (query, result.errors)
-    nul = 'query($s: String) { audiobooks(first: 1, search: $s) { totalCount } }'
+    nul = "query($s: String) { audiobooks(first: 1, search: $s) { totalCount } }"
     for _ in range(2):
         assert codes(await run(nul, {"s": "a\x00b"})) == ["BAD_USER_INPUT"]
     assert (await run(nul, {"s": "ab"})).errors is None

@@ -98,6 +98,7 @@ class CheckedDocument:
         return cost
 
 
+Key = tuple[int, tuple[Any, ...], str]
 _EMPTY = DocumentNode(definitions=())
 _MISSING = object()
 
@@ -139,23 +140,23 @@ class DocumentCache:
 
     def __init__(self, entries: int) -> None:
         self.entries = max(1, entries)
-        self._items: OrderedDict[tuple[int, tuple[Any, ...], str], CheckedDocument] = OrderedDict()
+        self._items: OrderedDict[Key, CheckedDocument] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def key(self, schema: GraphQLSchema, rules: tuple[Any, ...], text: str) -> tuple[int, tuple[Any, ...], str]:
+    def key(self, schema: GraphQLSchema, rules: tuple[Any, ...], text: str) -> Key:
         return (id(schema), rules, text_key(text))
 
-    def get(self, key: tuple[int, tuple[Any, ...], str]) -> CheckedDocument | None:
+    def get(self, key: Key) -> CheckedDocument | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
             return found
 
-    def parse(self, key: tuple[int, tuple[Any, ...], str], text: str, parser: Callable[[str], DocumentNode]) -> CheckedDocument:
+    def parse(self, key: Key, text: str, parser: Callable[[str], DocumentNode]) -> CheckedDocument:
         """The entry for `text`, parsing it on a miss; parse errors propagate and are not kept."""
         found = self.get(key)
         if found is not None:

@@ -21,7 +21,6 @@ from strawberry.extensions import SchemaExtension
 
 from audiocity.graphql import document_cache
 from audiocity.graphql.document_cache import CheckedDocument, DocumentCache
-
 from audiocity.graphql.errors import bad_input, rate_limited
 from audiocity.graphql.limits import LimitExceeded, Limits, too_complex
 from audiocity.ratelimit import RateLimited, RateLimiter, Rule

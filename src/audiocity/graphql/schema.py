@@ -15,8 +15,8 @@ from strawberry.types import ExecutionContext
 from audiocity.config import Settings
 from audiocity.graphql.allow_list import AllowList
 from audiocity.graphql.context import Context
-from audiocity.graphql.errors import PUBLIC_CODES
 from audiocity.graphql.document_cache import DocumentCache
+from audiocity.graphql.errors import PUBLIC_CODES
 from audiocity.graphql.guard import GuardConfig, RequestGuard
 from audiocity.graphql.limits import Limits
 from audiocity.graphql.mutations.accounts import AccountMutations
