@@ -390,6 +390,11 @@ class Settings(BaseSettings):
         alias="CATALOG_LISTEN_RETRY_SECONDS",
         description="Pause before the catalog listener reconnects; meanwhile each cached answer asks the database.",
     )
+    fast_path: bool = Field(
+        True,
+        alias="FAST_PATH",
+        description="Answer plain catalog pages (`audiobooks`) from a compiled plan, not field-by-field execution.",
+    )
     document_cache_size: int = Field(
         512, alias="DOCUMENT_CACHE_SIZE", description="Parsed and validated documents kept per process."
     )

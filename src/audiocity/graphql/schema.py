@@ -17,6 +17,7 @@ from audiocity.graphql.allow_list import AllowList
 from audiocity.graphql.context import Context
 from audiocity.graphql.document_cache import DocumentCache
 from audiocity.graphql.errors import PUBLIC_CODES
+from audiocity.graphql.fast_path import FastPath, Plans
 from audiocity.graphql.guard import GuardConfig, RequestGuard
 from audiocity.graphql.limits import Limits
 from audiocity.graphql.mutations.accounts import AccountMutations
@@ -155,6 +156,8 @@ def build_schema(settings: Settings | None = None, tracing: bool = False) -> str
             extensions.append(DisableIntrospection)
     extensions.append(lambda: MaskWithRequestId(should_mask_error=lambda e: not _is_public(e)))
     extensions.append(OperationTelemetry)  # after the masking: it sees the codes before they are masked
+    plans = Plans(settings.document_cache_size if settings is not None else 512)
+    extensions.append(lambda: FastPath(plans))  # last: answers before execution when it can (FAST_PATH)
     if tracing:
         from strawberry.extensions.tracing import OpenTelemetryExtension
 
