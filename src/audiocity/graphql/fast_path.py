@@ -19,6 +19,7 @@ tests/api/test_fast_path.py runs a corpus of documents through both and compares
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +32,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -245,6 +247,8 @@ class _Compiler:
     def complete(self, graphql_type: Any, nodes: list[FieldNode]) -> Build:
         """graphql-core's `complete_value`, decided once per field instead of per value."""
         if isinstance(graphql_type, GraphQLNonNull):
+            if is_leaf_type(graphql_type.of_type):
+                return _leaf(graphql_type.of_type, required=True)
             inner = self.complete(graphql_type.of_type, nodes)
 
             def non_null(value: Any) -> Any:
@@ -258,12 +262,41 @@ class _Compiler:
             item = self.complete(graphql_type.of_type, nodes)
             return lambda value: None if value is None else [item(v) for v in value]
         if is_leaf_type(graphql_type):
-            serialize = graphql_type.serialize
-            return lambda value: None if value is None else serialize(value)
+            return _leaf(graphql_type, required=False)
         if isinstance(graphql_type, GraphQLObjectType):
             build = self.object(graphql_type, nodes)
             return lambda value: None if value is None else build(value)
         raise Unsupported(str(graphql_type))
+
+
+# Built-in scalars whose `serialize` returns a value of exactly this type unchanged (graphql-core's
+# scalars.py); anything else, and every custom scalar and enum, goes through `serialize` itself.
+_UNCHANGED: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
+
+
+def _leaf(leaf_type: Any, *, required: bool) -> Build:
+    serialize = leaf_type.serialize
+    same = _UNCHANGED.get(leaf_type.name)
+    name = leaf_type.name
+
+    def leaf(value: Any) -> Any:
+        if value is None:
+            if required:
+                raise Fallback
+            return None
+        kind = type(value)
+        if kind is same:
+            return value
+        if name == "Float" and kind is float and math.isfinite(value):
+            return value
+        if name == "Int" and kind is int and -(2**31) <= value < 2**31:
+            return value
+        done = serialize(value)
+        if done is None and required:
+            raise Fallback
+        return done
+
+    return leaf
 
 
 def _names(sets: list[SelectionSetNode], fragments: dict[str, FragmentDefinitionNode], out: set[str]) -> set[str]:
@@ -384,7 +417,10 @@ async def run_plan(plan: Plan, schema: GraphQLSchema, context: Any, variables: d
         args = get_argument_values(query.fields[step.node.name.value], step.node, coerced)
         source = await _audiobooks(step, args, context)
         assert step.build is not None
-        data[step.key] = step.build(source)
+        try:
+            data[step.key] = step.build(source)
+        except (GraphQLError, TypeError, ValueError):
+            raise Fallback from None  # a value a scalar refuses: the executor reports it on its field
     return data
 
 
