@@ -48,6 +48,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from audiocity import metrics
+from audiocity.graphql.context import Context
 from audiocity.graphql.limits import pick_operation
 from audiocity.graphql.relay import to_global_id
 from audiocity.models import Role
@@ -457,8 +458,7 @@ class FastPath(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
         ec = self.execution_context
         context = ec.context
-        resources = getattr(context, "resources", None)
-        enabled = resources is not None and resources.settings.fast_path
+        enabled = isinstance(context, Context) and context.resources.settings.fast_path
         if enabled and ec.graphql_document is not None and not ec.pre_execution_errors and ec.result is None:
             schema = ec.schema._schema
             plan = self.plans.get(schema, ec.graphql_document, ec.operation_name)
