@@ -381,6 +381,21 @@ class Settings(BaseSettings):
         alias="PARSE_IN_THREAD_CHARS",
         description="Documents longer than this are parsed and validated off the event loop.",
     )
+    catalog_listen: bool = Field(
+        True,
+        alias="CATALOG_LISTEN",
+        description="Keep the catalog version in memory (PostgreSQL LISTEN/NOTIFY), not a query per cached answer.",
+    )
+    catalog_listen_retry_seconds: float = Field(
+        1.0,
+        alias="CATALOG_LISTEN_RETRY_SECONDS",
+        description="Pause before the catalog listener reconnects; meanwhile each cached answer asks the database.",
+    )
+    fast_path: bool = Field(
+        True,
+        alias="FAST_PATH",
+        description="Answer plain catalog pages (`audiobooks`) from a compiled plan, not field-by-field execution.",
+    )
     document_cache_size: int = Field(
         512, alias="DOCUMENT_CACHE_SIZE", description="Parsed and validated documents kept per process."
     )

@@ -48,6 +48,19 @@ RESOLVER_ERRORS = Counter(
     "audiocity_graphql_resolver_errors_total", "Errors raised by resolvers (errors with a path), by code",
     ["operation", "code"], registry=REGISTRY,
 )  # fmt: skip
+GRAPHQL_FAST_PATH = Counter(
+    "audiocity_graphql_fast_path_total",
+    "Operations by the compiled catalog plan: fast (answered), fallback (ran the executor), unsupported",
+    ["outcome"], registry=REGISTRY,
+)  # fmt: skip
+CATALOG_LISTENER_UP = Gauge(
+    "audiocity_catalog_listener_up", "1 while the catalog version listener (LISTEN/NOTIFY) is in sync",
+    registry=REGISTRY, multiprocess_mode="livemin",
+)  # fmt: skip
+CATALOG_VERSION_QUERIES = Counter(
+    "audiocity_catalog_version_queries_total", "Catalog versions read from the database (listener not in sync)",
+    registry=REGISTRY,
+)  # fmt: skip
 WEBSOCKETS = Gauge(
     "audiocity_websocket_connections", "Open WebSocket connections", registry=REGISTRY, multiprocess_mode="livesum"
 )

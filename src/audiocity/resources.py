@@ -28,6 +28,7 @@ from audiocity.ai.query_embeddings import QueryEmbedder
 from audiocity.auth.oidc import OidcProvider
 from audiocity.auth.tokens import TokenConfig
 from audiocity.broker import make_broker
+from audiocity.catalog_watch import CatalogWatch, open_watch
 from audiocity.config import Settings
 from audiocity.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from audiocity.events import EventBus, Publisher, Publishes
@@ -81,6 +82,7 @@ class AppResources(Resources):
     replica_sessions: async_sessionmaker[AsyncSession] | None = None  # DATABASE_READ_URL, when configured
     limiter: RateLimiter | None = None  # rate limits shared by every API process through Redis
     cover_links: SignedLinks = field(default_factory=SignedLinks)  # signed cover URLs of the current window
+    catalog: CatalogWatch | None = None  # the catalog version by LISTEN/NOTIFY (CATALOG_LISTEN)
 
     @cached_property
     def query_embedder(self) -> QueryEmbedder:
@@ -148,6 +150,9 @@ async def open_app_resources(
         broker = make_broker(broker_url)
     bus = EventBus(broker_url)
     await bus.start()
+    watch = open_watch(db_url, settings.catalog_listen_retry_seconds) if settings.catalog_listen else None
+    if watch is not None:
+        watch.start()
     try:
         yield AppResources(
             settings=settings,
@@ -161,8 +166,11 @@ async def open_app_resources(
             oidc=oidc_provider(settings),
             replica_sessions=make_read_sessionmaker(read_engine) if read_engine is not None else None,
             limiter=RateLimiter(bus.client),
+            catalog=watch,
         )
     finally:
+        if watch is not None:
+            await watch.stop()
         await bus.stop()
         await engine.dispose()
         if read_engine is not None:

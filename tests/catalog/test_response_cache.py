@@ -7,6 +7,7 @@ with ETag and 304.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -16,10 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audiocity.auth.tokens import create_access_token
+from audiocity.catalog_watch import APPLICATION_NAME
 from audiocity.db import session_scope
 from audiocity.graphql.relay import to_global_id
 from audiocity.models import Audiobook, Category, Role
@@ -42,6 +44,7 @@ class Pair:
     b: Server
     sessions: async_sessionmaker[AsyncSession]
     admin_b: str  # an admin's bearer token valid on B
+    admin_a: str = ""  # the same admin's token valid on A
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,13 @@ def servers(
 ) -> Iterator[tuple[Server, Server]]:
     with (
         run_server(tmp_path_factory.mktemp("cache-a"), database_url, redis_url, IN_PROCESS_WORKER="0") as a,
-        run_server(tmp_path_factory.mktemp("cache-b"), database_url, redis_url, IN_PROCESS_WORKER="0") as b,
+        run_server(
+            tmp_path_factory.mktemp("cache-b"),
+            database_url,
+            redis_url,
+            IN_PROCESS_WORKER="0",
+            CATALOG_LISTEN_RETRY_SECONDS="3",
+        ) as b,
     ):
         yield a, b
 
@@ -60,7 +69,13 @@ async def pair(servers: tuple[Server, Server], sessions: async_sessionmaker[Asyn
     a, b = servers
     async with session_scope(sessions) as s:
         admin = await make_user(s, Role.ADMIN)
-    yield Pair(a, b, sessions, create_access_token(b.env["SECRET_KEY"], admin.id, "ADMIN", 600))
+    yield Pair(
+        a,
+        b,
+        sessions,
+        create_access_token(b.env["SECRET_KEY"], admin.id, "ADMIN", 600),
+        create_access_token(a.env["SECRET_KEY"], admin.id, "ADMIN", 600),
+    )
 
 
 def post(server: Server, query: str, token: str | None = None, **variables: Any) -> httpx.Response:
@@ -219,3 +234,79 @@ async def test_persisted_queries_across_processes_with_etags(pair: Pair) -> None
     raw_post(pair.a, {"query": PUBLISH, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": mutation}},
                       "variables": {"id": "x", "p": True}})  # fmt: skip
     assert apq_get(pair.a, mutation, id="x", p=True).status_code in (400, 405)  # no mutations over GET
+
+
+def metric(server: Server, name: str) -> float:
+    text = httpx.get(f"{server.base_url}/metrics", timeout=10).text
+    found = [line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")]
+    assert found, f"{name} not in /metrics"
+    return float(found[0])
+
+
+async def until(check: Any, what: str, seconds: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+async def listener_pid(sessions: async_sessionmaker[AsyncSession], server: Server) -> int | None:
+    name = f"{APPLICATION_NAME}:{server.process.pid}"
+    async with sessions() as s:
+        found = await s.scalar(text("SELECT pid FROM pg_stat_activity WHERE application_name = :n").bindparams(n=name))
+    return int(found) if found is not None else None
+
+
+async def test_cached_hits_take_the_version_from_the_listener(pair: Pair) -> None:
+    async def up() -> bool:
+        return metric(pair.b, "audiocity_catalog_listener_up") == 1
+
+    await until(up, "the listener of B never came up")
+    word, book = await published(pair)
+    assert cached_node(pair.b, word)["price"]["amountCents"] == 999  # type: ignore[index]
+    queries = metric(pair.b, "audiocity_catalog_version_queries_total")
+    for price in (1500, 1600):  # written on A, read at once on B: fresh, and no version query on B
+        r = post(pair.a, SET_PRICE, pair.admin_a, id=to_global_id("Audiobook", book.id), price=price)
+        assert r.json()["data"]["updateAudiobook"]["errors"] == []
+        assert cached_node(pair.b, word)["price"]["amountCents"] == price  # type: ignore[index]
+    async with session_scope(pair.sessions) as s:  # a write from outside any API process
+        await s.execute(update(Audiobook).where(Audiobook.id == book.id).values(price_cents=1700))  # type: ignore[arg-type]
+    assert cached_node(pair.b, word)["price"]["amountCents"] == 1700  # type: ignore[index]
+    assert metric(pair.b, "audiocity_catalog_version_queries_total") == queries
+
+
+async def test_a_dropped_listener_falls_back_to_the_query_and_recovers(pair: Pair) -> None:
+    async def up() -> bool:
+        return (
+            metric(pair.b, "audiocity_catalog_listener_up") == 1
+            and await listener_pid(pair.sessions, pair.b) is not None
+        )
+
+    await until(up, "the listener of B never came up")
+    word, book = await published(pair)
+    assert cached_node(pair.b, word)["price"]["amountCents"] == 999  # type: ignore[index]
+    old = await listener_pid(pair.sessions, pair.b)
+    async with pair.sessions() as s:
+        assert await s.scalar(text("SELECT pg_terminate_backend(:p)").bindparams(p=old))
+
+    async def gone() -> bool:
+        return await listener_pid(pair.sessions, pair.b) is None
+
+    await until(gone, "the listener's backend did not exit", 10)
+    queries = metric(pair.b, "audiocity_catalog_version_queries_total")
+    async with session_scope(pair.sessions) as s:  # nobody hears this one: B must ask the database
+        await s.execute(update(Audiobook).where(Audiobook.id == book.id).values(price_cents=2100))  # type: ignore[arg-type]
+    assert cached_node(pair.b, word)["price"]["amountCents"] == 2100  # type: ignore[index]
+    assert metric(pair.b, "audiocity_catalog_version_queries_total") > queries
+    assert metric(pair.b, "audiocity_catalog_listener_up") == 0
+
+    async def back() -> bool:
+        pid = await listener_pid(pair.sessions, pair.b)
+        return pid is not None and pid != old and metric(pair.b, "audiocity_catalog_listener_up") == 1
+
+    await until(back, "the listener did not reconnect")
+    queries = metric(pair.b, "audiocity_catalog_version_queries_total")
+    async with session_scope(pair.sessions) as s:
+        await s.execute(update(Audiobook).where(Audiobook.id == book.id).values(price_cents=2200))  # type: ignore[arg-type]
+    assert cached_node(pair.b, word)["price"]["amountCents"] == 2200  # type: ignore[index]
+    assert metric(pair.b, "audiocity_catalog_version_queries_total") == queries

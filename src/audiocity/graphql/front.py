@@ -145,8 +145,7 @@ class GraphQLFront:
             and "authorization" not in headers
             and cache.is_public(document_hash, document, operation_name)
         ):
-            async with res.read_sessions() as s:
-                version = await catalog.catalog_version(s)
+            version = await _catalog_version(res)
             window = covers.link_window(res.settings.cover_url_ttl_seconds)
             key = cache_key(version, document_hash, operation_name, _json_param(params.get("variables")), window)
         if key is not None:
@@ -206,6 +205,16 @@ class GraphQLFront:
             await send(message)
 
         await self.app(scope, receive, capture)
+
+
+async def _catalog_version(res: AppResources) -> int:
+    """From the process's LISTEN/NOTIFY watch when it is in sync; otherwise one query."""
+
+    async def query() -> int:
+        async with res.read_sessions() as s:
+            return await catalog.catalog_version(s)
+
+    return await res.catalog.current(query) if res.catalog is not None else await query()
 
 
 def _with_document(scope: Scope, params: dict[str, Any], document: str, body: bytes) -> tuple[Scope, bytes]:

@@ -1,9 +1,10 @@
 """The schema extension that bounds every operation before any resolver runs.
 
-In order: parsing with a token cap (Strawberry's parser
-cache, in a worker thread for big documents so other clients keep being answered); depth, aliases,
-root fields and credential fields; validation (Strawberry's validation cache, also off the loop);
+In order: parsing with a token cap (in a worker thread for big documents so other clients keep
+being answered); depth, aliases, root fields and credential fields; validation (also off the loop);
 NUL characters; then the query cost against the per-query limit and the client's cost budget.
+Every verdict that depends on the document alone is kept per distinct document text
+(`graphql/document_cache.py`), so a repeated document is parsed and validated once per process.
 The cost is reported to the client in `extensions.cost`. (The operations-per-minute budget is taken
 where operations enter, before this: `graphql/operations_limit.py`.)
 """
@@ -17,11 +18,11 @@ from typing import Any
 
 from graphql import DocumentNode, GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.parser_cache import _get_parse_cache
-from strawberry.extensions.validation_cache import _get_validate_cache
 
+from audiocity.graphql import document_cache
+from audiocity.graphql.document_cache import CheckedDocument, DocumentCache
 from audiocity.graphql.errors import bad_input, rate_limited
-from audiocity.graphql.limits import LimitExceeded, Limits, check_shape, has_nul, query_cost, too_complex
+from audiocity.graphql.limits import LimitExceeded, Limits, too_complex
 from audiocity.ratelimit import RateLimited, RateLimiter, Rule
 
 
@@ -29,16 +30,16 @@ from audiocity.ratelimit import RateLimited, RateLimiter, Rule
 class GuardConfig:
     limits: Limits
     parse_in_thread_chars: int = 2_000
-    cache_size: int = 512
     cost_rule: Rule = field(default_factory=lambda: Rule(0, 60))
+    # One per schema (`graphql.schema.guard_config`), shared by all its requests.
+    documents: DocumentCache = field(default_factory=lambda: DocumentCache(512), compare=False)
 
 
 class RequestGuard(SchemaExtension):
     def __init__(self, config: GuardConfig) -> None:
         super().__init__()
         self.config = config
-        self.parse = _get_parse_cache(config.cache_size)
-        self.validate = _get_validate_cache(config.cache_size)
+        self.checked: CheckedDocument | None = None
         self.cost: int | None = None
         self.remaining: int | None = None
 
@@ -71,15 +72,17 @@ class RequestGuard(SchemaExtension):
         ec = self.execution_context
         if ec.graphql_document is None and ec.query:
             query, max_tokens = ec.query, self.config.limits.tokens
+            cache = self.config.documents
+            key = cache.key(ec.schema._schema, ec.validation_rules, query)
 
-            def parse() -> DocumentNode:
+            def parser(text: str) -> DocumentNode:
                 try:
-                    return self.parse(query, max_tokens=max_tokens)  # type: ignore[no-any-return]
+                    return document_cache.parse_document(text, max_tokens=max_tokens)
                 except RecursionError:
                     raise too_complex("depth", self.config.limits.depth + 1, self.config.limits.depth) from None
 
             try:
-                ec.graphql_document = await self._run(parse)
+                self.checked = cache.get(key) or await self._run(lambda: cache.parse(key, query, parser))
             except LimitExceeded:
                 raise
             except GraphQLError as exc:
@@ -88,6 +91,7 @@ class RequestGuard(SchemaExtension):
                 if "nested too deeply" in exc.message:
                     raise LimitExceeded(exc.message, "QUERY_TOO_COMPLEX", "depth") from None
                 raise GraphQLError(exc.message, extensions={"code": "GRAPHQL_PARSE_FAILED"}) from None
+            ec.graphql_document = self.checked.document
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:
@@ -95,21 +99,21 @@ class RequestGuard(SchemaExtension):
         document = ec.graphql_document
         if document is not None and ec.pre_execution_errors is None:
             schema, rules, name, variables = ec.schema._schema, ec.validation_rules, ec.operation_name, ec.variables
+            checked = self.checked
+            if checked is None or checked.document is not document:  # a document Strawberry parsed itself
+                checked = CheckedDocument(document)
 
             def check() -> list[GraphQLError]:
-                check_shape(document, name, self.config.limits)
-                errors: list[GraphQLError] = self.validate(schema, document, rules)
+                checked.check_shape(name, self.config.limits)
+                errors = checked.validation_errors(schema, rules)
                 if errors:
-                    for error in errors:
-                        if error.extensions is not None and "code" not in error.extensions:
-                            error.extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
                     return errors
-                if has_nul(document, variables):
+                if checked.has_nul(variables):
                     raise bad_input("Text may not contain NUL characters.")
-                self.cost = query_cost(schema, document, name, variables)
+                self.cost = checked.cost(schema, name, variables)
                 return []
 
-            errors = await self._run(check)
+            errors = await self._run(check) if checked.errors is None else check()
             ec.pre_execution_errors = errors
             if not errors and self.cost is not None:
                 if self.cost > self.config.limits.cost:

@@ -15,7 +15,9 @@ from strawberry.types import ExecutionContext
 from audiocity.config import Settings
 from audiocity.graphql.allow_list import AllowList
 from audiocity.graphql.context import Context
+from audiocity.graphql.document_cache import DocumentCache
 from audiocity.graphql.errors import PUBLIC_CODES
+from audiocity.graphql.fast_path import FastPath, Plans
 from audiocity.graphql.guard import GuardConfig, RequestGuard
 from audiocity.graphql.limits import Limits
 from audiocity.graphql.mutations.accounts import AccountMutations
@@ -136,7 +138,7 @@ def guard_config(settings: Settings) -> GuardConfig:
             cost=settings.max_query_cost,
         ),
         parse_in_thread_chars=settings.parse_in_thread_chars,
-        cache_size=settings.document_cache_size,
+        documents=DocumentCache(settings.document_cache_size),
         cost_rule=Rule.parse(settings.rate_limit_cost_per_client),
     )
 
@@ -154,6 +156,8 @@ def build_schema(settings: Settings | None = None, tracing: bool = False) -> str
             extensions.append(DisableIntrospection)
     extensions.append(lambda: MaskWithRequestId(should_mask_error=lambda e: not _is_public(e)))
     extensions.append(OperationTelemetry)  # after the masking: it sees the codes before they are masked
+    plans = Plans(settings.document_cache_size if settings is not None else 512)
+    extensions.append(lambda: FastPath(plans))  # last: answers before execution when it can (FAST_PATH)
     if tracing:
         from strawberry.extensions.tracing import OpenTelemetryExtension
 
