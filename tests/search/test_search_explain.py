@@ -71,7 +71,7 @@ async def big_catalog(session: AsyncSession) -> AsyncIterator[dict[str, str]]:
     yield {"title": title, "passage_word": spoken.rsplit(" ", 1)[1]}
 
 
-async def plan(session: AsyncSession, search: str) -> Any:
+async def plan(session: AsyncSession, search: str, *, analyze: bool = False) -> Any:
     statements = Statements()
     engine = session.bind.sync_engine  # type: ignore[union-attr]
     event.listen(engine, "before_cursor_execute", statements)
@@ -82,7 +82,8 @@ async def plan(session: AsyncSession, search: str) -> Any:
     assert page.items, f"{search!r} finds something"
     [(statement, parameters)] = [s for s in statements.seen if "passage_hits" in s[0]]
     connection = await session.connection()
-    rows = await connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+    options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
+    rows = await connection.exec_driver_sql(f"EXPLAIN ({options}) " + statement, parameters)
     raw = rows.scalar_one()
     return raw if isinstance(raw, list) else json.loads(raw)  # type: ignore[no-any-return]
 
@@ -124,3 +125,14 @@ async def test_each_kind_of_search_uses_its_gin_index(session: AsyncSession, big
 
     for found in (full_text, trigram, spoken):
         assert searched_by_scanning(found) == [], found
+
+
+async def test_a_common_word_is_ranked_without_looking_for_typos(
+    session: AsyncSession, big_catalog: dict[str, str]
+) -> None:
+    """Thousands of books match "harbor" as typed: comparing every name with it by trigrams is skipped."""
+    tree = await plan(session, "harbor", analyze=True)
+    alike = [n for n in nodes(tree) if "%>" in " ".join(str(n.get(k, "")) for k in ("Filter", "Index Cond"))]
+    assert alike and all(n["Actual Loops"] == 0 for n in alike), alike
+    typo = await plan(session, big_catalog["title"].rsplit(" ", 1)[1][:-1], analyze=True)  # no exact match
+    assert any(n["Actual Loops"] > 0 for n in nodes(typo) if "%>" in str(n.get("Index Cond", ""))), typo

@@ -51,6 +51,9 @@ from audiocity.models import Audiobook, Series, TranscriptPassage
 WORD_SIMILARITY_THRESHOLD = 0.4
 EXACT_TITLE_BONUS = 10.0  # far above any ts_rank_cd + similarity sum: the exact title is first
 TITLE_SIMILARITY_WEIGHT = 0.5
+# Typos are looked for only when the words themselves find fewer books than this (a page at most): a
+# common word finds plenty as typed, and comparing every name with it would cost more than the search.
+FUZZY_BELOW = 100
 TRANSCRIPT_MATCHES_PER_BOOK = 3
 MIN_PREFIX_CHARS = 2  # a one-letter prefix matches half the dictionary
 SNIPPET_START, SNIPPET_STOP = "<b>", "</b>"
@@ -150,11 +153,17 @@ async def use_similarity_threshold(session: AsyncSession) -> None:
 
 @dataclass(frozen=True)
 class TextSearch:
-    """The SQL pieces of one search, to put in a catalog query: a condition, a score, a join."""
+    """The SQL pieces of one search, to put in a catalog query: a condition, a score, a join.
+
+    `matched` holds every matching book once (a CTE, so the page and its total share it): the books
+    whose own text or one of whose passages matches, and, when those are few and the search is plain,
+    the books whose names look like it (trigrams: typos)."""
 
     text: str
     query: ColumnElement[Any]
     hits: CTE  # (audiobook_id, rank): books with a matching passage and their best passage's rank
+    matched: CTE  # (id): every book the search finds
+    fuzzy: ColumnElement[bool] | None  # true when typos are looked for (evaluated once per statement)
 
     @classmethod
     def of(cls, text: str) -> TextSearch:
@@ -169,19 +178,19 @@ class TextSearch:
             .group_by(col(passage.audiobook_id))
             .cte("passage_hits")
         )
-        return cls(text=text, query=query, hits=hits)
+        own: Select[Any] = select(col(Audiobook.id).label("id")).where(col(Audiobook.search_vector).op("@@")(query))
+        exact = union(own, select(hits.c.audiobook_id)).cte("exact_hits")
+        if not is_plain(text):
+            return cls(text=text, query=query, hits=hits, matched=exact, fuzzy=None)
+        some = select(literal(1)).select_from(exact).limit(FUZZY_BELOW).subquery()
+        fuzzy = select(func.count()).select_from(some).scalar_subquery() < FUZZY_BELOW
+        alike = select(col(Audiobook.id)).where(fuzzy, col(Audiobook.search_names).op("%>")(text))
+        matched = union(select(exact.c.id), alike).cte("matched_books")
+        return cls(text=text, query=query, hits=hits, matched=matched, fuzzy=fuzzy)
 
     def condition(self) -> ColumnElement[bool]:
-        """The book's vector or names match, or one of its passages does: each part by its own GIN index."""
-        branches: list[Any] = [
-            select(col(Audiobook.id)).correlate(None).where(col(Audiobook.search_vector).op("@@")(self.query))
-        ]
-        if is_plain(self.text):
-            branches.append(
-                select(col(Audiobook.id)).correlate(None).where(col(Audiobook.search_names).op("%>")(self.text))
-            )
-        branches.append(select(self.hits.c.audiobook_id))
-        return col(Audiobook.id).in_(union(*branches))
+        """The book is among those found: each part of `matched` reads its own GIN index."""
+        return col(Audiobook.id).in_(select(self.matched.c.id))
 
     def score(self) -> ColumnElement[float]:
         """Relevance, a double so the cursor carries it exactly."""
@@ -189,11 +198,14 @@ class TextSearch:
         own = func.coalesce(func.ts_rank_cd(col(Audiobook.search_vector), self.query), 0)
         passage = func.coalesce(self.hits.c.rank, 0)
         parts = [exact, own, passage]
-        if is_plain(self.text):
+        if self.fuzzy is not None:
             # how close the names come, and (half as much) how close the whole title is: of two titles
-            # that both contain a misspelt "Meridian Voyage", the one that is just that comes first
-            parts.append(func.word_similarity(self.text, col(Audiobook.search_names)))
-            parts.append(func.similarity(self.text, col(Audiobook.title)) * TITLE_SIMILARITY_WEIGHT)
+            # that both contain a misspelt "Meridian Voyage", the one that is just that comes first;
+            # only while typos are looked for (few exact matches), so a common word costs no trigrams
+            alike = func.word_similarity(self.text, col(Audiobook.search_names)) + func.similarity(
+                self.text, col(Audiobook.title)
+            ) * literal(TITLE_SIMILARITY_WEIGHT)
+            parts.append(case((self.fuzzy, alike), else_=0.0))
         total: ColumnElement[float] = cast(parts[0], DOUBLE_PRECISION)
         for part in parts[1:]:
             total = total + cast(part, DOUBLE_PRECISION)
