@@ -100,6 +100,23 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(engine)
 
 
+@pytest.fixture(scope="session")
+async def has_pgvector(engine: AsyncEngine) -> bool:
+    """Whether the test database has pgvector: the embedded PostgreSQL always does; a server given by
+    DATABASE_URL may not, and then the app runs without meaning search (its migration skips the table)."""
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        return bool(await conn.scalar(text("SELECT to_regclass('embeddings') IS NOT NULL")))
+
+
+@pytest.fixture
+def requires_pgvector(has_pgvector: bool) -> None:
+    """For meaning-search tests: they need the vector tables, which only a server with pgvector has."""
+    if not has_pgvector:
+        pytest.skip("this PostgreSQL has no pgvector, so meaning search is off (the embedded one has it)")
+
+
 @pytest.fixture
 async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A session whose work is rolled back after the test."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -9,6 +10,8 @@ from audiocity.ai.base import Segment
 from audiocity.models import Embedding
 from audiocity.services import embeddings, passages
 from tests.factories import make_book
+
+pytestmark = pytest.mark.usefixtures("requires_pgvector")  # meaning search needs pgvector
 
 LONG = " It went on for a while, with more words than a passage holds, so that this sentence ends one." * 4
 

@@ -33,6 +33,8 @@ from audiocity.storage.local import LocalStorage
 from audiocity.tasks import TaskSender
 from tests.factories import make_book, make_published_book, make_user, unique
 
+pytestmark = pytest.mark.usefixtures("requires_pgvector")  # meaning search needs pgvector
+
 SECRET = "semantic-search-secret-0123456789-abcdef"
 
 # Summaries share no word with the queries used below.
@@ -85,7 +87,9 @@ async def embed_book(session: AsyncSession, book_id: uuid.UUID, embedder: LocalE
 
 
 @pytest.fixture(scope="module")
-async def books(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Catalog]:
+async def books(sessions: async_sessionmaker[AsyncSession], has_pgvector: bool) -> AsyncIterator[Catalog]:
+    if not has_pgvector:
+        pytest.skip("this PostgreSQL has no pgvector, so meaning search is off (the embedded one has it)")
     category = unique("Meaning")
     embedder = LocalEmbedder()
     ids: dict[str, uuid.UUID] = {}

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 from workers.embedding import refresh_book
@@ -23,6 +24,8 @@ from audiocity.tasks import REFRESH_EMBEDDINGS
 from tests.factories import make_published_book, unique
 from tests.fakes.openai_server import FakeOpenAI
 from tests.workers.conftest import Harness
+
+pytestmark = pytest.mark.usefixtures("requires_pgvector")  # meaning search needs pgvector
 
 MODEL = "text-embedding-3-small"
 
