@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 from starlette.applications import Starlette
 from starlette.requests import Request
 from workers.previews import cut_book_preview
@@ -19,13 +20,14 @@ from audiocity.audio import probe
 from audiocity.auth.tokens import TokenConfig, create_access_token
 from audiocity.config import Settings
 from audiocity.db import session_scope
+from audiocity.events import Publisher
 from audiocity.graphql.context import Context
 from audiocity.graphql.relay import to_global_id
 from audiocity.graphql.schema import build_schema
 from audiocity.http.previews import preview_routes
 from audiocity.models import Audiobook, AudiobookPreview, OutboxMessage, Role
 from audiocity.resources import AppResources
-from audiocity.services import accounts, catalog, chapters
+from audiocity.services import accounts, audio_files, catalog, chapters
 from audiocity.services.previews import clip_range
 from audiocity.tasks import CUT_PREVIEW, TaskSender
 from tests.workers.conftest import SECRET, Harness, tone_wav
@@ -209,3 +211,24 @@ def test_an_unchosen_clip_is_never_more_than_a_quarter_of_the_book() -> None:
     chosen = AudiobookPreview(audiobook_id=uuid.uuid4(), chosen_start_seconds=5.0, chosen_duration_seconds=30.0)
     assert clip_range(chosen, 40.0, 60.0) == (5.0, 30.0)  # an admin's range is theirs to choose
     assert clip_range(chosen, 20.0, 60.0) == (5.0, 15.0)  # but stays inside the audio
+
+
+async def test_reordering_or_deleting_files_of_a_published_book_cuts_its_clip_again(
+    harness: Harness, tmp_path: Path
+) -> None:
+    book_id, _gid = await _book(harness, tmp_path)
+
+    async def cuts(s: Any) -> int:
+        queued = (await s.execute(select(OutboxMessage).where(col(OutboxMessage.actor_name) == CUT_PREVIEW))).scalars()
+        return [m.args[0] for m in queued].count(str(book_id))
+
+    async with session_scope(harness.sessions) as s:
+        files = await audio_files.files_of_book(s, book_id)
+        await audio_files.reorder_audio_files(s, Publisher(harness.redis), book_id, [f.id for f in reversed(files)])
+        assert await cuts(s) == 0  # a draft has no public clip to keep current
+        await catalog.publish_audiobook(s, book_id, True)
+        before = await cuts(s)
+        await audio_files.reorder_audio_files(s, Publisher(harness.redis), book_id, [f.id for f in files])
+        assert await cuts(s) == before + 1
+        await audio_files.delete_audio_file(s, harness.storage, Publisher(harness.redis), files[1].id)
+        assert await cuts(s) == before + 2

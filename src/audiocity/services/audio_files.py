@@ -381,6 +381,7 @@ async def reorder_audio_files(
     await session.flush()
     if files:
         await queue_transcription(session, events, audiobook_id)
+        await _recut_preview(session, book)
     return [by_id[i] for i in file_ids]
 
 
@@ -407,7 +408,14 @@ async def delete_audio_file(
     after_commit(session, remove_object)
     if remaining:
         await queue_transcription(session, events, book.id)
+        await _recut_preview(session, book)
     return book
+
+
+async def _recut_preview(session: AsyncSession, book: Audiobook) -> None:
+    """A published book's sample clip follows its play order: cut it again after the commit."""
+    if book.published:
+        await outbox.add(session, tasks.CUT_PREVIEW, str(book.id))
 
 
 async def start_transcription(session: AsyncSession, events: Publishes, audiobook_id: uuid.UUID, *, force: bool) -> Job:
