@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import dramatiq
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -88,6 +89,11 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.trust_forwarded_for = settings.trust_forwarded_for
         self.sockets = SocketCounter(settings.ws_max_sockets_per_client)
+
+    def encode_json(self, data: object) -> str:
+        """orjson: a catalog page is ~80 KB of JSON, which the standard library takes ~1 ms to write.
+        A str, not bytes: sockets send what this returns, and a protocol frame must be text."""
+        return orjson.dumps(data).decode()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql.page(self.graphql_ide_html)  # assets from this app, not a CDN
