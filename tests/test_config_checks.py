@@ -12,6 +12,14 @@ from audiocity.config_checks import ConfigError, check_settings
 from audiocity.payments import builtin_test_provider_enabled
 
 
+@pytest.fixture(autouse=True)
+def embedded_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks read the environment too: a suite run against external servers (DATABASE_URL,
+    REDIS_URL) must not change what "the defaults" are here."""
+    for name in ("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def settings(**values: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -163,7 +163,9 @@ def test_event_kinds(gateway: StripeGateway, event_type: str, obj: dict[str, obj
     assert event.kind is kind and event.event_type == event_type
 
 
-def test_providers_from_settings() -> None:
+def test_providers_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "REDIS_URL"):  # the all-embedded defaults, whatever servers the suite uses
+        monkeypatch.delenv(name, raising=False)
     plain = Settings(_env_file=None)  # type: ignore[call-arg]
     assert not stripe_enabled(plain) and builtin_test_provider_enabled(plain)
     assert set(get_gateways(plain)) == {PaymentProvider.TEST}
