@@ -507,6 +507,28 @@ FILE_COLUMNS: tuple[Any, ...] = (
 )  # fmt: skip
 
 
+def asked_columns(with_text: bool, with_categories: bool, owned_by: uuid.UUID | None) -> list[Any]:
+    """The columns a catalog page adds to its card columns when the selection asks for them: the long
+    texts, the categories as JSON, and whether `owned_by` owns each book."""
+    columns: list[Any] = []
+    if with_text:
+        columns.extend(TEXT_COLUMNS)
+    if with_categories:
+        columns.append(_categories_column().label("categories"))
+    if owned_by is not None:
+        owned = (
+            select(col(Entitlement.id))
+            .where(
+                col(Entitlement.user_id) == owned_by,
+                col(Entitlement.audiobook_id) == col(Audiobook.id),
+                col(Entitlement.revoked_at).is_(None),
+            )
+            .exists()
+        )
+        columns.append(owned.label("owned"))
+    return columns
+
+
 def _categories_column() -> Any:
     """The book's categories as one JSON array of [id, name, slug], by name: no second query for them."""
     item = func.json_build_array(col(Category.id), col(Category.name), col(Category.slug))
@@ -546,22 +568,7 @@ async def list_audiobook_rows(
     conditions = _filters(found, flt, include_drafts)
     where = and_(True, *conditions)
     total = select(func.count()).select_from(Audiobook).where(where).scalar_subquery()
-    columns: list[Any] = [*CARD_COLUMNS, total.label("total")]
-    if with_text:
-        columns.extend(TEXT_COLUMNS)
-    if with_categories:
-        columns.append(_categories_column().label("categories"))
-    if owned_by is not None:
-        owned = (
-            select(col(Entitlement.id))
-            .where(
-                col(Entitlement.user_id) == owned_by,
-                col(Entitlement.audiobook_id) == col(Audiobook.id),
-                col(Entitlement.revoked_at).is_(None),
-            )
-            .exists()
-        )
-        columns.append(owned.label("owned"))
+    columns: list[Any] = [*CARD_COLUMNS, total.label("total"), *asked_columns(with_text, with_categories, owned_by)]
     query = select(*columns).where(where)
     if found is not None:
         query = found.join(query.add_columns(found.score().label("score")))

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from audiocity.models import Audiobook, Embedding, EmbeddingKind, Entitlement
+from audiocity.models import Audiobook, Embedding, EmbeddingKind
 from audiocity.services import catalog
 from audiocity.services.catalog import CatalogFilter
 from audiocity.services.embeddings import vectors_available
@@ -154,22 +154,13 @@ async def semantic_page(
     )
     score = type_coerce(best.c.meaning + literal(TEXT_WEIGHT) * rank, Float)
     total = select(func.count()).select_from(best).scalar_subquery()
-    columns: list[Any] = [*catalog.CARD_COLUMNS, total.label("total"), score.label("score"), best.c.matches]
-    if with_text:
-        columns.extend(catalog.TEXT_COLUMNS)
-    if with_categories:
-        columns.append(catalog._categories_column().label("categories"))
-    if owned_by is not None:
-        owned = (
-            select(col(Entitlement.id))
-            .where(
-                col(Entitlement.user_id) == owned_by,
-                col(Entitlement.audiobook_id) == col(Audiobook.id),
-                col(Entitlement.revoked_at).is_(None),
-            )
-            .exists()
-        )
-        columns.append(owned.label("owned"))
+    columns: list[Any] = [
+        *catalog.CARD_COLUMNS,
+        total.label("total"),
+        score.label("score"),
+        best.c.matches,
+        *catalog.asked_columns(with_text, with_categories, owned_by),
+    ]
     statement = select(*columns).select_from(best).join(Audiobook, col(Audiobook.id) == best.c.book_id)
     keys: list[Key[Any]] = [score_key(score, lambda r: r.score), id_key(col(Audiobook.id), lambda r: r.id)]
     statement = keyset_query(statement, keys, after=after, limit=limit, descending=True)
