@@ -47,6 +47,15 @@ class PageInfo:
     start_cursor: str | None = strawberry.field(description="Cursor of the first item; null on an empty page.")
     end_cursor: str | None = strawberry.field(description="Cursor of the last item; null on an empty page.")
 
+    @classmethod
+    def of(cls, cursors: list[str], has_next_page: bool) -> PageInfo:
+        return cls(
+            has_next_page=has_next_page,
+            has_previous_page=False,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        )
+
 
 @strawberry.type(description="One item of a page with its cursor.")
 class Edge(Generic[T]):
@@ -64,12 +73,7 @@ class Connection(Generic[T]):
     def build(cls, nodes: list[T], cursors: list[str], has_next_page: bool, total_count: int) -> Connection[T]:
         return cls(
             edges=[Edge(cursor=c, node=n) for n, c in zip(nodes, cursors, strict=True)],
-            page_info=PageInfo(
-                has_next_page=has_next_page,
-                has_previous_page=False,
-                start_cursor=cursors[0] if cursors else None,
-                end_cursor=cursors[-1] if cursors else None,
-            ),
+            page_info=PageInfo.of(cursors, has_next_page),
             total_count=total_count,
         )
 

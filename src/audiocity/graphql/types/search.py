@@ -80,11 +80,6 @@ class AudiobookConnection:
         found = matches if matches is not None else [[] for _ in nodes]
         return cls(
             edges=[AudiobookEdge(cursor=c, node=n, matches=m) for n, c, m in zip(nodes, cursors, found, strict=True)],
-            page_info=PageInfo(
-                has_next_page=has_next_page,
-                has_previous_page=False,
-                start_cursor=cursors[0] if cursors else None,
-                end_cursor=cursors[-1] if cursors else None,
-            ),
+            page_info=PageInfo.of(cursors, has_next_page),
             total_count=total_count,
         )
