@@ -8,17 +8,14 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
-from audiocity.auth.tokens import TokenConfig, create_access_token
-from audiocity.config import Settings
+from audiocity.auth.tokens import create_access_token
 from audiocity.db import session_scope
 from audiocity.graphql.context import Context
 from audiocity.graphql.schema import build_schema
 from audiocity.models import Role
-from audiocity.resources import AppResources
 from audiocity.services import accounts, catalog
 from audiocity.services.catalog import AudiobookInput
-from audiocity.storage.local import LocalStorage
-from audiocity.tasks import TaskSender
+from tests.app_resources import in_process_resources
 
 SECRET = "viewer-test-secret"
 
@@ -33,16 +30,7 @@ async def test_sibling_fields_see_the_same_viewer(sessions: async_sessionmaker[A
     async with session_scope(sessions) as s:
         admin = await accounts.create_user(s, f"{uuid.uuid4()}@example.com", "admin password", "A", Role.ADMIN)
         await catalog.create_audiobook(s, AudiobookInput(title=title, price_cents=100))
-    resources = AppResources(
-        settings=Settings(AUDIOCITY_DATA_DIR=tmp_path),
-        sessions=sessions,
-        storage=LocalStorage(tmp_path, SECRET, "http://test"),
-        events=None,  # type: ignore[arg-type]
-        gateways={},
-        tasks=TaskSender(),
-        tokens=TokenConfig(SECRET, 60, 60),
-        bus=None,  # type: ignore[arg-type]
-    )
+    resources = in_process_resources(sessions, tmp_path, SECRET)
     token = create_access_token(SECRET, admin.id, admin.role.value, 60)
     result = await build_schema().execute(
         f'{{ me {{ role }} audiobooks(first: 5, search: "{title}") {{ edges {{ node {{ title published }} }} }} }}',

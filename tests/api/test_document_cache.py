@@ -10,14 +10,11 @@ import pytest
 from starlette.requests import Request
 from strawberry.types import ExecutionResult
 
-from audiocity.auth.tokens import TokenConfig
 from audiocity.config import Settings
 from audiocity.graphql import document_cache
 from audiocity.graphql.context import Context
 from audiocity.graphql.schema import build_schema
-from audiocity.resources import AppResources
-from audiocity.storage.local import LocalStorage
-from audiocity.tasks import TaskSender
+from tests.app_resources import in_process_resources
 
 SECRET = "document-cache-secret-0123456789-abcdef"
 
@@ -42,16 +39,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> tuple[Counted, Counted]:
 def run_with(tmp_path: Path, sessions: Any) -> Callable[..., Any]:
     settings = Settings(AUDIOCITY_DATA_DIR=tmp_path, MAX_QUERY_ALIASES=3, MAX_QUERY_COST=300)
     schema = build_schema(settings)
-    resources = AppResources(
-        settings=settings,
-        sessions=sessions,
-        storage=LocalStorage(tmp_path, SECRET, "http://test"),
-        events=None,  # type: ignore[arg-type]
-        gateways={},
-        tasks=TaskSender(),
-        tokens=TokenConfig(SECRET, 60, 60),
-        bus=None,  # type: ignore[arg-type]
-    )
+    resources = in_process_resources(sessions, tmp_path, SECRET, settings=settings)
 
     async def run(query: str, variables: dict[str, Any] | None = None) -> ExecutionResult:
         request = Request({"type": "http", "method": "POST", "path": "/graphql", "headers": []})

@@ -7,18 +7,15 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from audiocity.auth.tokens import TokenConfig, create_access_token
-from audiocity.config import Settings
+from audiocity.auth.tokens import create_access_token
 from audiocity.db import session_scope
 from audiocity.graphql.context import Context
 from audiocity.graphql.schema import build_schema
 from audiocity.models import Role
-from audiocity.resources import AppResources
 from audiocity.services import accounts, catalog
 from audiocity.services.catalog import AudiobookInput
-from audiocity.storage.local import LocalStorage
-from audiocity.tasks import TaskSender
 from tests.accounts.test_viewer import SECRET, request_with
+from tests.app_resources import in_process_resources
 
 
 async def test_malformed_ids_in_mutations_are_user_errors(
@@ -28,16 +25,7 @@ async def test_malformed_ids_in_mutations_are_user_errors(
         admin = await accounts.create_user(s, f"{uuid.uuid4()}@example.com", "admin password", "A", Role.ADMIN)
         category_name = f"Category {uuid.uuid4().hex[:8]}"
         await catalog.create_audiobook(s, AudiobookInput(title="Node test", price_cents=1, categories=[category_name]))
-    resources = AppResources(
-        settings=Settings(AUDIOCITY_DATA_DIR=tmp_path),
-        sessions=sessions,
-        storage=LocalStorage(tmp_path, SECRET, "http://test"),
-        events=None,  # type: ignore[arg-type]
-        gateways={},
-        tasks=TaskSender(),
-        tokens=TokenConfig(SECRET, 60, 60),
-        bus=None,  # type: ignore[arg-type]
-    )
+    resources = in_process_resources(sessions, tmp_path, SECRET)
     schema = build_schema()
     token = create_access_token(SECRET, admin.id, admin.role.value, 60)
 

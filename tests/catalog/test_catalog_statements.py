@@ -12,15 +12,12 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
-from audiocity.auth.tokens import TokenConfig, create_access_token
-from audiocity.config import Settings
+from audiocity.auth.tokens import create_access_token
 from audiocity.db import make_engine, make_sessionmaker, session_scope
 from audiocity.graphql.context import Context
 from audiocity.graphql.schema import build_schema
-from audiocity.resources import AppResources
 from audiocity.services import entitlements
-from audiocity.storage.local import LocalStorage
-from audiocity.tasks import TaskSender
+from tests.app_resources import in_process_resources
 from tests.factories import attach_file, make_published_book, make_user
 
 SECRET = "statement-count-secret-0123456789-abcdef"
@@ -73,16 +70,7 @@ def request(token: str | None = None) -> Request:
 
 async def run(sessions: async_sessionmaker[AsyncSession], tmp_path: Path, query: str, first: int,
               token: str | None = None) -> dict[str, Any]:  # fmt: skip
-    resources = AppResources(
-        settings=Settings(AUDIOCITY_DATA_DIR=tmp_path),
-        sessions=sessions,
-        storage=LocalStorage(tmp_path, SECRET, "http://test"),
-        events=None,  # type: ignore[arg-type]
-        gateways={},
-        tasks=TaskSender(),
-        tokens=TokenConfig(SECRET, 60, 60),
-        bus=None,  # type: ignore[arg-type]
-    )
+    resources = in_process_resources(sessions, tmp_path, SECRET)
     result = await build_schema().execute(
         query, variable_values={"first": first}, context_value=Context(resources=resources, request=request(token))
     )

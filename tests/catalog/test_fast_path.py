@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from strawberry.types import ExecutionResult
 
-from audiocity.auth.tokens import TokenConfig, create_access_token
+from audiocity.auth.tokens import create_access_token
 from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.graphql.allow_list import operations_in
@@ -33,8 +33,7 @@ from audiocity.metrics import REGISTRY
 from audiocity.models import Audiobook, Role
 from audiocity.resources import AppResources
 from audiocity.services import entitlements
-from audiocity.storage.local import LocalStorage
-from audiocity.tasks import TaskSender
+from tests.app_resources import in_process_resources
 from tests.factories import attach_file, make_book, make_published_book, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,15 +116,12 @@ class Runner:
 
     @staticmethod
     def _resources(tmp_path: Path, sessions: async_sessionmaker[AsyncSession], fast: bool) -> AppResources:
-        return AppResources(
+        return in_process_resources(
+            sessions,
+            tmp_path,
+            SECRET,
             settings=Settings(AUDIOCITY_DATA_DIR=tmp_path, FAST_PATH=fast),
-            sessions=sessions,
-            storage=LocalStorage(tmp_path, SECRET, "http://test"),
-            events=None,  # type: ignore[arg-type]
-            gateways={},
-            tasks=TaskSender(),
-            tokens=TokenConfig(SECRET, 600, 600),
-            bus=None,  # type: ignore[arg-type]
+            token_ttl_seconds=600,
         )
 
     async def run(self, fast: bool, query: str, variables: dict[str, Any] | None, token: str | None) -> bytes:

@@ -18,17 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from audiocity import migrate
-from audiocity.auth.tokens import TokenConfig, create_access_token
-from audiocity.config import Settings
+from audiocity.auth.tokens import create_access_token
 from audiocity.db import async_url, make_engine, make_sessionmaker, session_scope
 from audiocity.graphql.context import Context
 from audiocity.graphql.schema import build_schema
 from audiocity.models import Audiobook, Role
-from audiocity.resources import AppResources
 from audiocity.services import accounts, catalog
 from audiocity.services.catalog import AudiobookInput
-from audiocity.storage.local import LocalStorage
-from audiocity.tasks import TaskSender
+from tests.app_resources import in_process_resources
 
 SECRET = "replica-test-secret-0123456789abcdef0123"
 
@@ -76,17 +73,7 @@ async def test_catalog_reads_follow_the_viewer(
     await published(replica, f"Replica {marker}")
     async with session_scope(sessions) as s:
         admin = await accounts.create_user(s, f"{uuid.uuid4()}@example.com", "admin password", "A", Role.ADMIN)
-    resources = AppResources(
-        settings=Settings(AUDIOCITY_DATA_DIR=tmp_path),
-        sessions=sessions,
-        storage=LocalStorage(tmp_path, SECRET, "http://test"),
-        events=None,  # type: ignore[arg-type]
-        gateways={},
-        tasks=TaskSender(),
-        tokens=TokenConfig(SECRET, 60, 60),
-        bus=None,  # type: ignore[arg-type]
-        replica_sessions=replica,
-    )
+    resources = in_process_resources(sessions, tmp_path, SECRET, replica_sessions=replica)
     query = f'{{ audiobooks(first: 5, search: "{marker}") {{ edges {{ node {{ title }} }} }} }}'
 
     async def titles(token: str | None) -> list[str]:

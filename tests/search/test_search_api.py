@@ -12,17 +12,14 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audiocity.ai.base import Segment
-from audiocity.auth.tokens import TokenConfig, create_access_token
-from audiocity.config import Settings
+from audiocity.auth.tokens import create_access_token
 from audiocity.db import session_scope
 from audiocity.graphql.context import Context
 from audiocity.graphql.schema import build_schema
 from audiocity.models import Role
-from audiocity.resources import AppResources
 from audiocity.services import catalog, passages
 from audiocity.services.catalog import AudiobookInput
-from audiocity.storage.local import LocalStorage
-from audiocity.tasks import TaskSender
+from tests.app_resources import in_process_resources
 from tests.catalog.test_catalog_statements import request
 from tests.factories import attach_file, make_user, random_word
 
@@ -59,16 +56,7 @@ async def shelf(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[dic
 async def run(
     sessions: async_sessionmaker[AsyncSession], tmp_path: Path, variables: dict[str, Any], token: str | None = None
 ) -> Any:
-    resources = AppResources(
-        settings=Settings(AUDIOCITY_DATA_DIR=tmp_path),
-        sessions=sessions,
-        storage=LocalStorage(tmp_path, SECRET, "http://test"),
-        events=None,  # type: ignore[arg-type]
-        gateways={},
-        tasks=TaskSender(),
-        tokens=TokenConfig(SECRET, 60, 60),
-        bus=None,  # type: ignore[arg-type]
-    )
+    resources = in_process_resources(sessions, tmp_path, SECRET)
     return await build_schema().execute(
         SEARCH, variable_values=variables, context_value=Context(resources=resources, request=request(token))
     )

@@ -20,8 +20,7 @@ from starlette.requests import Request
 
 from audiocity.ai.base import Segment
 from audiocity.ai.local_embeddings import LocalEmbedder
-from audiocity.auth.tokens import TokenConfig, create_access_token
-from audiocity.config import Settings
+from audiocity.auth.tokens import create_access_token
 from audiocity.db import session_scope
 from audiocity.graphql.context import Context
 from audiocity.graphql.relay import to_global_id
@@ -29,8 +28,7 @@ from audiocity.graphql.schema import build_schema
 from audiocity.models import Audiobook, Role
 from audiocity.resources import AppResources
 from audiocity.services import catalog, embeddings, passages, semantic
-from audiocity.storage.local import LocalStorage
-from audiocity.tasks import TaskSender
+from tests.app_resources import in_process_resources
 from tests.factories import make_book, make_published_book, make_user, unique
 
 pytestmark = pytest.mark.usefixtures("requires_pgvector")  # meaning search needs pgvector
@@ -115,16 +113,7 @@ async def books(sessions: async_sessionmaker[AsyncSession], has_pgvector: bool) 
 
 
 def resources(sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> AppResources:
-    return AppResources(
-        settings=Settings(AUDIOCITY_DATA_DIR=tmp_path),
-        sessions=sessions,
-        storage=LocalStorage(tmp_path, SECRET, "http://test"),
-        events=None,  # type: ignore[arg-type]
-        gateways={},
-        tasks=TaskSender(),
-        tokens=TokenConfig(SECRET, 60, 60),
-        bus=None,  # type: ignore[arg-type]
-    )
+    return in_process_resources(sessions, tmp_path, SECRET)
 
 
 async def run(res: AppResources, query: str, token: str | None = None, **variables: Any) -> Any:

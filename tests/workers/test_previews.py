@@ -17,7 +17,7 @@ from starlette.requests import Request
 from workers.previews import cut_book_preview
 
 from audiocity.audio import probe
-from audiocity.auth.tokens import TokenConfig, create_access_token
+from audiocity.auth.tokens import create_access_token
 from audiocity.config import Settings
 from audiocity.db import session_scope
 from audiocity.events import Publisher
@@ -26,10 +26,10 @@ from audiocity.graphql.relay import to_global_id
 from audiocity.graphql.schema import build_schema
 from audiocity.http.previews import preview_routes
 from audiocity.models import Audiobook, AudiobookPreview, OutboxMessage, Role
-from audiocity.resources import AppResources
 from audiocity.services import accounts, audio_files, catalog, chapters
 from audiocity.services.previews import clip_range
-from audiocity.tasks import CUT_PREVIEW, TaskSender
+from audiocity.tasks import CUT_PREVIEW
+from tests.app_resources import in_process_resources
 from tests.workers.conftest import SECRET, Harness, tone_wav
 
 PUBLIC_URL = "http://store.test"
@@ -48,15 +48,12 @@ class Api:
     """The GraphQL schema and the preview route over the harness's database and storage."""
 
     def __init__(self, harness: Harness, admin_token: str) -> None:
-        self.resources = AppResources(
+        self.resources = in_process_resources(
+            harness.sessions,
+            harness.data_dir,
+            SECRET,
             settings=Settings(AUDIOCITY_DATA_DIR=harness.data_dir, PUBLIC_URL=PUBLIC_URL, SECRET_KEY=SECRET),
-            sessions=harness.sessions,
             storage=harness.storage,
-            events=None,  # type: ignore[arg-type]
-            gateways={},
-            tasks=TaskSender(),
-            tokens=TokenConfig(SECRET, 60, 60),
-            bus=None,  # type: ignore[arg-type]
         )
         self.admin_token = admin_token
         self.schema = build_schema()
