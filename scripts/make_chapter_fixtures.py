@@ -49,7 +49,7 @@ def main() -> int:
                 headings.append({"title": text.split(".")[0], "start_seconds": round(start, 3)})
             pieces += [demo_audio._spoken(text), pause]
         samples = np.concatenate(pieces)
-        demo_audio.write_mp3(OUT_DIR / f"part-{n}.mp3", samples)
+        demo_audio.write_audio(OUT_DIR / f"part-{n}.mp3", samples)
         offset += samples.size / SAMPLE_RATE
     (OUT_DIR / "chapters.json").write_text(
         json.dumps({"headings": headings, "pause_seconds": PAUSE_SECONDS}, indent=2) + "\n"

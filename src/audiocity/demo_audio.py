@@ -66,19 +66,21 @@ def chapter_audio(chapters: Sequence[tuple[str, Sequence[str]]], speech: bool) -
     return np.concatenate(pieces) if pieces else pause
 
 
-def write_mp3(path: Path, samples: np.ndarray, bit_rate: int = 32000) -> Path:
-    """Mono MP3 (libmp3lame, 16 kHz) of float samples in [-1, 1]."""
+def write_audio(path: Path, samples: np.ndarray, sample_rate: int = SAMPLE_RATE, bit_rate: int = 32000) -> Path:
+    """Encode mono float samples in [-1, 1] to `path`: .wav (PCM s16), .mp3 (libmp3lame) or .m4a (AAC)."""
+    codec = {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".m4a": "aac"}[path.suffix]
     pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
-    with av.open(str(path), "w", format="mp3") as container:
-        stream = container.add_stream("libmp3lame", rate=SAMPLE_RATE, layout="mono")
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=sample_rate, layout="mono")
         assert isinstance(stream, av.AudioStream)
-        stream.bit_rate = bit_rate
-        resampler = av.AudioResampler(format=stream.format, layout="mono", rate=SAMPLE_RATE)
-        for begin in range(0, pcm.shape[1], SAMPLE_RATE):
+        if codec != "pcm_s16le":
+            stream.bit_rate = bit_rate
+        resampler = av.AudioResampler(format=stream.format, layout="mono", rate=sample_rate)
+        for begin in range(0, pcm.shape[1], sample_rate):  # a second at a time, as a decoder would
             frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(pcm[:, begin : begin + SAMPLE_RATE]), format="s16", layout="mono"
+                np.ascontiguousarray(pcm[:, begin : begin + sample_rate]), format="s16", layout="mono"
             )
-            frame.sample_rate = SAMPLE_RATE
+            frame.sample_rate = sample_rate
             for converted in resampler.resample(frame):
                 container.mux(stream.encode(converted))
         for converted in resampler.resample(None):

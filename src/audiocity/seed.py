@@ -157,7 +157,7 @@ async def seed(
                 row = await catalog.create_audiobook(session, book.data)
                 for n, chapters in enumerate(book.files, start=1):
                     samples = await asyncio.to_thread(demo_audio.chapter_audio, chapters, speech)
-                    path = await asyncio.to_thread(demo_audio.write_mp3, Path(tmp) / f"part-{n}.mp3", samples)
+                    path = await asyncio.to_thread(demo_audio.write_audio, Path(tmp) / f"part-{n}.mp3", samples)
                     await audio_files.store_audio_file(
                         session, storage, _NoEvents(), audiobook_id=row.id, file_name=f"part-{n}.mp3",
                         content_type="audio/mpeg", chunks=_read(path),
