@@ -359,12 +359,8 @@ def build_app(state: _State) -> Callable[[Scope, Receive, Send], Any]:
             record.finished = time.monotonic()
 
     async def chat_completions(request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = await _json_object(request)
+        if body is None:
             return _error(400, "We could not parse the JSON body of your request.")
         record, fault = _record(
             state,
@@ -389,12 +385,8 @@ def build_app(state: _State) -> Callable[[Scope, Receive, Send], Any]:
             record.finished = time.monotonic()
 
     async def embeddings(request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = await _json_object(request)
+        if body is None:
             return _error(400, "We could not parse the JSON body of your request.")
         record, fault = _record(
             state,
@@ -634,6 +626,15 @@ async def _embeddings_answer(state: _State, body: dict[str, Any]) -> Response:
     return JSONResponse(
         {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
     )
+
+
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    """The request's JSON body when it is an object, else None (the API answers 400)."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _error(
