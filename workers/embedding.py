@@ -21,7 +21,7 @@ from typing import Any
 
 import dramatiq
 
-from audiocity.ai.base import Embeddings, PermanentAIError
+from audiocity.ai.base import Embedder, Embeddings, PermanentAIError
 from audiocity.db import session_scope
 from audiocity.models import JobStage
 from audiocity.services import embeddings
@@ -39,8 +39,9 @@ Ask = Callable[[str, str, str, str, Callable[[], Awaitable[Embeddings]]], Awaita
 Advance = Callable[..., Awaitable[Any]]
 
 
-async def embed_book(res: Resources, job_id: uuid.UUID, book_id: uuid.UUID, *, ask: Ask, advance: Advance) -> str:
-    """Embed what the book is missing; returns a sentence for the job's final message."""
+async def _missing(res: Resources, book_id: uuid.UUID) -> tuple[Embedder, list[embeddings.Item], int] | str:
+    """The embedder, the texts the book still needs embedded and how many it has in all; or why
+    meaning search is off here (no model, no pgvector)."""
     embedder = res.embedder
     if embedder is None:
         return "Meaning search is off: no embedding model is installed."
@@ -48,6 +49,15 @@ async def embed_book(res: Resources, job_id: uuid.UUID, book_id: uuid.UUID, *, a
         if not await embeddings.vectors_available(session):
             return "Meaning search is off: the database has no pgvector."
         pending, total = await embeddings.pending_items(session, book_id, embedder.name, embedder.model)
+    return embedder, pending, total
+
+
+async def embed_book(res: Resources, job_id: uuid.UUID, book_id: uuid.UUID, *, ask: Ask, advance: Advance) -> str:
+    """Embed what the book is missing; returns a sentence for the job's final message."""
+    missing = await _missing(res, book_id)
+    if isinstance(missing, str):
+        return missing
+    embedder, pending, total = missing
     done = total - len(pending)
     await advance(
         stage=JobStage.EMBEDDING,
@@ -84,16 +94,11 @@ async def embed_book(res: Resources, job_id: uuid.UUID, book_id: uuid.UUID, *, a
 async def refresh_book(res: Resources, audiobook_id: str) -> int:
     """Embed what an edit left missing or stale (no job: an edit is not a transcription); returns how
     many texts were sent. Passages whose text did not change keep their vectors."""
-    embedder = res.embedder
     book_id = uuid.UUID(audiobook_id)
-    if embedder is None:
+    missing = await _missing(res, book_id)
+    if isinstance(missing, str) or not missing[1]:
         return 0
-    async with session_scope(res.sessions) as session:
-        if not await embeddings.vectors_available(session):
-            return 0
-        pending, _total = await embeddings.pending_items(session, book_id, embedder.name, embedder.model)
-    if not pending:
-        return 0
+    embedder, pending, _total = missing
     policy = RetryPolicy.from_settings(res.settings)
     limiter = res.limiters.get(embedder.name) if res.limiters else None
     size = max(1, res.settings.embedding_batch_size)
