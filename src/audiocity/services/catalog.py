@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Select,
     and_,
     any_,
     delete,
@@ -474,22 +475,69 @@ async def list_audiobooks(
     check_search(search, flt)
     found = _text_search(search)
     sort = effective_sort(sort, search)
-    if found is not None:
-        await use_similarity_threshold(session)
     conditions = _filters(found, flt, include_drafts)
-    base = select(Audiobook).where(and_(True, *conditions))
-    if found is not None:
-        base = found.join(base.add_columns(found.score().label("score")))
-    keys, descending = _sort_keys(sort, found)
-    result = (await session.execute(keyset_query(base, keys, after=after, limit=limit, descending=descending))).all()
-    total = await session.scalar(select(func.count()).select_from(Audiobook).where(and_(True, *conditions)))
-    scored = [_Scored(r[0], r.score if found is not None else None) for r in result[:limit]]
+    if found is None:
+        keys, descending = _sort_keys(sort, None)
+        statement = keyset_query(select(Audiobook).where(and_(True, *conditions)), keys, after=after, limit=limit,
+                                 descending=descending)  # fmt: skip
+        result = (await session.execute(statement)).all()
+        total = await session.scalar(select(func.count()).select_from(Audiobook).where(and_(True, *conditions)))
+        scored = [_Scored(r[0], None) for r in result[:limit]]
+    else:
+        await use_similarity_threshold(session)
+        ranked = _Ranked.of(found, conditions, sort, after=after, limit=limit)
+        keys = ranked.keys
+        result = (await session.execute(ranked.rows(Audiobook, ranked.top.c.score))).all()
+        total = await session.scalar(select(ranked.total))
+        scored = [_Scored(r[0], r.score) for r in result[:limit]]
     return Page(
         items=[s.book for s in scored],
         cursors=[keyset_cursor(keys, s) for s in scored],
         has_next_page=len(result) > limit,
         total_count=int(total or 0),
     )
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """A search's page: every matching book's id, score and sort key, found, scored and filtered in one
+    pass into a CTE that the page (the first rows after the cursor) and its total both read. The card
+    columns are then read for the page's rows only."""
+
+    top: Any  # subquery: the page's (id, score[, sort_key]), one row more than the limit
+    total: Any  # scalar subquery: how many books the search finds
+    keys: list[Key[Any]]  # read from the page's rows, for their cursors
+    order: list[Any]  # the page's order, over `top`
+
+    @classmethod
+    def of(cls, found: TextSearch, conditions: list[Any], sort: Sort, *, after: str | None, limit: int) -> _Ranked:
+        keys, descending = _sort_keys(sort, found)
+        first, book_id = keys
+        relevance = sort is Sort.RELEVANCE  # then the first key is the score itself: computed once
+        columns: list[Any] = [col(Audiobook.id).label("id"), found.score().label("score")]
+        if not relevance:
+            columns.append(first.column.label("sort_key"))
+        scored = select(*columns).where(and_(True, *conditions))
+        matches = found.join(scored).cte("found")
+        matches = matches.prefix_with("MATERIALIZED")
+        on_matches = [
+            Key(matches.c.score if relevance else matches.c.sort_key, first.value, first.parse),
+            Key(matches.c.id, book_id.value, book_id.parse),
+        ]
+        top = keyset_query(select(*matches.c), on_matches, after=after, limit=limit, descending=descending).subquery(
+            "top"
+        )
+        ordered = [top.c.score if relevance else top.c.sort_key, top.c.id]
+        return cls(
+            top=top,
+            total=select(func.count()).select_from(matches).scalar_subquery(),
+            keys=keys,
+            order=[c.desc() if descending else c.asc() for c in ordered],
+        )
+
+    def rows(self, *columns: Any) -> Select[Any]:
+        """`columns` (of `Audiobook`) for the page's books, in the page's order."""
+        return select(*columns).join(self.top, self.top.c.id == col(Audiobook.id)).order_by(*self.order)
 
 
 # Columns a catalog card needs; `description` and `summary` only when asked, `search_vector` never.
@@ -563,23 +611,22 @@ async def list_audiobook_rows(
     check_search(search, flt)
     found = _text_search(search)
     sort = effective_sort(sort, search)
-    if found is not None:
-        await use_similarity_threshold(session)
     conditions = _filters(found, flt, include_drafts)
-    where = and_(True, *conditions)
-    total = select(func.count()).select_from(Audiobook).where(where).scalar_subquery()
-    columns: list[Any] = [*CARD_COLUMNS, total.label("total"), *asked_columns(with_text, with_categories, owned_by)]
-    query = select(*columns).where(where)
-    if found is not None:
-        query = found.join(query.add_columns(found.score().label("score")))
-    keys, descending = _sort_keys(sort, found)
-    rows = list(
-        (await session.execute(keyset_query(query, keys, after=after, limit=limit, descending=descending))).all()
-    )
-    if rows:
-        count = int(rows[0].total)
-    else:  # an empty page (past the end, or first: 0) still reports the total
-        count = int(await session.scalar(select(func.count()).select_from(Audiobook).where(where)) or 0)
+    asked = asked_columns(with_text, with_categories, owned_by)
+    if found is None:
+        where = and_(True, *conditions)
+        total = select(func.count()).select_from(Audiobook).where(where).scalar_subquery()
+        keys, descending = _sort_keys(sort, None)
+        query = select(*CARD_COLUMNS, total.label("total"), *asked).where(where)
+        statement = keyset_query(query, keys, after=after, limit=limit, descending=descending)
+    else:
+        await use_similarity_threshold(session)
+        ranked = _Ranked.of(found, conditions, sort, after=after, limit=limit)
+        keys, total = ranked.keys, ranked.total
+        statement = ranked.rows(*CARD_COLUMNS, total.label("total"), *asked, ranked.top.c.score)
+    rows = list((await session.execute(statement)).all())
+    # an empty page (past the end, or first: 0) still reports the total
+    count = int(rows[0].total) if rows else int(await session.scalar(select(total)) or 0)
     items = rows[:limit]
     return Page(
         items=items,

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    any_,
     case,
     cast,
     func,
@@ -155,19 +156,23 @@ async def use_similarity_threshold(session: AsyncSession) -> None:
 class TextSearch:
     """The SQL pieces of one search, to put in a catalog query: a condition, a score, a join.
 
-    `matched` holds every matching book once (a CTE, so the page and its total share it): the books
-    whose own text or one of whose passages matches, and, when those are few and the search is plain,
-    the books whose names look like it (trigrams: typos)."""
+    A book is found when its own text matches, when one of its passages does, or, when those find few
+    books and the search is plain, when its names look like the search (trigrams: typos). The three are
+    one OR whose every arm an index can answer (the vector's GIN index, the primary key for the books
+    with a matching passage, the names' trigram index), so PostgreSQL reads each book once: it can
+    test, score and count the matches in a single pass."""
 
     text: str
     query: ColumnElement[Any]
     hits: CTE  # (audiobook_id, rank): books with a matching passage and their best passage's rank
-    matched: CTE  # (id): every book the search finds
     fuzzy: ColumnElement[bool] | None  # true when typos are looked for (evaluated once per statement)
 
     @classmethod
     def of(cls, text: str) -> TextSearch:
-        query = tsquery(text)
+        # built once per statement and read as a value: inline, a generic plan of the prepared statement
+        # (PostgreSQL's choice after five runs) would parse the search again for every row it tests
+        built = select(tsquery(text).label("q")).cte("search_query")
+        query: ColumnElement[Any] = type_coerce(select(built.c.q).scalar_subquery(), TSQUERY)
         passage = TranscriptPassage
         hits = (
             select(
@@ -178,19 +183,27 @@ class TextSearch:
             .group_by(col(passage.audiobook_id))
             .cte("passage_hits")
         )
-        own: Select[Any] = select(col(Audiobook.id).label("id")).where(col(Audiobook.search_vector).op("@@")(query))
-        exact = union(own, select(hits.c.audiobook_id)).cte("exact_hits")
         if not is_plain(text):
-            return cls(text=text, query=query, hits=hits, matched=exact, fuzzy=None)
-        some = select(literal(1)).select_from(exact).limit(FUZZY_BELOW).subquery()
-        fuzzy = select(func.count()).select_from(some).scalar_subquery() < FUZZY_BELOW
-        alike = select(col(Audiobook.id)).where(fuzzy, col(Audiobook.search_names).op("%>")(text))
-        matched = union(select(exact.c.id), alike).cte("matched_books")
-        return cls(text=text, query=query, hits=hits, matched=matched, fuzzy=fuzzy)
+            return cls(text=text, query=query, hits=hits, fuzzy=None)
+        # "fewer than FUZZY_BELOW books match as typed", without collecting more than that many of them
+        own: Select[Any] = select(col(Audiobook.id).label("id")).where(col(Audiobook.search_vector).op("@@")(query))
+        theirs = select(hits.c.audiobook_id)
+        some = union(own.limit(FUZZY_BELOW), theirs.limit(FUZZY_BELOW)).subquery()
+        few = select((select(func.count()).select_from(some).scalar_subquery() < FUZZY_BELOW).label("on"))
+        looking = few.cte("typos_looked_for")
+        return cls(text=text, query=query, hits=hits, fuzzy=select(looking.c.on).scalar_subquery())
 
     def condition(self) -> ColumnElement[bool]:
-        """The book is among those found: each part of `matched` reads its own GIN index."""
-        return col(Audiobook.id).in_(select(self.matched.c.id))
+        """The book is among those found (see the class)."""
+        with_passage = func.array(select(self.hits.c.audiobook_id).scalar_subquery())
+        arms = [
+            col(Audiobook.search_vector).op("@@")(self.query),
+            col(Audiobook.id) == any_(with_passage),
+        ]
+        if self.fuzzy is not None:
+            # null unless typos are looked for: `%>` is strict, so the arm then matches nothing, at no cost
+            arms.append(col(Audiobook.search_names).op("%>")(case((self.fuzzy, literal(self.text)))))
+        return or_(*arms)
 
     def score(self) -> ColumnElement[float]:
         """Relevance, a double so the cursor carries it exactly."""
