@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +93,8 @@ class BookSource:
 
 @dataclass(frozen=True, slots=True)
 class EdgeSource:
-    cursor: str
+    cursors: Sequence[str]  # the page's, encoded when read (`Cursors`)
+    index: int
     book: BookSource
 
 
@@ -116,7 +117,7 @@ GETTERS: dict[str, dict[str, Callable[[Any], Any]]] = {
         "totalCount": lambda c: c.page.total_count,
     },
     "AudiobookEdge": {
-        "cursor": lambda e: e.cursor,
+        "cursor": lambda e: e.cursors[e.index],
         "node": lambda e: e.book,
         "matches": lambda e: [],  # only without a search (checked per request)
     },
@@ -395,11 +396,13 @@ async def _audiobooks(step: RootStep, args: dict[str, Any], context: Any) -> Any
             raise Fallback from None  # the executor reports it as bad input
         files = await catalog.file_rows_for_books(s, [b.id for b in page.items]) if "files" in wanted else None
     res = context.resources
+
+    def owned(b: Any) -> bool | None:
+        return b.owned if owned_by else anonymous_owned  # type: ignore[no-any-return]
+
     edges = [
-        EdgeSource(
-            cursor, BookSource(b, None if files is None else files[b.id], b.owned if owned_by else anonymous_owned, res)
-        )
-        for b, cursor in zip(page.items, page.cursors, strict=True)
+        EdgeSource(page.cursors, i, BookSource(b, None if files is None else files[b.id], owned(b), res))
+        for i, b in enumerate(page.items)
     ]
     return ConnectionSource(page, edges)
 

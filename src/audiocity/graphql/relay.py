@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 import strawberry
@@ -48,7 +49,7 @@ class PageInfo:
     end_cursor: str | None = strawberry.field(description="Cursor of the last item; null on an empty page.")
 
     @classmethod
-    def of(cls, cursors: list[str], has_next_page: bool) -> PageInfo:
+    def of(cls, cursors: Sequence[str], has_next_page: bool) -> PageInfo:
         return cls(
             has_next_page=has_next_page,
             has_previous_page=False,
@@ -70,7 +71,7 @@ class Connection(Generic[T]):
     total_count: int = strawberry.field(description="Items in the whole list, over all pages.")
 
     @classmethod
-    def build(cls, nodes: list[T], cursors: list[str], has_next_page: bool, total_count: int) -> Connection[T]:
+    def build(cls, nodes: list[T], cursors: Sequence[str], has_next_page: bool, total_count: int) -> Connection[T]:
         return cls(
             edges=[Edge(cursor=c, node=n) for n, c in zip(nodes, cursors, strict=True)],
             page_info=PageInfo.of(cursors, has_next_page),

@@ -43,6 +43,7 @@ from audiocity.services import credits, embeddings, previews, storage_keys
 from audiocity.services.errors import ErrorCode, NotFound, ServiceError
 from audiocity.services.isbn import normalize_isbn
 from audiocity.services.pagination import (
+    Cursors,
     Key,
     Page,
     id_key,
@@ -624,16 +625,23 @@ async def list_audiobook_rows(
         ranked = _Ranked.of(found, conditions, sort, after=after, limit=limit)
         keys, total = ranked.keys, ranked.total
         statement = ranked.rows(*CARD_COLUMNS, total.label("total"), *asked, ranked.top.c.score)
-    rows = list((await session.execute(statement)).all())
+    rows = await _rows(session, statement)
     # an empty page (past the end, or first: 0) still reports the total
     count = int(rows[0].total) if rows else int(await session.scalar(select(total)) or 0)
     items = rows[:limit]
     return Page(
         items=items,
-        cursors=[keyset_cursor(keys, b) for b in items],
+        cursors=Cursors(keys, items),
         has_next_page=len(rows) > limit,
         total_count=count,
     )
+
+
+async def _rows(session: AsyncSession, statement: Select[Any]) -> list[Any]:
+    """Plain rows through the session's connection: the ORM's result machinery (entity loading, identity
+    map) has nothing to do for rows of columns, and skipping it is a tenth of a catalog page's CPU."""
+    connection = await session.connection()
+    return list((await connection.execute(statement)).all())
 
 
 async def file_rows_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
@@ -641,12 +649,13 @@ async def file_rows_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUI
     out: dict[uuid.UUID, list[Any]] = {i: [] for i in book_ids}
     if not book_ids:
         return out
-    rows = await session.execute(
+    rows = await _rows(
+        session,
         select(*FILE_COLUMNS)
         .where(col(AudioFile.audiobook_id).in_(book_ids))
-        .order_by(col(AudioFile.audiobook_id), col(AudioFile.position))
+        .order_by(col(AudioFile.audiobook_id), col(AudioFile.position)),
     )
-    for f in rows.all():
+    for f in rows:
         out[f.audiobook_id].append(f)
     return out
 

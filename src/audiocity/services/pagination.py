@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import Select, literal, tuple_
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
@@ -25,7 +25,7 @@ DEFAULT_PAGE_SIZE = 20
 @dataclass
 class Page(Generic[T]):
     items: list[T]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next_page: bool
     total_count: int
 
@@ -175,6 +175,34 @@ def keyset_query(
 
 def keyset_cursor(keys: Sequence[Key[T]], item: T) -> str:
     return encode_cursor([key.value(item) for key in keys])
+
+
+class Cursors(Sequence[str]):
+    """The cursors of a page's items, each encoded when first read: a page that is asked only for its
+    `endCursor` encodes one cursor, not fifty."""
+
+    __slots__ = ("_done", "_items", "_keys")
+
+    def __init__(self, keys: Sequence[Key[T]], items: Sequence[T]) -> None:
+        self._keys: Sequence[Key[Any]] = keys
+        self._items: Sequence[Any] = items
+        self._done: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        position = range(len(self._items))[index]  # IndexError and negative indexes as for a list
+        cursor = self._done.get(position)
+        if cursor is None:
+            cursor = self._done[position] = keyset_cursor(self._keys, self._items[position])
+        return cursor
 
 
 def _first_column(row: Sequence[Any]) -> Any:

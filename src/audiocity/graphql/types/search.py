@@ -6,6 +6,8 @@ passage it found.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import strawberry
 
 from audiocity.graphql.relay import PageInfo
@@ -72,7 +74,7 @@ class AudiobookConnection:
     def build(
         cls,
         nodes: list[Audiobook],
-        cursors: list[str],
+        cursors: Sequence[str],
         has_next_page: bool,
         total_count: int,
         matches: list[list[SearchMatch]] | None = None,
