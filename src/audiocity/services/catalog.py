@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Select,
+    Uuid,
     and_,
     any_,
+    bindparam,
     delete,
     func,
     literal,
@@ -24,7 +26,7 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -649,10 +651,12 @@ async def file_rows_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUI
     out: dict[uuid.UUID, list[Any]] = {i: [] for i in book_ids}
     if not book_ids:
         return out
+    # one array parameter, not one per book: the statement (and its prepared plan) is the same for any page
+    ids = bindparam("book_ids", list(book_ids), type_=ARRAY(Uuid()))
     rows = await _rows(
         session,
         select(*FILE_COLUMNS)
-        .where(col(AudioFile.audiobook_id).in_(book_ids))
+        .where(col(AudioFile.audiobook_id) == any_(ids))
         .order_by(col(AudioFile.audiobook_id), col(AudioFile.position)),
     )
     for f in rows:
