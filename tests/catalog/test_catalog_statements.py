@@ -123,3 +123,45 @@ async def test_signed_in_page_adds_only_the_viewer_lookup(
     assert owned[to_global_id("Audiobook", other.id)] is False
     assert recorder.checkouts == 1
     assert len(recorder.statements) == 3, recorder.statements  # viewer, page with `owned`, files
+
+
+SEARCH = """query($search: String!) { audiobooks(first: 20, search: $search) { totalCount
+  edges { node { title files { fileName } categories { slug } } } } }"""
+
+
+async def test_a_search_costs_the_same_two_statements_once_its_connection_is_set_up(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The trigram threshold is sent once per pooled connection, not once per search, and it holds: a
+    typo found on the connection's first search is found again on later ones."""
+    engine = make_engine(database_url, pool_size=1)  # one connection: every request reuses it
+    recorder = Recorder(engine)
+    sessions = make_sessionmaker(engine)
+    title = f"Meridian Voyage {uuid.uuid4().hex[:6]}"
+    async with session_scope(sessions) as s:
+        book = await make_published_book(s, title=title)
+        await attach_file(s, book, position=1)
+    typo = title.replace("Meridian Voyage", "Meridain Voyge")
+    try:
+        seen, counts, threshold = [], [], []
+        for _ in range(3):
+            recorder.reset()
+            data = await run_search(sessions, tmp_path, typo)
+            seen.append([e["node"]["title"] for e in data["audiobooks"]["edges"]])
+            counts.append(len(recorder.statements))
+            threshold.append(sum(q.startswith("SELECT set_config($1") for q in recorder.statements))
+        assert all(title in titles for titles in seen), seen
+        assert threshold == [1, 0, 0], threshold
+        assert counts[1:] == [2, 2], counts  # then the page and its files only
+    finally:
+        await engine.dispose()
+
+
+async def run_search(sessions: async_sessionmaker[AsyncSession], tmp_path: Path, search: str) -> dict[str, Any]:
+    resources = in_process_resources(sessions, tmp_path, SECRET)
+    result = await build_schema().execute(
+        SEARCH, variable_values={"search": search}, context_value=Context(resources=resources, request=request())
+    )
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    return result.data

@@ -144,4 +144,3 @@ async def test_a_common_word_is_ranked_without_looking_for_typos(
 
 def trigram_index_scans(tree: Any) -> list[dict[str, Any]]:
     return [n for n in nodes(tree) if "%>" in n.get("Index Cond", "")]
-

@@ -141,15 +141,26 @@ def tsquery(search: str) -> ColumnElement[Any]:
     return type_coerce(english.op("||", return_type=TSQUERY)(simple), TSQUERY)
 
 
+_THRESHOLD_SET = "audiocity.word_similarity_threshold"  # a mark in the DBAPI connection's `info`
+
+
 async def use_similarity_threshold(session: AsyncSession) -> None:
     """Set the trigram threshold the `%>` operator (and its index) uses.
 
     For the connection's session, not the transaction: catalog reads run in autocommit, where a
-    transaction-local setting would be gone by the next statement. Every search wants this value, so it
-    staying on a pooled connection is harmless."""
-    await session.execute(
+    transaction-local setting would be gone by the next statement. On an autocommit connection the
+    setting stays for the connection's life (every search wants this value), so it is sent once per
+    connection, not once per search; inside a transaction it is sent every time, as a rollback undoes it."""
+    connection = await session.connection()
+    assert connection.sync_connection is not None
+    autocommit = connection.sync_connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    if autocommit and connection.info.get(_THRESHOLD_SET):
+        return
+    await connection.execute(
         select(func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY_THRESHOLD), False))
     )
+    if autocommit:
+        connection.info[_THRESHOLD_SET] = True
 
 
 @dataclass(frozen=True)
