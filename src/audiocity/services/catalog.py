@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import uuid
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
 
 from audiocity.models import (
@@ -51,7 +53,9 @@ from audiocity.services.pagination import (
     id_key,
     int_key,
     keyset_cursor,
+    keyset_params,
     keyset_query,
+    keyset_statement,
     page_size,
     score_key,
     text_key,
@@ -558,9 +562,11 @@ FILE_COLUMNS: tuple[Any, ...] = (
 )  # fmt: skip
 
 
-def asked_columns(with_text: bool, with_categories: bool, owned_by: uuid.UUID | None) -> list[Any]:
+def asked_columns(
+    with_text: bool, with_categories: bool, owned_by: uuid.UUID | BindParameter[uuid.UUID] | None
+) -> list[Any]:
     """The columns a catalog page adds to its card columns when the selection asks for them: the long
-    texts, the categories as JSON, and whether `owned_by` owns each book."""
+    texts, the categories as JSON, and whether `owned_by` (a user's id, or a parameter for it) owns each book."""
     columns: list[Any] = []
     if with_text:
         columns.extend(TEXT_COLUMNS)
@@ -614,20 +620,27 @@ async def list_audiobook_rows(
     check_search(search, flt)
     found = _text_search(search)
     sort = effective_sort(sort, search)
-    conditions = _filters(found, flt, include_drafts)
-    asked = asked_columns(with_text, with_categories, owned_by)
-    if found is None:
-        where = and_(True, *conditions)
+    params: dict[str, Any] = {}
+    if found is None and flt is None:  # the store's most read page: a statement built once per shape
+        keys, _ = _sort_keys(sort, None)
+        statement = _plain_page(sort, include_drafts, with_text, with_categories, owned_by is not None, bool(after))
+        params = keyset_params(keys, after=after, limit=limit)
+        if owned_by is not None:
+            params["owned_by"] = owned_by
+        total = _plain_count(include_drafts)
+    elif found is None:
+        where = and_(True, *_filters(None, flt, include_drafts))
         total = select(func.count()).select_from(Audiobook).where(where).scalar_subquery()
         keys, descending = _sort_keys(sort, None)
-        query = select(*CARD_COLUMNS, total.label("total"), *asked).where(where)
-        statement = keyset_query(query, keys, after=after, limit=limit, descending=descending)
+        query = select(*CARD_COLUMNS, total.label("total"), *asked_columns(with_text, with_categories, owned_by))
+        statement = keyset_query(query.where(where), keys, after=after, limit=limit, descending=descending)
     else:
         await use_similarity_threshold(session)
-        ranked = _Ranked.of(found, conditions, sort, after=after, limit=limit)
+        ranked = _Ranked.of(found, _filters(found, flt, include_drafts), sort, after=after, limit=limit)
         keys, total = ranked.keys, ranked.total
+        asked = asked_columns(with_text, with_categories, owned_by)
         statement = ranked.rows(*CARD_COLUMNS, total.label("total"), *asked, ranked.top.c.score)
-    rows = await _rows(session, statement)
+    rows = await _rows(session, statement, params)
     # an empty page (past the end, or first: 0) still reports the total
     count = int(rows[0].total) if rows else int(await session.scalar(select(total)) or 0)
     items = rows[:limit]
@@ -639,11 +652,39 @@ async def list_audiobook_rows(
     )
 
 
-async def _rows(session: AsyncSession, statement: Select[Any]) -> list[Any]:
+@functools.lru_cache(maxsize=64)
+def _plain_page(sort: Sort, include_drafts: bool, with_text: bool, with_categories: bool, owned: bool,
+                paged: bool) -> Select[Any]:  # fmt: skip
+    """The statement of a catalog page without search or filter, one per shape, run with `keyset_params`
+    (and `owned_by`): building a statement and adapting its result to it cost more than running it."""
+    where = and_(True, *_filters(None, None, include_drafts))
+    keys, descending = _sort_keys(sort, None)
+    owner = bindparam("owned_by", type_=Uuid()) if owned else None
+    total = _plain_count(include_drafts).label("total")
+    query = select(*CARD_COLUMNS, total, *asked_columns(with_text, with_categories, owner)).where(where)
+    return keyset_statement(query, keys, paged=paged, descending=descending)
+
+
+@functools.lru_cache(maxsize=2)
+def _plain_count(include_drafts: bool) -> Any:
+    """How many books the catalog shows (to customers, or with drafts to admins), as a scalar subquery."""
+    where = and_(True, *_filters(None, None, include_drafts))
+    return select(func.count()).select_from(Audiobook).where(where).scalar_subquery()
+
+
+async def _rows(session: AsyncSession, statement: Select[Any], params: dict[str, Any] | None = None) -> list[Any]:
     """Plain rows through the session's connection: the ORM's result machinery (entity loading, identity
     map) has nothing to do for rows of columns, and skipping it is a tenth of a catalog page's CPU."""
     connection = await session.connection()
-    return list((await connection.execute(statement)).all())
+    return list((await connection.execute(statement, params)).all())
+
+
+# One array parameter, not one per book: one statement object (and prepared plan) for any page.
+_FILES_OF_BOOKS = (
+    select(*FILE_COLUMNS)
+    .where(col(AudioFile.audiobook_id) == any_(bindparam("book_ids", type_=ARRAY(Uuid()))))
+    .order_by(col(AudioFile.audiobook_id), col(AudioFile.position))
+)
 
 
 async def file_rows_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
@@ -651,15 +692,7 @@ async def file_rows_for_books(session: AsyncSession, book_ids: Sequence[uuid.UUI
     out: dict[uuid.UUID, list[Any]] = {i: [] for i in book_ids}
     if not book_ids:
         return out
-    # one array parameter, not one per book: the statement (and its prepared plan) is the same for any page
-    ids = bindparam("book_ids", list(book_ids), type_=ARRAY(Uuid()))
-    rows = await _rows(
-        session,
-        select(*FILE_COLUMNS)
-        .where(col(AudioFile.audiobook_id) == any_(ids))
-        .order_by(col(AudioFile.audiobook_id), col(AudioFile.position)),
-    )
-    for f in rows:
+    for f in await _rows(session, _FILES_OF_BOOKS, {"book_ids": list(book_ids)}):
         out[f.audiobook_id].append(f)
     return out
 

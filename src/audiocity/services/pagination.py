@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, overload
 
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import Integer, Select, bindparam, literal, tuple_
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -171,6 +171,28 @@ def keyset_query(
         query = query.where(tuple_(*columns) < bound if descending else tuple_(*columns) > bound)
     order = [c.desc() if descending else c.asc() for c in columns]
     return query.order_by(*order).limit(limit + 1)
+
+
+def keyset_statement(
+    query: Select[*tuple[Any, ...]], keys: Sequence[Key[T]], *, paged: bool, descending: bool
+) -> Select[*tuple[Any, ...]]:
+    """`keyset_query` with bound parameters where it has values (`after_0`, `after_1`…, `limit`), so one
+    statement object serves every page of its shape: built, cache-keyed and adapted to its result
+    columns once, not per request. Run it with `keyset_params`. Not for `score_key` (its value is SQL)."""
+    columns = [key.column for key in keys]
+    if paged:
+        bound = tuple_(*(bindparam(f"after_{i}", type_=c.type) for i, c in enumerate(columns)))
+        query = query.where(tuple_(*columns) < bound if descending else tuple_(*columns) > bound)
+    order = [c.desc() if descending else c.asc() for c in columns]
+    return query.order_by(*order).limit(bindparam("limit", type_=Integer))
+
+
+def keyset_params(keys: Sequence[Key[T]], *, after: str | None, limit: int) -> dict[str, Any]:
+    """The values for a `keyset_statement` (built with `paged=bool(after)`)."""
+    params: dict[str, Any] = {"limit": limit + 1}
+    if after:
+        params.update((f"after_{i}", value) for i, value in enumerate(decode_keys(after, keys)))
+    return params
 
 
 def keyset_cursor(keys: Sequence[Key[T]], item: T) -> str:

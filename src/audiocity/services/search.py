@@ -7,8 +7,8 @@ keeps working. For search-as-you-type the `simple` half takes the last word as a
 
 A book matches when its own `search_vector` matches (title A, people B, tags/summary/description C),
 when its `search_names` (title and people) are close to a plain search by trigram word similarity
-(a typo still finds it), or when one of its transcript passages matches (weight D). Each of the
-three is a union branch that reads its own GIN index. The score adds the book's `ts_rank_cd`, its
+(a typo still finds it), or when one of its transcript passages matches (weight D). The three are
+arms of one OR that an index answers each (see `TextSearch`). The score adds the book's `ts_rank_cd`, its
 best passage's, the names' word similarity, half the title's similarity, and a bonus for the exact
 title: the exact title first, then title words, then people, then the rest.
 
