@@ -279,6 +279,30 @@ async def test_cursors_written_by_hand_in_the_published_format_still_page(sessio
         assert [r.id for r in rows.items] == [b.id for b in expected], sort
 
 
+@pytest.mark.parametrize("sort", [s for s in Sort if s is not Sort.RELEVANCE])
+async def test_plain_pages_follow_every_sort_like_the_general_query(session: AsyncSession, sort: Sort) -> None:
+    """The unfiltered catalog, read through the statement built once per page shape, pages through the
+    same books in the same order as the query built per request, drafts hidden and then shown."""
+    for n in range(3):
+        await make_published_book(session, title=f"{unique('Plain')} {n}", price_cents=100 + n)
+    draft = await catalog.create_audiobook(session, catalog.AudiobookInput(title=unique("Draft"), price_cents=5))
+    for include_drafts in (False, True):
+        expected, _ = await all_pages(session, first=100, sort=sort, include_drafts=include_drafts)
+        seen: list[uuid.UUID] = []
+        after: str | None = None
+        while True:
+            page = await catalog.list_audiobook_rows(
+                session, first=7, after=after, sort=sort, include_drafts=include_drafts
+            )
+            assert page.total_count == len(expected)
+            seen.extend(r.id for r in page.items)
+            if not page.has_next_page:
+                break
+            after = page.cursors[-1]
+        assert seen == [b.id for b in expected]
+        assert (draft.id in seen) is include_drafts
+
+
 SOME_ID = str(uuid.uuid4())
 MALFORMED_CURSORS = [
     (Sort.NEWEST, "not base64 !!"),
@@ -307,6 +331,9 @@ async def test_malformed_cursor_is_an_invalid_error(session: AsyncSession, sort:
         await catalog.list_audiobooks(session, first=5, after=cursor, sort=sort)
     assert exc.value.code is ErrorCode.INVALID
     assert exc.value.field == "after"
+    with pytest.raises(ServiceError) as exc:  # the plain page's prepared statement checks it the same way
+        await catalog.list_audiobook_rows(session, first=5, after=cursor, sort=sort)
+    assert exc.value.code is ErrorCode.INVALID and exc.value.field == "after"
     # the transaction is still usable: nothing reached the database
     assert (await catalog.list_audiobooks(session, first=1, after=None, sort=sort)).total_count >= 0
 

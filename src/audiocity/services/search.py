@@ -8,9 +8,11 @@ keeps working. For search-as-you-type the `simple` half takes the last word as a
 A book matches when its own `search_vector` matches (title A, people B, tags/summary/description C),
 when its `search_names` (title and people) are close to a plain search by trigram word similarity
 (a typo still finds it), or when one of its transcript passages matches (weight D). The three are
-arms of one OR that an index answers each (see `TextSearch`). The score adds the book's `ts_rank_cd`, its
-best passage's, the names' word similarity, half the title's similarity, and a bonus for the exact
-title: the exact title first, then title words, then people, then the rest.
+arms of one OR that an index answers each (see `TextSearch`). The score adds the book's `ts_rank`
+(weighted frequency: it is computed for every match of a common word, where `ts_rank_cd`'s cover
+search cost more than the rest of the statement together), its best passage's `ts_rank_cd`, the
+names' word similarity, half the title's similarity, and a bonus for the exact title: the exact
+title first, then title words, then people, then the rest.
 
 Snippets come from `ts_headline` over HTML-escaped text with `<b>`…`</b>` around matched words.
 """
@@ -50,7 +52,7 @@ from audiocity.models import Audiobook, Series, TranscriptPassage
 # Trigram word similarity from which a name counts as a match: "Meridain Voyge" is 0.42 from
 # "Meridian Voyage", unrelated titles stay under 0.35. pg_trgm's own default (0.6) misses such typos.
 WORD_SIMILARITY_THRESHOLD = 0.4
-EXACT_TITLE_BONUS = 10.0  # far above any ts_rank_cd + similarity sum: the exact title is first
+EXACT_TITLE_BONUS = 10.0  # far above any rank + similarity sum: the exact title is first
 TITLE_SIMILARITY_WEIGHT = 0.5
 # Typos are looked for only when the words themselves find fewer books than this (a page at most): a
 # common word finds plenty as typed, and comparing every name with it would cost more than the search.
@@ -219,7 +221,7 @@ class TextSearch:
     def score(self) -> ColumnElement[float]:
         """Relevance, a double so the cursor carries it exactly."""
         exact = case((func.lower(col(Audiobook.title)) == self.text.lower(), EXACT_TITLE_BONUS), else_=0.0)
-        own = func.coalesce(func.ts_rank_cd(col(Audiobook.search_vector), self.query), 0)
+        own = func.coalesce(func.ts_rank(col(Audiobook.search_vector), self.query), 0)
         passage = func.coalesce(self.hits.c.rank, 0)
         parts = [exact, own, passage]
         if self.fuzzy is not None:
