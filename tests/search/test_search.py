@@ -15,7 +15,7 @@ from audiocity.services import catalog, passages, search, transcripts
 from audiocity.services.catalog import AudiobookInput, CatalogFilter, Sort
 from audiocity.services.pagination import decode_cursor
 from audiocity.services.search import SearchField
-from tests.factories import attach_file, make_book, make_published_book, unique
+from tests.factories import attach_file, make_book, make_published_book, random_word, unique
 
 
 @dataclass
@@ -326,3 +326,18 @@ async def test_the_series_name_finds_its_books(session: AsyncSession) -> None:
     matches = await search.matches_for_books(session, [book.id, other.id], "valdmoor")
     assert [m.field for m in matches[book.id]] == [SearchField.SERIES]
     assert matches[other.id] == []
+
+
+async def test_searches_of_one_shape_each_find_their_own_books(session: AsyncSession) -> None:
+    """Without a filter, a search page's statement is built once per shape and run with each search's
+    own words: exact words, prefixes, typos and the cursor of a later page all come from the request."""
+    words = [random_word(16) for _ in range(3)]  # unlike each other: a typo of one finds no other
+    books = {w: [await make_published_book(session, title=f"{w.title()} {n}") for n in range(3)] for w in words}
+    for word in words:  # the same shape each time: one plain word, taken as a prefix too
+        for text in (word, word[:-3], word[:4] + word[5:]):  # whole, half typed, one letter dropped
+            page = await catalog.list_audiobook_rows(session, first=2, after=None, search=text)
+            assert page.total_count == 3, (text, page.total_count)
+            later = await catalog.list_audiobook_rows(session, first=2, after=page.cursors[-1], search=text)
+            found_ids = {r.id for r in page.items} | {r.id for r in later.items}
+            assert found_ids == {b.id for b in books[word]}, text
+            assert not later.has_next_page

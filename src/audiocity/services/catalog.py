@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import re
@@ -62,6 +63,8 @@ from audiocity.services.pagination import (
     time_key,
 )
 from audiocity.services.search import TextSearch, library_condition, normalized, use_similarity_threshold
+from audiocity.services.search import params as search_params
+from audiocity.services.search import shape as search_shape
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -492,10 +495,11 @@ async def list_audiobooks(
         scored = [_Scored(r[0], None) for r in result[:limit]]
     else:
         await use_similarity_threshold(session)
-        ranked = _Ranked.of(found, conditions, sort, after=after, limit=limit)
+        ranked = _Ranked.of(found, conditions, sort, paged=bool(after))
         keys = ranked.keys
-        result = (await session.execute(ranked.rows(Audiobook, ranked.top.c.score))).all()
-        total = await session.scalar(select(ranked.total))
+        values = keyset_params(keys, after=after, limit=limit)
+        result = (await session.execute(ranked.rows(Audiobook, ranked.top.c.score), values)).all()
+        total = await session.scalar(select(ranked.total), values)
         scored = [_Scored(r[0], r.score) for r in result[:limit]]
     return Page(
         items=[s.book for s in scored],
@@ -511,13 +515,13 @@ class _Ranked:
     pass into a CTE that the page (the first rows after the cursor) and its total both read. The card
     columns are then read for the page's rows only."""
 
-    top: Any  # subquery: the page's (id, score[, sort_key]), one row more than the limit
+    top: Any  # subquery: the page's (id, score[, sort_key]), one row more than the limit (`keyset_params`)
     total: Any  # scalar subquery: how many books the search finds
     keys: list[Key[Any]]  # read from the page's rows, for their cursors
     order: list[Any]  # the page's order, over `top`
 
     @classmethod
-    def of(cls, found: TextSearch, conditions: list[Any], sort: Sort, *, after: str | None, limit: int) -> _Ranked:
+    def of(cls, found: TextSearch, conditions: list[Any], sort: Sort, *, paged: bool) -> _Ranked:
         keys, descending = _sort_keys(sort, found)
         first, book_id = keys
         relevance = sort is Sort.RELEVANCE  # then the first key is the score itself: computed once
@@ -528,12 +532,10 @@ class _Ranked:
         matches = found.join(scored).cte("found")
         matches = matches.prefix_with("MATERIALIZED")
         on_matches = [
-            Key(matches.c.score if relevance else matches.c.sort_key, first.value, first.parse),
-            Key(matches.c.id, book_id.value, book_id.parse),
+            dataclasses.replace(first, column=matches.c.score if relevance else matches.c.sort_key),
+            dataclasses.replace(book_id, column=matches.c.id),
         ]
-        top = keyset_query(select(*matches.c), on_matches, after=after, limit=limit, descending=descending).subquery(
-            "top"
-        )
+        top = keyset_statement(select(*matches.c), on_matches, paged=paged, descending=descending).subquery("top")
         ordered = [top.c.score if relevance else top.c.sort_key, top.c.id]
         return cls(
             top=top,
@@ -618,31 +620,44 @@ async def list_audiobook_rows(
     """
     limit = page_size(first)
     check_search(search, flt)
-    found = _text_search(search)
+    text = search_text(search)
     sort = effective_sort(sort, search)
-    params: dict[str, Any] = {}
-    if found is None and flt is None:  # the store's most read page: a statement built once per shape
+    if text is None and flt is None:  # the store's most read page: a statement built once per shape
         keys, _ = _sort_keys(sort, None)
         statement = _plain_page(sort, include_drafts, with_text, with_categories, owned_by is not None, bool(after))
         params = keyset_params(keys, after=after, limit=limit)
-        if owned_by is not None:
-            params["owned_by"] = owned_by
         total = _plain_count(include_drafts)
-    elif found is None:
+    elif text is None:
         where = and_(True, *_filters(None, flt, include_drafts))
         total = select(func.count()).select_from(Audiobook).where(where).scalar_subquery()
         keys, descending = _sort_keys(sort, None)
-        query = select(*CARD_COLUMNS, total.label("total"), *asked_columns(with_text, with_categories, owned_by))
+        asked = asked_columns(with_text, with_categories, _owner(owned_by is not None))
+        query = select(*CARD_COLUMNS, total.label("total"), *asked)
         statement = keyset_query(query.where(where), keys, after=after, limit=limit, descending=descending)
+        params = {}
     else:
         await use_similarity_threshold(session)
-        ranked = _Ranked.of(found, _filters(found, flt, include_drafts), sort, after=after, limit=limit)
-        keys, total = ranked.keys, ranked.total
-        asked = asked_columns(with_text, with_categories, owned_by)
-        statement = ranked.rows(*CARD_COLUMNS, total.label("total"), *asked, ranked.top.c.score)
+        shape = (
+            *search_shape(text),
+            sort,
+            include_drafts,
+            with_text,
+            with_categories,
+            owned_by is not None,
+            bool(after),
+        )
+        page = _SEARCH_PAGES.get(shape) if flt is None else None
+        if page is None:  # built for this search; kept per shape (with no filter) and run for the next ones
+            page = _SearchPage.of(TextSearch.of(text), flt, *shape[2:])
+            if flt is None:
+                _SEARCH_PAGES[shape] = page
+        statement, keys, total = page.statement, page.keys, page.total
+        params = search_params(text) | keyset_params(keys, after=after, limit=limit)
+    if owned_by is not None:
+        params["owned_by"] = owned_by
     rows = await _rows(session, statement, params)
     # an empty page (past the end, or first: 0) still reports the total
-    count = int(rows[0].total) if rows else int(await session.scalar(select(total)) or 0)
+    count = int(rows[0].total) if rows else int(await session.scalar(select(total), params) or 0)
     items = rows[:limit]
     return Page(
         items=items,
@@ -652,6 +667,29 @@ async def list_audiobook_rows(
     )
 
 
+@dataclass(frozen=True)
+class _SearchPage:
+    """A search page's statement, with the values it is run with left as parameters: the search's
+    words (`search.params`), the cursor and limit (`keyset_params`) and `owned_by`."""
+
+    statement: Select[Any]
+    keys: list[Key[Any]]
+    total: Any
+
+    @classmethod
+    def of(cls, found: TextSearch, flt: CatalogFilter | None, sort: Sort, include_drafts: bool, with_text: bool,
+           with_categories: bool, owned: bool, paged: bool) -> _SearchPage:  # fmt: skip
+        ranked = _Ranked.of(found, _filters(found, flt, include_drafts), sort, paged=paged)
+        asked = asked_columns(with_text, with_categories, _owner(owned))
+        statement = ranked.rows(*CARD_COLUMNS, ranked.total.label("total"), *asked, ranked.top.c.score)
+        return cls(statement, ranked.keys, ranked.total)
+
+
+# Search pages without a filter, by shape (`search.shape`, sort, drafts, asked columns, owned, paged): a
+# few dozen at most. Building one costs more CPU than PostgreSQL spends running it.
+_SEARCH_PAGES: dict[tuple[Any, ...], _SearchPage] = {}
+
+
 @functools.lru_cache(maxsize=64)
 def _plain_page(sort: Sort, include_drafts: bool, with_text: bool, with_categories: bool, owned: bool,
                 paged: bool) -> Select[Any]:  # fmt: skip
@@ -659,10 +697,14 @@ def _plain_page(sort: Sort, include_drafts: bool, with_text: bool, with_categori
     (and `owned_by`): building a statement and adapting its result to it cost more than running it."""
     where = and_(True, *_filters(None, None, include_drafts))
     keys, descending = _sort_keys(sort, None)
-    owner = bindparam("owned_by", type_=Uuid()) if owned else None
     total = _plain_count(include_drafts).label("total")
-    query = select(*CARD_COLUMNS, total, *asked_columns(with_text, with_categories, owner)).where(where)
+    query = select(*CARD_COLUMNS, total, *asked_columns(with_text, with_categories, _owner(owned))).where(where)
     return keyset_statement(query, keys, paged=paged, descending=descending)
+
+
+def _owner(owned: bool) -> BindParameter[uuid.UUID] | None:
+    """The viewer whose books are marked `owned`, as the parameter `owned_by`."""
+    return bindparam("owned_by", type_=Uuid()) if owned else None
 
 
 @functools.lru_cache(maxsize=2)

@@ -106,6 +106,10 @@ class Key(Generic[T]):
     column: Any  # a column or SQL expression: `col(Model.field)`, `func.coalesce(...)`
     value: Callable[[T], Any]
     parse: Callable[[Any], Any]
+    bind_type: Any = None  # the SQL type the parsed value is bound as (default: what its Python type says)
+
+    def bound(self, parsed: Any) -> Any:
+        return parsed if self.bind_type is None else literal(parsed, self.bind_type)
 
 
 def time_key(column: Any, read: Callable[[T], datetime]) -> Key[T]:
@@ -143,12 +147,12 @@ def score_key(column: Any, read: Callable[[T], float]) -> Key[T]:
     """A float expression such as a relevance score. The cursor carries the score exactly (JSON keeps a
     double's every bit) and it is bound as double precision, so the row it came from compares equal."""
 
-    def parse(value: Any) -> Any:
+    def parse(value: Any) -> float:
         if type(value) not in (int, float) or not math.isfinite(value):
             raise TypeError("a score cursor holds a finite number")
-        return literal(float(value), DOUBLE_PRECISION)
+        return float(value)
 
-    return Key(column, lambda item: float(read(item)), parse)
+    return Key(column, lambda item: float(read(item)), parse, bind_type=DOUBLE_PRECISION)
 
 
 def decode_keys(after: str, keys: Sequence[Key[T]]) -> list[Any]:
@@ -167,7 +171,7 @@ def keyset_query(
     """`query` ordered by `keys`, starting after the cursor, with one row more than `limit` (is there a next page?)."""
     columns = [key.column for key in keys]
     if after:
-        bound = tuple_(*decode_keys(after, keys))
+        bound = tuple_(*(key.bound(value) for key, value in zip(keys, decode_keys(after, keys), strict=True)))
         query = query.where(tuple_(*columns) < bound if descending else tuple_(*columns) > bound)
     order = [c.desc() if descending else c.asc() for c in columns]
     return query.order_by(*order).limit(limit + 1)
@@ -178,10 +182,10 @@ def keyset_statement(
 ) -> Select[*tuple[Any, ...]]:
     """`keyset_query` with bound parameters where it has values (`after_0`, `after_1`…, `limit`), so one
     statement object serves every page of its shape: built, cache-keyed and adapted to its result
-    columns once, not per request. Run it with `keyset_params`. Not for `score_key` (its value is SQL)."""
+    columns once, not per request. Run it with `keyset_params`."""
     columns = [key.column for key in keys]
     if paged:
-        bound = tuple_(*(bindparam(f"after_{i}", type_=c.type) for i, c in enumerate(columns)))
+        bound = tuple_(*(bindparam(f"after_{i}", type_=k.bind_type or k.column.type) for i, k in enumerate(keys)))
         query = query.where(tuple_(*columns) < bound if descending else tuple_(*columns) > bound)
     order = [c.desc() if descending else c.asc() for c in columns]
     return query.order_by(*order).limit(bindparam("limit", type_=Integer))

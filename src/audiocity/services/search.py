@@ -28,7 +28,9 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    String,
     any_,
+    bindparam,
     case,
     cast,
     func,
@@ -43,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.selectable import CTE
 from sqlmodel import col
 
@@ -125,20 +127,50 @@ def is_plain(search: str) -> bool:
     return '"' not in search and "or" not in words and not any(w.startswith("-") for w in words)
 
 
-def tsquery(search: str) -> ColumnElement[Any]:
+@dataclass(frozen=True)
+class Words:
+    """A search's values as named parameters, each one object however often the SQL reads it: a
+    statement built for one search runs for any other of the same `shape`, given `params`."""
+
+    text: BindParameter[str]
+    lower: BindParameter[str]  # for the exact-title comparison
+    before: BindParameter[str] | None  # with a prefix: the words before the last one
+    prefix: BindParameter[str] | None  # with a prefix: the last word as a tsquery prefix, `'merid':*`
+
+    @classmethod
+    def of(cls, search: str) -> Words:
+        values = params(search)
+        named = {name: bindparam(name, value, type_=String) for name, value in values.items()}
+        return cls(named["search_text"], named["search_lower"], named.get("search_before"), named.get("search_prefix"))
+
+
+def params(search: str) -> dict[str, str]:
+    """The values of a (normalized) search's `Words`, by parameter name."""
+    values = {"search_text": search, "search_lower": search.lower()}
+    parts = prefix_parts(search)
+    if parts is not None:
+        # `last` is letters and digits only, so the quoted lexeme is always valid tsquery syntax
+        values["search_before"], values["search_prefix"] = parts[0], f"'{parts[1]}':*"
+    return values
+
+
+def shape(search: str) -> tuple[bool, bool]:
+    """What the SQL of a search depends on besides its values: whether it is plain (typos are looked
+    for) and whether its last word is taken as a prefix."""
+    return is_plain(search), prefix_parts(search) is not None
+
+
+def tsquery(words: Words) -> ColumnElement[Any]:
     """The one tsquery of a (normalized) search: web-search syntax in both configurations, the last
     word (in `simple`) as a prefix when it may be half typed."""
-    english: ColumnElement[Any] = func.websearch_to_tsquery(_ENGLISH, search, type_=TSQUERY)
+    english: ColumnElement[Any] = func.websearch_to_tsquery(_ENGLISH, words.text, type_=TSQUERY)
     simple: ColumnElement[Any]
-    parts = prefix_parts(search)
-    if parts is None:
-        simple = func.websearch_to_tsquery(_SIMPLE, search, type_=TSQUERY)
+    if words.before is None or words.prefix is None:
+        simple = func.websearch_to_tsquery(_SIMPLE, words.text, type_=TSQUERY)
     else:
-        before, last = parts
-        # `last` is letters and digits only, so the quoted lexeme is always valid tsquery syntax;
         # `word:*` also matches `word` itself, so the prefix stands in for the exact simple word
-        simple = func.websearch_to_tsquery(_SIMPLE, before, type_=TSQUERY).op("&&", return_type=TSQUERY)(
-            func.to_tsquery(_SIMPLE, f"'{last}':*", type_=TSQUERY)
+        simple = func.websearch_to_tsquery(_SIMPLE, words.before, type_=TSQUERY).op("&&", return_type=TSQUERY)(
+            func.to_tsquery(_SIMPLE, words.prefix, type_=TSQUERY)
         )
     return type_coerce(english.op("||", return_type=TSQUERY)(simple), TSQUERY)
 
@@ -176,15 +208,17 @@ class TextSearch:
     test, score and count the matches in a single pass."""
 
     text: str
+    words: Words
     query: ColumnElement[Any]
     hits: CTE  # (audiobook_id, rank): books with a matching passage and their best passage's rank
     fuzzy: ColumnElement[bool] | None  # true when typos are looked for (evaluated once per statement)
 
     @classmethod
     def of(cls, text: str) -> TextSearch:
+        words = Words.of(text)
         # built once per statement and read as a value: inline, a generic plan of the prepared statement
         # (PostgreSQL's choice after five runs) would parse the search again for every row it tests
-        built = select(tsquery(text).label("q")).cte("search_query")
+        built = select(tsquery(words).label("q")).cte("search_query")
         query: ColumnElement[Any] = type_coerce(select(built.c.q).scalar_subquery(), TSQUERY)
         passage = TranscriptPassage
         hits = (
@@ -197,14 +231,14 @@ class TextSearch:
             .cte("passage_hits")
         )
         if not is_plain(text):
-            return cls(text=text, query=query, hits=hits, fuzzy=None)
+            return cls(text=text, words=words, query=query, hits=hits, fuzzy=None)
         # "fewer than FUZZY_BELOW books match as typed", without collecting more than that many of them
         own: Select[Any] = select(col(Audiobook.id).label("id")).where(col(Audiobook.search_vector).op("@@")(query))
         theirs = select(hits.c.audiobook_id)
         some = union(own.limit(FUZZY_BELOW), theirs.limit(FUZZY_BELOW)).subquery()
         few = select((select(func.count()).select_from(some).scalar_subquery() < FUZZY_BELOW).label("on"))
         looking = few.cte("typos_looked_for")
-        return cls(text=text, query=query, hits=hits, fuzzy=select(looking.c.on).scalar_subquery())
+        return cls(text=text, words=words, query=query, hits=hits, fuzzy=select(looking.c.on).scalar_subquery())
 
     def condition(self) -> ColumnElement[bool]:
         """The book is among those found (see the class)."""
@@ -215,12 +249,12 @@ class TextSearch:
         ]
         if self.fuzzy is not None:
             # null unless typos are looked for: `%>` is strict, so the arm then matches nothing, at no cost
-            arms.append(col(Audiobook.search_names).op("%>")(case((self.fuzzy, literal(self.text)))))
+            arms.append(col(Audiobook.search_names).op("%>")(case((self.fuzzy, self.words.text))))
         return or_(*arms)
 
     def score(self) -> ColumnElement[float]:
         """Relevance, a double so the cursor carries it exactly."""
-        exact = case((func.lower(col(Audiobook.title)) == self.text.lower(), EXACT_TITLE_BONUS), else_=0.0)
+        exact = case((func.lower(col(Audiobook.title)) == self.words.lower, EXACT_TITLE_BONUS), else_=0.0)
         own = func.coalesce(func.ts_rank(col(Audiobook.search_vector), self.query), 0)
         passage = func.coalesce(self.hits.c.rank, 0)
         parts = [exact, own, passage]
@@ -228,8 +262,8 @@ class TextSearch:
             # how close the names come, and (half as much) how close the whole title is: of two titles
             # that both contain a misspelt "Meridian Voyage", the one that is just that comes first;
             # only while typos are looked for (few exact matches), so a common word costs no trigrams
-            alike = func.word_similarity(self.text, col(Audiobook.search_names)) + func.similarity(
-                self.text, col(Audiobook.title)
+            alike = func.word_similarity(self.words.text, col(Audiobook.search_names)) + func.similarity(
+                self.words.text, col(Audiobook.title)
             ) * literal(TITLE_SIMILARITY_WEIGHT)
             parts.append(case((self.fuzzy, alike), else_=0.0))
         total: ColumnElement[float] = cast(parts[0], DOUBLE_PRECISION)
@@ -246,7 +280,7 @@ def library_condition(text: str) -> ColumnElement[bool]:
     """The match for a list kept in its own order (a user's library): the book's vector or one of its
     passages, with the same syntax and prefix. No trigram likeness: unranked, near misses would sit
     among the real matches instead of below them."""
-    query = tsquery(text)
+    query = tsquery(Words.of(text))
     passage = TranscriptPassage
     return or_(
         col(Audiobook.search_vector).op("@@")(query),
@@ -275,7 +309,7 @@ async def matches_for_books(
     text = normalized(search)
     if not book_ids or text is None:
         return out
-    query = tsquery(text)
+    query = tsquery(Words.of(text))
     ids = list(book_ids)
     similar = float(WORD_SIMILARITY_THRESHOLD)
 
