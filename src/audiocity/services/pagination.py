@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, overload
 
-from sqlalchemy import Integer, Select, bindparam, literal, tuple_
+from sqlalchemy import Integer, Select, bindparam, tuple_
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,10 +106,7 @@ class Key(Generic[T]):
     column: Any  # a column or SQL expression: `col(Model.field)`, `func.coalesce(...)`
     value: Callable[[T], Any]
     parse: Callable[[Any], Any]
-    bind_type: Any = None  # the SQL type the parsed value is bound as (default: what its Python type says)
-
-    def bound(self, parsed: Any) -> Any:
-        return parsed if self.bind_type is None else literal(parsed, self.bind_type)
+    bind_type: Any = None  # the SQL type the parsed value is bound as (default: the column's)
 
 
 def time_key(column: Any, read: Callable[[T], datetime]) -> Key[T]:
@@ -168,21 +165,18 @@ def decode_keys(after: str, keys: Sequence[Key[T]]) -> list[Any]:
 def keyset_query(
     query: Select[*tuple[Any, ...]], keys: Sequence[Key[T]], *, after: str | None, limit: int, descending: bool
 ) -> Select[*tuple[Any, ...]]:
-    """`query` ordered by `keys`, starting after the cursor, with one row more than `limit` (is there a next page?)."""
-    columns = [key.column for key in keys]
-    if after:
-        bound = tuple_(*(key.bound(value) for key, value in zip(keys, decode_keys(after, keys), strict=True)))
-        query = query.where(tuple_(*columns) < bound if descending else tuple_(*columns) > bound)
-    order = [c.desc() if descending else c.asc() for c in columns]
-    return query.order_by(*order).limit(limit + 1)
+    """`query` ordered by `keys`, starting after the cursor, with one row more than `limit` (is there a next page?):
+    a `keyset_statement` with its values bound, for a statement built per request."""
+    statement = keyset_statement(query, keys, paged=bool(after), descending=descending)
+    return statement.params(keyset_params(keys, after=after, limit=limit))
 
 
 def keyset_statement(
     query: Select[*tuple[Any, ...]], keys: Sequence[Key[T]], *, paged: bool, descending: bool
 ) -> Select[*tuple[Any, ...]]:
-    """`keyset_query` with bound parameters where it has values (`after_0`, `after_1`…, `limit`), so one
-    statement object serves every page of its shape: built, cache-keyed and adapted to its result
-    columns once, not per request. Run it with `keyset_params`."""
+    """`query` ordered by `keys`, after the cursor `after_0`, `after_1`… (when `paged`), `limit` rows: the
+    values are parameters, so one statement object can serve every page of its shape (built,
+    cache-keyed and adapted to its result columns once, not per request). Run it with `keyset_params`."""
     columns = [key.column for key in keys]
     if paged:
         bound = tuple_(*(bindparam(f"after_{i}", type_=k.bind_type or k.column.type) for i, k in enumerate(keys)))

@@ -207,7 +207,6 @@ class TextSearch:
     with a matching passage, the names' trigram index), so PostgreSQL reads each book once: it can
     test, score and count the matches in a single pass."""
 
-    text: str
     words: Words
     query: ColumnElement[Any]
     hits: CTE  # (audiobook_id, rank): books with a matching passage and their best passage's rank
@@ -231,14 +230,14 @@ class TextSearch:
             .cte("passage_hits")
         )
         if not is_plain(text):
-            return cls(text=text, words=words, query=query, hits=hits, fuzzy=None)
+            return cls(words=words, query=query, hits=hits, fuzzy=None)
         # "fewer than FUZZY_BELOW books match as typed", without collecting more than that many of them
         own: Select[Any] = select(col(Audiobook.id).label("id")).where(col(Audiobook.search_vector).op("@@")(query))
         theirs = select(hits.c.audiobook_id)
         some = union(own.limit(FUZZY_BELOW), theirs.limit(FUZZY_BELOW)).subquery()
         few = select((select(func.count()).select_from(some).scalar_subquery() < FUZZY_BELOW).label("on"))
         looking = few.cte("typos_looked_for")
-        return cls(text=text, words=words, query=query, hits=hits, fuzzy=select(looking.c.on).scalar_subquery())
+        return cls(words=words, query=query, hits=hits, fuzzy=select(looking.c.on).scalar_subquery())
 
     def condition(self) -> ColumnElement[bool]:
         """The book is among those found (see the class)."""
