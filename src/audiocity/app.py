@@ -7,6 +7,7 @@ resolver takes what it needs from it.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -92,8 +93,15 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> str:
         """orjson: a catalog page is ~80 KB of JSON, which the standard library takes ~1 ms to write.
-        A str, not bytes: sockets send what this returns, and a protocol frame must be text."""
-        return orjson.dumps(data).decode()
+        A str, not bytes: sockets send what this returns, and a protocol frame must be text.
+
+        orjson refuses integers beyond 64 bits, which JSON allows and an answer can hold (the cost of
+        a refused document, `extensions.cost.requested`): those answers are written by the standard
+        library, in the same compact form."""
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql.page(self.graphql_ide_html)  # assets from this app, not a CDN

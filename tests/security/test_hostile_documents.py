@@ -46,6 +46,15 @@ def hostile_cases() -> dict[str, tuple[str, dict[str, Any] | None, str]]:
             None,
             "MAX_COST_EXCEEDED",
         ),
+        "cost beyond 64 bits": (  # refused, and its cost (about 8e20) still written in the answer
+            "{ audiobooks(first: 100) { edges { node { "
+            + "similar(first: 2000000000) { " * 3
+            + "id"
+            + " }" * 3
+            + " } } } }",
+            None,
+            "MAX_COST_EXCEEDED",
+        ),
         "fragment bomb": ("query { ...A } " + fragments + " fragment M on Category { id }", None, "QUERY_TOO_COMPLEX"),
         "two sign-ins": (
             'mutation { a: login(email: "a@example.com", password: "x") { errors { code } } '
